@@ -1,0 +1,82 @@
+# The one vocabulary for working on Pick a Number; CI calls the same targets.
+# `make setup` needs nothing but python3, pip, npm and (for the browser) apt-get.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST := $(PY) -m pytest
+CHROMIUM := /usr/bin/chromium
+ENV ?= dev
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
+
+.PHONY: help setup dev test lint fmt typecheck test-unit test-infra test-integration test-e2e \
+        synth bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+## ---- setup (idempotent) -------------------------------------------------------------
+
+setup: $(VENV)/.synced node_modules/.installed browser ## build .venv, node tools and the browser
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock $(UV)
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+browser: ## install Debian's chromium for the end-to-end tests when it is missing
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "installing chromium (apt-get)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+## ---- everyday loop -------------------------------------------------------------------
+
+dev: $(VENV)/.synced ## run the whole app locally (http://127.0.0.1:8000)
+	$(PY) -m infra.local
+
+test: setup lint test-unit test-infra test-integration test-e2e ## run every check and test suite
+
+lint: $(VENV)/.synced ## ruff (lint + format check) and mypy
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy services infra tests bench
+
+fmt: $(VENV)/.synced ## format and autofix
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+test-unit: $(VENV)/.synced ## domain, handler and property tests (moto, freezegun, hypothesis)
+	$(PYTEST) tests/unit -q
+
+test-infra: setup ## CDK assertions, cdk-nag, cfn-lint
+	@if [ -d tests/infra ] && ls tests/infra/test_*.py >/dev/null 2>&1; then $(PYTEST) tests/infra -q; fi
+
+test-integration: $(VENV)/.synced ## the local stack over HTTP
+	@if ls tests/integration/test_*.py >/dev/null 2>&1; then $(PYTEST) tests/integration -q; fi
+
+test-e2e: setup ## the web app in headless Chromium
+	@if ls tests/e2e/test_*.py >/dev/null 2>&1; then $(PYTEST) tests/e2e -q; fi
+
+synth: setup ## synthesize the CloudFormation templates (no Docker, no AWS account)
+	npx cdk synth -c env=$(ENV) --quiet
+
+bench: $(VENV)/.synced ## benchmarks: print figures, write bench/results/*.json
+	$(PY) -m bench
+
+clean: ## remove build output (keeps .venv and local data)
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache test-results

@@ -1,0 +1,194 @@
+"""HTTP at the edge of every API function: problem+json errors, JSON responses,
+and strict parsing of API Gateway REST proxy events.
+
+One exception type (`Problem`) carries every client error; `api_handler` maps it
+to a response in one place, so routes never build error responses themselves.
+"""
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, Final
+
+from shared.schemas import MAX_BODY_BYTES
+
+PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
+JSON_CONTENT_TYPE: Final = "application/json"
+
+# Responses are never cached by browsers or CloudFront unless a route says otherwise.
+_BASE_HEADERS: Final = {"Cache-Control": "no-store"}
+
+Event = Mapping[str, Any]
+Response = dict[str, Any]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One offending field: `field` as a dotted name, `pointer` as RFC 6901."""
+
+    field: str
+    detail: str
+
+    def as_json(self) -> dict[str, str]:
+        pointer = "#/" + "/".join(self.field.split(".")) if self.field else "#"
+        return {"field": self.field, "pointer": pointer, "detail": self.detail}
+
+
+@dataclass
+class Problem(Exception):
+    """An RFC 9457 problem: raised anywhere, answered by `api_handler`."""
+
+    status: int
+    title: str
+    detail: str
+    errors: tuple[FieldError, ...] = ()
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__(f"{self.status} {self.title}: {self.detail}")
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors:
+            body["errors"] = [e.as_json() for e in self.errors]
+        return body
+
+
+def bad_request(detail: str, *errors: FieldError) -> Problem:
+    return Problem(400, "Bad Request", detail, errors)
+
+
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": JSON_CONTENT_TYPE, **_BASE_HEADERS, **(headers or {})},
+        "body": json.dumps(body, separators=(",", ":"), allow_nan=False),
+    }
+
+
+def problem_response(problem: Problem) -> Response:
+    return {
+        "statusCode": problem.status,
+        "headers": {"Content-Type": PROBLEM_CONTENT_TYPE, **_BASE_HEADERS, **problem.headers},
+        "body": json.dumps(problem.as_json(), separators=(",", ":")),
+    }
+
+
+def api_handler(route: Callable[[Event], Response]) -> Callable[[Event], Response]:
+    """Answer `Problem`s as problem+json, and anything unexpected as a 500 problem
+    (logged with its traceback) so that every error has one format."""
+
+    @wraps(route)
+    def handle(event: Event) -> Response:
+        try:
+            return route(event)
+        except Problem as problem:
+            return problem_response(problem)
+        except Exception:
+            _log.exception("unhandled error")
+            return problem_response(
+                Problem(500, "Internal Server Error", "The request could not be completed.")
+            )
+
+    return handle
+
+
+def header(event: Event, name: str) -> str | None:
+    """A request header, case-insensitively; the last value if sent several times."""
+    wanted = name.lower()
+    found = None
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == wanted:
+            found = value
+    return found
+
+
+def query_params(event: Event) -> dict[str, str]:
+    """Single-valued query parameters; a parameter given twice is a client error."""
+    multi = event.get("multiValueQueryStringParameters") or {}
+    for name, values in multi.items():
+        if values is not None and len(values) > 1:
+            raise bad_request(f"'{name}' is given more than once.", FieldError(name, "repeated"))
+    return dict(event.get("queryStringParameters") or {})
+
+
+class _JsonFloat(float):
+    """A float written with a fraction or exponent in the JSON text.
+
+    Draft 4 (API Gateway's dialect) defines an integer as a number without a
+    fraction or exponent part; fastjsonschema follows later drafts where 5.0 is
+    an integer. Reporting `is_integer()` as False keeps draft 4's meaning.
+    """
+
+    def is_integer(self) -> bool:
+        return False
+
+
+def _parse_float(text: str) -> float:
+    value = _JsonFloat(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key '{key}'")
+        result[key] = value
+    return result
+
+
+def json_body(event: Event) -> Any:
+    """The request body as JSON, or a Problem: 415 for another content type,
+    413 past MAX_BODY_BYTES, 400 for anything that is not strict JSON."""
+    content_type = (header(event, "content-type") or "").split(";")[0].strip().lower()
+    if content_type != JSON_CONTENT_TYPE:
+        raise Problem(
+            415,
+            "Unsupported Media Type",
+            f"Send the body as {JSON_CONTENT_TYPE}.",
+            (FieldError("Content-Type", f"expected {JSON_CONTENT_TYPE}"),),
+        )
+    raw = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            data = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise bad_request("The body is not valid base64.") from None
+    else:
+        data = raw.encode("utf-8", "surrogatepass")
+    if len(data) > MAX_BODY_BYTES:
+        raise Problem(413, "Content Too Large", f"The body must be at most {MAX_BODY_BYTES} bytes.")
+    if not data.strip():
+        raise bad_request("The body is empty; send a JSON object.")
+    try:
+        text = data.decode("utf-8")
+        return json.loads(
+            text,
+            parse_float=_parse_float,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_unique_keys,
+        )
+    except UnicodeDecodeError:
+        raise bad_request("The body is not UTF-8.") from None
+    except RecursionError:
+        raise bad_request("The body is nested too deeply.") from None
+    except ValueError as error:  # JSONDecodeError is a ValueError
+        raise bad_request(f"The body is not valid JSON: {error}.") from None

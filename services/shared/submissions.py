@@ -1,0 +1,96 @@
+"""The submission store: raw submissions, one item each. Owns their key format.
+
+Item: pk = SUB#<id>, sk = SUB; number, date (UTC day of receipt), received_at,
+optional client_timestamp and location, body_hash (idempotent replays) and
+aggregated_at, the marker the aggregator sets when the rollup has counted it.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+KEY_PREFIX: Final = "SUB#"
+SORT_KEY: Final = "SUB"
+MARKER: Final = "aggregated_at"
+
+
+def submission_key(submission_id: str) -> dict[str, Any]:
+    return {"pk": {"S": KEY_PREFIX + submission_id}, "sk": {"S": SORT_KEY}}
+
+
+def is_submission_key(pk: str) -> bool:
+    return pk.startswith(KEY_PREFIX)
+
+
+@dataclass(frozen=True)
+class Submission:
+    id: str
+    number: int
+    date: str
+    received_at: str
+    body_hash: str
+    client_timestamp: str | None = None
+    latitude: Decimal | None = None
+    longitude: Decimal | None = None
+
+    def public(self) -> dict[str, Any]:
+        """What the API answers about a submission."""
+        return {"id": self.id, "date": self.date, "number": self.number}
+
+
+class SubmissionStore:
+    def __init__(self, client: "DynamoDBClient", table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def add(self, submission: Submission) -> bool:
+        """Store a new submission; False (and nothing written) if its id exists."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=_to_item(submission),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def get(self, submission_id: str) -> Submission | None:
+        item = self._client.get_item(
+            TableName=self._table, Key=submission_key(submission_id), ConsistentRead=True
+        ).get("Item")
+        return _from_item(item) if item else None
+
+
+def _to_item(s: Submission) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        **submission_key(s.id),
+        "number": {"N": str(s.number)},
+        "date": {"S": s.date},
+        "received_at": {"S": s.received_at},
+        "body_hash": {"S": s.body_hash},
+    }
+    if s.client_timestamp is not None:
+        item["client_timestamp"] = {"S": s.client_timestamp}
+    if s.latitude is not None and s.longitude is not None:
+        item["location"] = {
+            "M": {"latitude": {"N": str(s.latitude)}, "longitude": {"N": str(s.longitude)}}
+        }
+    return item
+
+
+def _from_item(item: dict[str, Any]) -> Submission:
+    location = item.get("location", {}).get("M")
+    return Submission(
+        id=item["pk"]["S"].removeprefix(KEY_PREFIX),
+        number=int(item["number"]["N"]),
+        date=item["date"]["S"],
+        received_at=item["received_at"]["S"],
+        body_hash=item["body_hash"]["S"],
+        client_timestamp=item.get("client_timestamp", {}).get("S"),
+        latitude=Decimal(location["latitude"]["N"]) if location else None,
+        longitude=Decimal(location["longitude"]["N"]) if location else None,
+    )
