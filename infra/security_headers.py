@@ -21,7 +21,6 @@ CONTENT_SECURITY_POLICY: Final = "; ".join(
         "base-uri 'self'",
         "form-action 'self'",
         "frame-ancestors 'none'",
-        "upgrade-insecure-requests",
     ]
 )
 
