@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from shared.histogram import NUMBERS, Histogram
 from shared.submissions import MARKER, submission_key
@@ -53,6 +53,22 @@ class Pick:
 
 class RollupContention(RuntimeError):
     """The rollup could not be written after several attempts (conflicts, throttling)."""
+
+
+class RollupChanged(RuntimeError):
+    """A day's rollup changed between its snapshot and its replacement."""
+
+
+@dataclass(frozen=True)
+class RollupSnapshot:
+    """A day's rollup items as read: the base of an optimistic replacement."""
+
+    day: str
+    parts: tuple[tuple[str, Histogram], ...] = ()  # (sort key, histogram) of each item
+
+    @property
+    def histogram(self) -> Histogram:
+        return sum((h for _, h in self.parts), Histogram())
 
 
 def _months(first: date, last: date) -> Iterator[tuple[date, date]]:
@@ -93,6 +109,69 @@ class RollupStore:
                     )
                     found[day] = found.get(day, Histogram()) + histogram
         return found
+
+    def snapshots(self, first: date, last: date) -> dict[str, RollupSnapshot]:
+        """The rollup items of every day in [first, last] that has any, by ISO day."""
+        parts: dict[str, list[tuple[str, Histogram]]] = {}
+        paginator = self._client.get_paginator("query")
+        for start, end in _months(first, last):
+            pages = paginator.paginate(
+                TableName=self._table,
+                ConsistentRead=True,
+                KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
+                ExpressionAttributeValues={
+                    ":pk": {"S": rollup_partition(start)},
+                    ":first": {"S": start.isoformat()},
+                    ":last": {"S": end.isoformat() + "~"},
+                },
+            )
+            for page in pages:
+                for item in page.get("Items", []):
+                    sort_key = item["sk"]["S"]
+                    histogram = Histogram.from_mapping(
+                        {n: int(item[_attribute(n)]["N"]) for n in NUMBERS if _attribute(n) in item}
+                    )
+                    parts.setdefault(sort_key[:10], []).append((sort_key, histogram))
+        return {day: RollupSnapshot(day, tuple(found)) for day, found in parts.items()}
+
+    def replace_day(self, snapshot: RollupSnapshot, histogram: Histogram) -> None:
+        """Make `histogram` the whole rollup of the snapshot's day, in one transaction
+        that holds only if every rollup item of the day is still as in the snapshot
+        (otherwise RollupChanged: a concurrent count would be lost)."""
+        day = snapshot.day
+        partition = rollup_partition(date.fromisoformat(day))
+        actions: list[TransactWriteItemTypeDef] = []
+        before = dict(snapshot.parts)
+        for sort_key, counts in before.items():
+            if sort_key != day or not histogram.count:
+                delete: Any = {
+                    "TableName": self._table,
+                    "Key": _key(partition, sort_key),
+                    **_unchanged(counts),
+                }
+                actions.append({"Delete": delete})
+        if histogram.count:
+            put: Any = {
+                "TableName": self._table,
+                "Item": {
+                    **_key(partition, day),
+                    **{_attribute(n): {"N": str(c)} for n, c in histogram.items() if c},
+                },
+            }
+            if day in before:
+                put.update(_unchanged(before[day]))
+            else:
+                put["ConditionExpression"] = "attribute_not_exists(pk)"
+            actions.append({"Put": put})
+        if not actions:
+            return
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except self._client.exceptions.TransactionCanceledException as error:
+            reasons = error.response.get("CancellationReasons", [])
+            if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+                raise RollupChanged(f"the rollup of {day} changed while it was rebuilt") from error
+            raise
 
     def count_once(self, day: str, picks: Iterable[Pick]) -> int:
         """Count each pick of `day` exactly once; returns how many were newly counted.
@@ -153,6 +232,28 @@ class RollupStore:
             }
         }
         return [*marks, rollup]
+
+
+def _key(partition: str, sort_key: str) -> dict[str, Any]:
+    return {"pk": {"S": partition}, "sk": {"S": sort_key}}
+
+
+def _unchanged(histogram: Histogram) -> dict[str, Any]:
+    """Condition arguments that hold only while a rollup item has these counts."""
+    conditions = ["attribute_exists(pk)"]
+    values: dict[str, Any] = {}
+    for n, count in histogram.items():
+        # A count of zero is stored as a missing attribute or as 0.
+        conditions.append(
+            f"{_attribute(n)} = :{_attribute(n)}"
+            if count
+            else f"(attribute_not_exists({_attribute(n)}) OR {_attribute(n)} = :zero)"
+        )
+        if count:
+            values[f":{_attribute(n)}"] = {"N": str(count)}
+        else:
+            values[":zero"] = {"N": "0"}
+    return {"ConditionExpression": " AND ".join(conditions), "ExpressionAttributeValues": values}
 
 
 def _now() -> str:

@@ -5,6 +5,7 @@ optional client_timestamp and location, body_hash (idempotent replays) and
 aggregated_at, the marker the aggregator sets when the rollup has counted it.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
@@ -41,6 +42,16 @@ class Submission:
         return {"id": self.id, "date": self.date, "number": self.number}
 
 
+@dataclass(frozen=True)
+class DatedPick:
+    """A stored submission as a rollup rebuild sees it: whether it is counted."""
+
+    submission_id: str
+    date: str
+    number: int
+    counted: bool  # it carries the aggregation marker
+
+
 class SubmissionStore:
     def __init__(self, client: "DynamoDBClient", table_name: str) -> None:
         self._client = client
@@ -63,6 +74,34 @@ class SubmissionStore:
             TableName=self._table, Key=submission_key(submission_id), ConsistentRead=True
         ).get("Item")
         return _from_item(item) if item else None
+
+    def scan_picks(self, first: str, last: str) -> Iterator[DatedPick]:
+        """Every submission received on a day in [first, last] (ISO days).
+
+        A paginated, strongly consistent Scan of the whole table, since nothing indexes
+        submissions by date: it reads (and pays for) every item, so it is for
+        operator commands, never for requests.
+        """
+        pages = self._client.get_paginator("scan").paginate(
+            TableName=self._table,
+            ConsistentRead=True,
+            FilterExpression="begins_with(pk, :prefix) AND #date BETWEEN :first AND :last",
+            ProjectionExpression="pk, #date, #number, #marker",
+            ExpressionAttributeNames={"#date": "date", "#number": "number", "#marker": MARKER},
+            ExpressionAttributeValues={
+                ":prefix": {"S": KEY_PREFIX},
+                ":first": {"S": first},
+                ":last": {"S": last},
+            },
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                yield DatedPick(
+                    submission_id=item["pk"]["S"].removeprefix(KEY_PREFIX),
+                    date=item["date"]["S"],
+                    number=int(item["number"]["N"]),
+                    counted=MARKER in item,
+                )
 
 
 def _to_item(s: Submission) -> dict[str, Any]:
