@@ -18,9 +18,11 @@ def api_event(
     query: dict[str, str | list[str]] | None = None,
     at: datetime | None = None,
     base64_body: bool = False,
+    content_type: str | None = "application/json",
 ) -> dict[str, Any]:
-    """A REST API proxy event as API Gateway sends it to the function."""
-    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    """A REST API proxy event as API Gateway sends it to the function
+    (`content_type=None` sends no Content-Type header at all)."""
+    all_headers = {**({"Content-Type": content_type} if content_type else {}), **(headers or {})}
     if body is not None:
         raw_body = json.dumps(body)
     if isinstance(raw_body, bytes) or base64_body:

@@ -1,0 +1,103 @@
+"""Fixtures for the unit suites: no network, a moto table, the handlers wired to it."""
+
+import socket
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ingest import handler as ingest_handler
+from shared.rollups import RollupStore
+from shared.submissions import Submission, SubmissionStore
+from stats import aggregator as aggregator_module
+from stats import api as stats_api
+from tests.support.dynamo import TABLE_NAME, emulated_table
+from tests.support.events import api_event
+from tests.support.faults import FaultyClient
+from tests.support.stream import Record, submission_record
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+Response = dict[str, Any]
+Aggregate = Callable[[list[Record]], dict[str, Any]]
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests never leave the process: moto answers in memory, nothing else may."""
+
+    def refuse(*_: Any, **__: Any) -> None:
+        raise RuntimeError("unit tests must not open network connections")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+@pytest.fixture
+def table() -> Iterator["DynamoDBClient"]:
+    with emulated_table() as client:
+        yield client
+
+
+@pytest.fixture
+def submit(table: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch) -> Callable[..., Response]:
+    """POST /api/submit-number through the handler, against the moto table."""
+    monkeypatch.setattr(ingest_handler, "store", SubmissionStore(table, TABLE_NAME))
+
+    def post(**event: Any) -> Response:
+        return ingest_handler.submit_number(api_event("POST", "/api/submit-number", **event))
+
+    return post
+
+
+@pytest.fixture
+def get_daily_stats(
+    table: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Response]:
+    """GET /api/daily-stats through the handler, against the moto table."""
+    monkeypatch.setattr(stats_api, "rollups", RollupStore(table, TABLE_NAME))
+
+    def get(**event: Any) -> Response:
+        return stats_api.get_daily_stats(api_event("GET", "/api/daily-stats", **event))
+
+    return get
+
+
+@pytest.fixture
+def faulty_client(table: "DynamoDBClient") -> FaultyClient:
+    return FaultyClient(table)
+
+
+@pytest.fixture
+def aggregate(faulty_client: FaultyClient, monkeypatch: pytest.MonkeyPatch) -> Aggregate:
+    """The aggregator's batch entry point, writing through the fault-injecting client
+    (its back-off between conflicting attempts skipped)."""
+    monkeypatch.setattr(aggregator_module, "rollups", RollupStore(faulty_client, TABLE_NAME))  # type: ignore[arg-type]
+    monkeypatch.setattr("shared.rollups.time.sleep", lambda _: None)
+    return aggregator_module.aggregate
+
+
+@pytest.fixture
+def given_submissions(table: "DynamoDBClient") -> Callable[..., list[Record]]:
+    """Raw submissions stored as the ingest function stores them, returned as
+    the INSERT records the stream would carry, in order."""
+    store = SubmissionStore(table, TABLE_NAME)
+    ids = iter(range(10**6))
+
+    def given(*picks: tuple[str, int]) -> list[Record]:
+        records = []
+        for day, number in picks:
+            submission_id = f"s{next(ids):06d}"
+            store.add(
+                Submission(
+                    id=submission_id,
+                    number=number,
+                    date=day,
+                    received_at=f"{day}T12:00:00.000+00:00",
+                    body_hash="0" * 64,
+                )
+            )
+            records.append(submission_record(submission_id, day, number))
+        return records
+
+    return given
