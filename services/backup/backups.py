@@ -1,0 +1,148 @@
+"""DynamoDB backup data access: list, create, delete, describe and restore backups,
+and the table checks a restore needs. Nothing else in `backup` calls DynamoDB's
+backup API.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from backup.retention import USER, Backup
+from shared.rollups import is_rollup_key
+from shared.submissions import MARKER, is_submission_key
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+# A restore of a large table can take hours; poll every 20 s for up to 4 h.
+_RESTORE_POLL_SECONDS: Final = 20
+_RESTORE_MAX_POLLS: Final = 720
+
+
+class TargetTableExists(RuntimeError):
+    """A restore never overwrites a table: the target name is taken."""
+
+
+@dataclass(frozen=True)
+class BackupDescription:
+    arn: str
+    name: str
+    status: str
+    created: datetime
+    size_bytes: int
+    source_table: str
+    # DynamoDB refreshes a table's ItemCount about every six hours: approximate.
+    source_item_count: int
+
+
+@dataclass(frozen=True)
+class ItemCounts:
+    """What a table holds, by kind of item."""
+
+    total: int = 0
+    submissions: int = 0
+    counted_submissions: int = 0  # carrying the aggregation marker
+    rollups: int = 0
+
+    @property
+    def other(self) -> int:
+        return self.total - self.submissions - self.rollups
+
+
+class BackupStore:
+    """The on-demand backups of one table."""
+
+    def __init__(self, client: "DynamoDBClient", table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def list(self) -> list[Backup]:
+        """Every USER backup of the table, all pages. The type and table are checked
+        here too, not only by the service's filters (emulators ignore some)."""
+        found = []
+        pages = self._client.get_paginator("list_backups").paginate(
+            TableName=self._table, BackupType=USER
+        )
+        for page in pages:
+            for summary in page.get("BackupSummaries", []):
+                if summary.get("TableName") == self._table and summary.get("BackupType") == USER:
+                    found.append(_backup(summary))
+        return found
+
+    def create(self, name: str) -> Backup:
+        details = self._client.create_backup(TableName=self._table, BackupName=name)
+        return _backup(details["BackupDetails"])
+
+    def delete(self, backup: Backup) -> None:
+        self._client.delete_backup(BackupArn=backup.arn)
+
+
+def describe_backup(client: "DynamoDBClient", backup_arn: str) -> BackupDescription:
+    description = client.describe_backup(BackupArn=backup_arn)["BackupDescription"]
+    details, source = description["BackupDetails"], description.get("SourceTableDetails", {})
+    return BackupDescription(
+        arn=details["BackupArn"],
+        name=details["BackupName"],
+        status=details["BackupStatus"],
+        created=details["BackupCreationDateTime"],
+        size_bytes=int(details.get("BackupSizeBytes", 0)),
+        source_table=source.get("TableName", ""),
+        source_item_count=int(source.get("ItemCount", 0)),
+    )
+
+
+def table_exists(client: "DynamoDBClient", table_name: str) -> bool:
+    try:
+        client.describe_table(TableName=table_name)
+    except client.exceptions.ResourceNotFoundException:
+        return False
+    return True
+
+
+def restore(client: "DynamoDBClient", backup_arn: str, target: str) -> None:
+    """Restore a backup into a new table `target` and wait until it is ACTIVE."""
+    if table_exists(client, target):
+        raise TargetTableExists(target)
+    try:
+        client.restore_table_from_backup(TargetTableName=target, BackupArn=backup_arn)
+    except client.exceptions.TableAlreadyExistsException:
+        raise TargetTableExists(target) from None
+    client.get_waiter("table_exists").wait(
+        TableName=target,
+        WaiterConfig={"Delay": _RESTORE_POLL_SECONDS, "MaxAttempts": _RESTORE_MAX_POLLS},
+    )
+
+
+def table_status(client: "DynamoDBClient", table_name: str) -> str:
+    return client.describe_table(TableName=table_name)["Table"].get("TableStatus", "")
+
+
+def count_items(client: "DynamoDBClient", table_name: str) -> ItemCounts:
+    """Count a table's items by kind: a paginated Scan of keys and markers only."""
+    total = submissions = counted = rollups = 0
+    pages = client.get_paginator("scan").paginate(
+        TableName=table_name,
+        ProjectionExpression="pk, #marker",
+        ExpressionAttributeNames={"#marker": MARKER},
+    )
+    for page in pages:
+        for item in page.get("Items", []):
+            total += 1
+            pk = item["pk"]["S"]
+            if is_submission_key(pk):
+                submissions += 1
+                counted += MARKER in item
+            elif is_rollup_key(pk):
+                rollups += 1
+    return ItemCounts(total, submissions, counted, rollups)
+
+
+def _backup(summary: Mapping[str, Any]) -> Backup:
+    return Backup(
+        arn=summary["BackupArn"],
+        name=summary["BackupName"],
+        created=summary["BackupCreationDateTime"],
+        status=summary.get("BackupStatus", ""),
+        type=summary.get("BackupType", ""),
+    )

@@ -1,0 +1,69 @@
+"""The backup policy: tonight's backup name, whether it exists, which backups to prune.
+
+Plain functions over plain values (no AWS): the backup store lists and deletes.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Final
+
+# DynamoDB backup names: 3 to 255 characters of [a-zA-Z0-9_.-].
+MAX_NAME_LENGTH: Final = 255
+NIGHTLY_TAG: Final = "-nightly-"
+AVAILABLE: Final = "AVAILABLE"
+USER: Final = "USER"
+
+
+@dataclass(frozen=True)
+class Backup:
+    """One on-demand backup of the table, as DynamoDB lists it."""
+
+    arn: str
+    name: str
+    created: datetime  # timezone-aware
+    status: str = AVAILABLE  # CREATING | AVAILABLE | DELETED
+    type: str = USER  # USER | SYSTEM | AWS_BACKUP
+
+
+def nightly_prefix(table_name: str) -> str:
+    """The start of every nightly backup's name, e.g. `pick-a-number-nightly-`."""
+    return table_name[: MAX_NAME_LENGTH - len(NIGHTLY_TAG) - len("YYYY-MM-DD")] + NIGHTLY_TAG
+
+
+def nightly_name(table_name: str, night: date) -> str:
+    """Tonight's backup name: the table and the UTC day, so one name per night."""
+    return f"{nightly_prefix(table_name)}{night.isoformat()}"
+
+
+def tonights_backup(backups: Iterable[Backup], table_name: str, now: datetime) -> Backup | None:
+    """The nightly USER backup already taken (or being taken) on `now`'s UTC day, if any:
+    a retried schedule must not take a second one."""
+    night = now.astimezone(UTC).date()
+    prefix = nightly_prefix(table_name)
+    for backup in backups:
+        if (
+            backup.type == USER
+            and backup.status != "DELETED"
+            and backup.name.startswith(prefix)
+            and backup.created.astimezone(UTC).date() == night
+        ):
+            return backup
+    return None
+
+
+def to_prune(
+    backups: Iterable[Backup], now: datetime, retention_days: int, min_keep: int
+) -> list[Backup]:
+    """USER backups older than `retention_days`, except the newest `min_keep` available
+    ones, which are kept whatever their age. Backups still being created are never
+    pruned (nor counted as kept: they may yet fail)."""
+    if retention_days < 1 or min_keep < 0:
+        raise ValueError("retention_days must be at least 1 and min_keep at least 0")
+    cutoff = now - timedelta(days=retention_days)
+    available = sorted(
+        (b for b in backups if b.type == USER and b.status == AVAILABLE),
+        key=lambda b: b.created,
+        reverse=True,
+    )
+    return [b for b in available[min_keep:] if b.created < cutoff]
