@@ -1,0 +1,216 @@
+"""The nightly backup function against moto: one backup per night, retention over
+many nights (freezegun), pagination, errors and the EMF metrics the alarms watch."""
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from botocore.stub import Stubber
+from freezegun import freeze_time
+
+from backup import handler
+from backup.backups import BackupStore
+from backup.settings import BackupSettings
+from infra.topology import TABLE
+from shared.aws import dynamodb
+from shared.observability import metrics
+from tests.support.backup import TABLE_NAME, backup_account
+from tests.support.events import FakeContext
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+ARN_1 = f"arn:aws:dynamodb:us-east-1:123456789012:table/{TABLE_NAME}/backup/01"
+ARN_2 = ARN_1[:-2] + "02"
+FIRST_NIGHT = datetime(2026, 3, 1, 3, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def table() -> Iterator["DynamoDBClient"]:
+    with backup_account() as client:
+        yield client
+    metrics.clear_metrics()  # nothing left for another suite's flush
+
+
+@pytest.fixture
+def store(table: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch) -> BackupStore:
+    store = BackupStore(table, TABLE_NAME)
+    monkeypatch.setattr(handler, "store", store)
+    return store
+
+
+def invoke() -> dict[str, Any]:
+    return handler.lambda_handler({"source": "aws.scheduler"}, FakeContext())  # type: ignore[arg-type]
+
+
+def emitted(out: str) -> list[dict[str, Any]]:
+    """The EMF documents Powertools printed."""
+    return [
+        doc
+        for line in out.splitlines()
+        if line.startswith("{") and "_aws" in (doc := json.loads(line))
+    ]
+
+
+def metric_values(out: str, name: str) -> list[float]:
+    values: list[float] = []
+    for doc in emitted(out):
+        if name in doc:
+            assert doc["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "PickANumber"
+            value = doc[name]
+            values.extend(value if isinstance(value, list) else [value])
+    return values
+
+
+def names(store: BackupStore) -> list[str]:
+    return sorted(b.name for b in store.list())
+
+
+def run_nights(store: BackupStore, settings: BackupSettings, nights: int, start: datetime) -> None:
+    for night in range(nights):
+        with freeze_time(start + timedelta(days=night)):
+            handler.nightly_backup(store, settings, datetime.now(UTC))
+
+
+@freeze_time(FIRST_NIGHT)
+def test_a_backup_named_after_the_table_and_night_is_created_and_counted(
+    store: BackupStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = invoke()
+
+    assert result["created"] is True
+    assert names(store) == [f"{TABLE_NAME}-nightly-2026-03-01"]
+    assert metric_values(capsys.readouterr().out, "BackupCreated") == [1]
+
+
+def test_a_retried_schedule_makes_no_second_backup_that_night(
+    store: BackupStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with freeze_time(FIRST_NIGHT):
+        first = invoke()
+    capsys.readouterr()
+    # When: EventBridge retries an hour later, the same UTC night
+    with freeze_time(FIRST_NIGHT + timedelta(hours=1)):
+        retried = invoke()
+
+    assert retried["created"] is False
+    assert retried["backup_arn"] == first["backup_arn"]
+    assert len(store.list()) == 1
+    assert metric_values(capsys.readouterr().out, "BackupCreated") == []
+    # The next night gets its own.
+    with freeze_time(FIRST_NIGHT + timedelta(days=1)):
+        assert invoke()["created"] is True
+    assert len(store.list()) == 2
+
+
+def test_retention_over_many_nights_keeps_a_sliding_window(store: BackupStore) -> None:
+    settings = BackupSettings(TABLE_NAME, retention_days=3, min_keep=2)
+
+    run_nights(store, settings, nights=8, start=FIRST_NIGHT)
+
+    # The backups of nights 5..8 are at most 3 days old on night 8.
+    assert names(store) == [f"{TABLE_NAME}-nightly-2026-03-0{d}" for d in range(5, 9)]
+
+
+def test_after_a_long_outage_the_newest_backups_survive(store: BackupStore) -> None:
+    settings = BackupSettings(TABLE_NAME, retention_days=3, min_keep=3)
+    run_nights(store, settings, nights=4, start=FIRST_NIGHT)
+    assert len(store.list()) == 4
+
+    # When: the schedule comes back after 100 days
+    run_nights(store, settings, nights=1, start=FIRST_NIGHT + timedelta(days=100))
+
+    # Then: tonight's and the two newest old ones stay, though all old ones are expired
+    assert names(store) == [
+        f"{TABLE_NAME}-nightly-2026-03-03",
+        f"{TABLE_NAME}-nightly-2026-03-04",
+        f"{TABLE_NAME}-nightly-2026-06-09",
+    ]
+
+
+def test_pruning_emits_one_count_per_deleted_backup(
+    store: BackupStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with freeze_time(FIRST_NIGHT - timedelta(days=60)):
+        for name in ("old-a", "old-b"):
+            store.create(name)
+    capsys.readouterr()
+
+    with freeze_time(FIRST_NIGHT):
+        result = invoke()  # default settings: 35 days, keep 7
+
+    # Only 3 backups exist, fewer than BACKUP_MIN_KEEP: nothing may be pruned yet.
+    assert result["pruned"] == []
+    assert metric_values(capsys.readouterr().out, "BackupPruned") == []
+
+    monkeypatch.setattr(handler, "settings", BackupSettings(TABLE_NAME, 35, min_keep=1))
+    with freeze_time(FIRST_NIGHT + timedelta(days=1)):
+        result = invoke()
+    assert len(result["pruned"]) == 2
+    assert metric_values(capsys.readouterr().out, "BackupPruned") == [1, 1]
+    assert names(store) == [
+        f"{TABLE_NAME}-nightly-2026-03-01",
+        f"{TABLE_NAME}-nightly-2026-03-02",
+    ]
+
+
+def test_other_tables_backups_are_never_touched(
+    table: "DynamoDBClient", store: BackupStore
+) -> None:
+    table.create_table(**TABLE.create_table_request("other"))
+    with freeze_time(FIRST_NIGHT - timedelta(days=90)):
+        table.create_backup(TableName="other", BackupName="other-nightly-old")
+
+    run_nights(store, BackupSettings(TABLE_NAME, 3, 1), nights=1, start=FIRST_NIGHT)
+
+    assert [b["BackupName"] for b in table.list_backups(TableName="other")["BackupSummaries"]] == [
+        "other-nightly-old"
+    ]
+
+
+def test_an_error_fails_the_invocation(store: BackupStore, table: "DynamoDBClient") -> None:
+    # Given: the table is gone, so CreateBackup fails
+    table.delete_table(TableName=TABLE_NAME)
+
+    with freeze_time(FIRST_NIGHT), pytest.raises(table.exceptions.TableNotFoundException):
+        invoke()
+
+
+def test_listing_follows_every_page() -> None:
+    client = dynamodb()
+    created = datetime(2026, 3, 1, tzinfo=UTC)
+    summary = {"TableName": TABLE_NAME, "BackupType": "USER", "BackupStatus": "AVAILABLE"}
+    with Stubber(client) as stub:
+        stub.add_response(
+            "list_backups",
+            {
+                "BackupSummaries": [
+                    {
+                        **summary,
+                        "BackupArn": ARN_1,
+                        "BackupName": "first",
+                        "BackupCreationDateTime": created,
+                    }
+                ],
+                "LastEvaluatedBackupArn": ARN_1,
+            },
+            {"TableName": TABLE_NAME, "BackupType": "USER"},
+        )
+        stub.add_response(
+            "list_backups",
+            {
+                "BackupSummaries": [
+                    {
+                        **summary,
+                        "BackupArn": ARN_2,
+                        "BackupName": "second",
+                        "BackupCreationDateTime": created,
+                    }
+                ]
+            },
+            {"TableName": TABLE_NAME, "BackupType": "USER", "ExclusiveStartBackupArn": ARN_1},
+        )
+        found = BackupStore(client, TABLE_NAME).list()
+    assert [b.arn for b in found] == [ARN_1, ARN_2]
