@@ -1,0 +1,265 @@
+"""The one-time account stack: what every environment in the account shares.
+
+Deployed once per AWS account (`make deploy-account`), apart from the
+per-environment stacks:
+
+- the GitHub Actions OIDC identity provider (an account holds one per URL);
+- one deploy role per environment, assumable only by a GitHub Actions job of the
+  named repository running in the GitHub environment of the same name, and
+  allowed nothing but `sts:AssumeRole` on the CDK bootstrap roles: the bootstrap
+  roles, not this one, hold the deployment permissions, so this role cannot touch
+  a resource directly;
+- the account-level API Gateway CloudWatch role, which API Gateway needs before
+  any stage can write access or execution logs.
+
+Settings come from the CDK context (cdk.json or `-c`), never from the code:
+
+    "github": {"owner": "my-org", "repo": "pick-a-number"}
+    "environments": {"dev": {...}, "prod": {...}}   (or a list of names)
+    "account": {"oidc_provider_arn": "arn:aws:iam::...:oidc-provider/..."}  (optional)
+"""
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+STACK_NAME: Final = "PickANumber-account"
+
+GITHUB_OIDC_HOST: Final = "token.actions.githubusercontent.com"
+GITHUB_OIDC_URL: Final = f"https://{GITHUB_OIDC_HOST}"
+STS_AUDIENCE: Final = "sts.amazonaws.com"
+
+# The tag `cdk bootstrap` puts on each role it creates, and its values.
+BOOTSTRAP_ROLE_TAG: Final = "aws-cdk:bootstrap-role"
+BOOTSTRAP_ROLE_KINDS: Final = ("deploy", "file-publishing", "image-publishing", "lookup")
+
+# GitHub's rules for names: owner/org alphanumerics and hyphens, repo also . and _.
+_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+_REPO = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_ENVIRONMENT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_OIDC_PROVIDER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/.+$")
+
+
+class AccountSettingsError(ValueError):
+    """The CDK context does not describe the account stack."""
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    github_owner: str
+    github_repo: str
+    environments: tuple[str, ...]
+    # An account already holding a GitHub OIDC provider (one per URL) reuses it.
+    existing_oidc_provider_arn: str | None = None
+
+    def __post_init__(self) -> None:
+        if not _OWNER.match(self.github_owner):
+            raise AccountSettingsError(f"github.owner {self.github_owner!r} is not a GitHub owner")
+        if not _REPO.match(self.github_repo) or self.github_repo in {".", ".."}:
+            raise AccountSettingsError(f"github.repo {self.github_repo!r} is not a repository")
+        if not self.environments:
+            raise AccountSettingsError("no environments: set the `environments` context")
+        for name in self.environments:
+            if not _ENVIRONMENT.match(name):
+                raise AccountSettingsError(f"environment name {name!r} is not usable")
+        if len(set(self.environments)) != len(self.environments):
+            raise AccountSettingsError("environment names repeat")
+        arn = self.existing_oidc_provider_arn
+        if arn is not None and not _OIDC_PROVIDER_ARN.match(arn):
+            raise AccountSettingsError(f"account.oidc_provider_arn {arn!r} is not an OIDC ARN")
+
+    @property
+    def repository(self) -> str:
+        return f"{self.github_owner}/{self.github_repo}"
+
+    def subject(self, environment: str) -> str:
+        """The `sub` claim of a GitHub Actions job running in `environment`."""
+        return f"repo:{self.repository}:environment:{environment}"
+
+    @classmethod
+    def from_context(cls, node: Any) -> "AccountSettings":
+        """Read from a construct node's context (`app.node`): cdk.json or `-c` flags."""
+        github = _context(node, "github")
+        if not isinstance(github, Mapping):
+            raise AccountSettingsError(
+                'set the `github` context: {"owner": "<owner>", "repo": "<repo>"}'
+            )
+        environments = _environment_names(_context(node, "environments"))
+        account = _context(node, "account")
+        provider_arn = account.get("oidc_provider_arn") if isinstance(account, Mapping) else None
+        return cls(
+            github_owner=str(github.get("owner", "")),
+            github_repo=str(github.get("repo", "")),
+            environments=environments,
+            existing_oidc_provider_arn=str(provider_arn) if provider_arn else None,
+        )
+
+
+def _context(node: Any, key: str) -> Any:
+    value = node.try_get_context(key)
+    # `-c key=...` arrives as a string; cdk.json values arrive parsed.
+    if isinstance(value, str) and value[:1] in "{[":
+        return json.loads(value)
+    return value
+
+
+def _environment_names(value: Any) -> tuple[str, ...]:
+    if isinstance(value, Mapping):
+        return tuple(str(name) for name in value)
+    if isinstance(value, str):
+        return tuple(name.strip() for name in value.split(",") if name.strip())
+    if isinstance(value, Sequence):
+        return tuple(str(name) for name in value)
+    raise AccountSettingsError("set the `environments` context: a list or a map of names")
+
+
+def _logical_suffix(environment: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[-_]", environment))
+
+
+class GitHubDeployRole(Construct):
+    """A role for one GitHub environment that can only hand over to the CDK bootstrap roles."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        provider_arn: str,
+        settings: AccountSettings,
+        environment: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.role = iam.Role(
+            self,
+            "Role",
+            description=f"GitHub Actions deploy role of {settings.repository}, environment "
+            f"{environment}: may only assume the CDK bootstrap roles",
+            assumed_by=iam.WebIdentityPrincipal(
+                provider_arn,
+                conditions={
+                    "StringEquals": {
+                        f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE,
+                        f"{GITHUB_OIDC_HOST}:sub": settings.subject(environment),
+                    }
+                },
+            ),
+            max_session_duration=cdk.Duration.hours(1),
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="AssumeCdkBootstrapRoles",
+                actions=["sts:AssumeRole"],
+                resources=[
+                    stack.format_arn(
+                        service="iam",
+                        region="",
+                        resource="role",
+                        resource_name="cdk-*",
+                    )
+                ],
+                conditions={
+                    "StringEquals": {
+                        f"iam:ResourceTag/{BOOTSTRAP_ROLE_TAG}": list(BOOTSTRAP_ROLE_KINDS)
+                    }
+                },
+            )
+        )
+        cdk.Validations.of(self.role).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5"
+                "[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/cdk-*]",
+                reason="The bootstrap role names carry the bootstrap qualifier and region, so "
+                "the resource is role/cdk-*, narrowed by the aws-cdk:bootstrap-role tag condition.",
+            )
+        )
+        cdk.CfnOutput(
+            stack,
+            f"DeployRoleArn{_logical_suffix(environment)}",
+            value=self.role.role_arn,
+            description=f"GitHub environment `{environment}`: variable AWS_DEPLOY_ROLE_ARN",
+        )
+
+
+class AccountStack(cdk.Stack):
+    """GitHub OIDC provider, per-environment deploy roles, API Gateway CloudWatch role."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str = STACK_NAME,
+        *,
+        settings: AccountSettings,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault(
+            "description", "Pick a Number, once per account: GitHub OIDC deploy roles, API logs"
+        )
+        super().__init__(scope, construct_id, **kwargs)
+        self.settings = settings
+
+        if settings.existing_oidc_provider_arn:
+            provider_arn = settings.existing_oidc_provider_arn
+        else:
+            provider = iam.OidcProviderNative(
+                self,
+                "GitHubOidcProvider",
+                url=GITHUB_OIDC_URL,
+                client_ids=[STS_AUDIENCE],
+                # Other repositories' roles may trust the same provider: keep it.
+                removal_policy=cdk.RemovalPolicy.RETAIN,
+            )
+            provider_arn = provider.oidc_provider_arn
+
+        self.deploy_roles: dict[str, iam.Role] = {}
+        for environment in settings.environments:
+            construct = GitHubDeployRole(
+                self,
+                f"DeployRole{_logical_suffix(environment)}",
+                provider_arn=provider_arn,
+                settings=settings,
+                environment=environment,
+            )
+            self.deploy_roles[environment] = construct.role
+
+        self.api_gateway_logs_role = self._api_gateway_cloudwatch_role()
+
+    def _api_gateway_cloudwatch_role(self) -> iam.Role:
+        # One setting per account and region: every environment's stages log through it,
+        # so it lives here and not in a per-environment stack (whose deletion would
+        # otherwise break the others' logging).
+        role = iam.Role(
+            self,
+            "ApiGatewayCloudWatchRole",
+            description="Lets API Gateway write the access and execution logs of every stage",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+                )
+            ],
+        )
+        role.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        cdk.Validations.of(role).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:"
+                "policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+                reason="AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents and "
+                "maintains for exactly this role, which only apigateway.amazonaws.com can assume.",
+            )
+        )
+        account = apigateway.CfnAccount(
+            self, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn
+        )
+        account.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        account.node.add_dependency(role)
+        cdk.CfnOutput(self, "ApiGatewayCloudWatchRoleArn", value=role.role_arn)
+        return role

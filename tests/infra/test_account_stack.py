@@ -1,0 +1,253 @@
+"""The one-time account stack: who may assume the deploy roles, and what they may do.
+
+The template is what IAM enforces, so the assertions read the synthesized policies
+themselves: the trust conditions, and that every permission of a deploy role is one
+`sts:AssumeRole` on the tagged CDK bootstrap roles.
+"""
+
+import os
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Match, Template
+from cdk_nag import AwsSolutionsChecks
+
+from infra.cloud.account import (
+    BOOTSTRAP_ROLE_TAG,
+    STACK_NAME,
+    AccountSettings,
+    AccountSettingsError,
+    AccountStack,
+)
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+OWNER = "example-org"
+REPO = "pick-a-number-fork"
+ENVIRONMENTS: dict[str, dict[str, Any]] = {"dev": {}, "prod": {}}
+OIDC = "token.actions.githubusercontent.com"
+
+
+def synth(**context: Any) -> dict[str, Any]:
+    context = {
+        "aws:cdk:bundling-stacks": [],
+        "github": {"owner": OWNER, "repo": REPO},
+        "environments": ENVIRONMENTS,
+        **context,
+    }
+    app = cdk.App(context=context)
+    # cdk-nag runs at synthesis: an unacknowledged finding fails app.synth().
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+    AccountStack(app, settings=AccountSettings.from_context(app.node))
+    template: dict[str, Any] = app.synth().get_stack_by_name(STACK_NAME).template
+    return template
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return synth()
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def deploy_roles(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: role
+        for logical_id, role in resources(template, "AWS::IAM::Role").items()
+        if logical_id.startswith("DeployRole")
+    }
+
+
+def policies_of(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    return [
+        policy["Properties"]["PolicyDocument"]
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+    ]
+
+
+def test_github_oidc_provider_accepts_only_the_sts_audience(template):
+    Template.from_json(template).has_resource(
+        "AWS::IAM::OIDCProvider",
+        {
+            "Properties": {
+                "Url": f"https://{OIDC}",
+                "ClientIdList": ["sts.amazonaws.com"],
+            },
+            # other repositories' roles may trust the provider: deleting the stack keeps it
+            "DeletionPolicy": "Retain",
+        },
+    )
+    assert len(resources(template, "AWS::IAM::OIDCProvider")) == 1
+
+
+def test_one_deploy_role_per_environment_trusted_only_by_its_github_environment(template):
+    [provider_id] = resources(template, "AWS::IAM::OIDCProvider")
+    trusted = {}
+    for role in deploy_roles(template).values():
+        # Then: one statement, web identity from our provider, both conditions exact
+        [statement] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Effect"] == "Allow"
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+        assert statement["Principal"] == {"Federated": {"Ref": provider_id}}
+        # StringEquals (not StringLike): no wildcard can widen the subject
+        assert set(statement["Condition"]) == {"StringEquals"}
+        condition = statement["Condition"]["StringEquals"]
+        assert set(condition) == {f"{OIDC}:aud", f"{OIDC}:sub"}
+        assert condition[f"{OIDC}:aud"] == "sts.amazonaws.com"
+        subject = condition[f"{OIDC}:sub"]
+        assert "*" not in subject
+        assert "?" not in subject
+        trusted[subject] = role
+    assert set(trusted) == {f"repo:{OWNER}/{REPO}:environment:{env}" for env in ENVIRONMENTS}
+
+
+def test_deploy_roles_may_only_assume_the_tagged_cdk_bootstrap_roles(template):
+    for role_id, role in deploy_roles(template).items():
+        # no managed policies, no inline policies on the role itself ...
+        assert "ManagedPolicyArns" not in role["Properties"]
+        assert "Policies" not in role["Properties"]
+        assert "PermissionsBoundary" not in role["Properties"]
+        # ... and one attached policy with exactly one statement
+        [document] = policies_of(template, role_id)
+        [statement] = document["Statement"]
+        assert statement["Effect"] == "Allow"
+        assert statement["Action"] == "sts:AssumeRole"
+        assert "NotAction" not in statement
+        assert "NotResource" not in statement
+        assert statement["Resource"] == {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":iam::",
+                    {"Ref": "AWS::AccountId"},
+                    ":role/cdk-*",
+                ],
+            ]
+        }
+        assert statement["Condition"] == {
+            "StringEquals": {
+                f"iam:ResourceTag/{BOOTSTRAP_ROLE_TAG}": [
+                    "deploy",
+                    "file-publishing",
+                    "image-publishing",
+                    "lookup",
+                ]
+            }
+        }
+
+
+def test_no_other_identity_gets_permissions(template):
+    # Every IAM policy in the stack belongs to a deploy role; nothing else is granted.
+    roles = set(deploy_roles(template))
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        assert {ref["Ref"] for ref in policy["Properties"]["Roles"]} <= roles
+        assert "Users" not in policy["Properties"]
+        assert "Groups" not in policy["Properties"]
+    assert not resources(template, "AWS::IAM::ManagedPolicy")
+    assert not resources(template, "AWS::IAM::User")
+    assert not resources(template, "AWS::IAM::AccessKey")
+
+
+def test_api_gateway_account_uses_a_logs_role_only_api_gateway_can_assume(template):
+    tpl = Template.from_json(template)
+    role_ids = [
+        logical_id
+        for logical_id, role in resources(template, "AWS::IAM::Role").items()
+        if role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+        == {"Service": "apigateway.amazonaws.com"}
+    ]
+    [role_id] = role_ids
+    tpl.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": "sts:AssumeRole",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "apigateway.amazonaws.com"},
+                    }
+                ]
+            },
+            "ManagedPolicyArns": [
+                {
+                    "Fn::Join": [
+                        "",
+                        [
+                            "arn:",
+                            {"Ref": "AWS::Partition"},
+                            Match.string_like_regexp("AmazonAPIGatewayPushToCloudWatchLogs$"),
+                        ],
+                    ]
+                }
+            ],
+        },
+    )
+    tpl.has_resource_properties(
+        "AWS::ApiGateway::Account", {"CloudWatchRoleArn": {"Fn::GetAtt": [role_id, "Arn"]}}
+    )
+
+
+def test_outputs_name_each_deploy_role_for_its_github_environment(template):
+    outputs = template["Outputs"]
+    assert "DeployRoleArnDev" in outputs
+    assert "DeployRoleArnProd" in outputs
+    assert "ApiGatewayCloudWatchRoleArn" in outputs
+
+
+def test_settings_come_from_context_not_code():
+    # Given another repository and a third environment in the context
+    template = synth(
+        github={"owner": "someone", "repo": "other.repo"},
+        environments=["dev", "staging", "prod"],
+    )
+    # Then the trust follows them
+    subjects = {
+        role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["StringEquals"][
+            f"{OIDC}:sub"
+        ]
+        for role in deploy_roles(template).values()
+    }
+    assert subjects == {
+        "repo:someone/other.repo:environment:dev",
+        "repo:someone/other.repo:environment:staging",
+        "repo:someone/other.repo:environment:prod",
+    }
+
+
+def test_an_existing_oidc_provider_is_reused_not_created():
+    arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    template = synth(account={"oidc_provider_arn": arn})
+    assert not resources(template, "AWS::IAM::OIDCProvider")
+    for role in deploy_roles(template).values():
+        [statement] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Principal"] == {"Federated": arn}
+
+
+@pytest.mark.parametrize(
+    ("owner", "repo", "environments"),
+    [
+        ("", REPO, ("dev",)),  # missing owner
+        ("*", REPO, ("dev",)),  # a wildcard would trust every owner
+        (OWNER, "*", ("dev",)),
+        (OWNER, "repo:x", ("dev",)),  # would smuggle a claim separator
+        (OWNER, REPO, ()),
+        (OWNER, REPO, ("dev*",)),
+        (OWNER, REPO, ("dev", "dev")),
+    ],
+)
+def test_settings_refuse_values_that_would_widen_the_trust(owner, repo, environments):
+    with pytest.raises(AccountSettingsError):
+        AccountSettings(github_owner=owner, github_repo=repo, environments=environments)
+
+
+def test_missing_github_context_fails_with_a_clear_message():
+    app = cdk.App(context={"environments": ["dev"]})
+    with pytest.raises(AccountSettingsError, match="github"):
+        AccountSettings.from_context(app.node)
