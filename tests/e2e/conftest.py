@@ -1,0 +1,154 @@
+"""End-to-end fixtures: the real local stack, and Debian's Chromium driven by Playwright.
+
+Every test drives the page served by `python -m infra.local` (web/ at `/`, the
+API at `/api/*`, the production security headers). Playwright's routing is
+used only to inject failures; the happy paths reach the real handlers, table,
+stream and aggregator.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import ConsoleMessage, Error, Page, expect
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+STACK_START_SECONDS = 60.0
+# The stats follow the table's stream: give the page time to poll them in.
+expect.set_options(timeout=20_000)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Debian's chromium: Playwright's own browser download cannot work here."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: run `make browser` (apt-get install -y chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)  # under CI a missing browser fails the run, never skips it
+        pytest.skip(message)
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STACK_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the local stack exited ({process.returncode}):\n{log.read_text()}")
+        try:
+            if requests.get(f"{url}/api/daily-stats", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the local stack did not answer within {STACK_START_SECONDS}s")
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The whole app on an ephemeral table, as a subprocess on a free port."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("local-stack") / "stack.log"
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    environment["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT / "services"), str(ROOT), environment.get("PYTHONPATH", "")]
+    )
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infra.local", "--port", str(port), "--ephemeral"],
+            cwd=ROOT,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def base_url(local_stack: str) -> str:
+    """pytest-playwright's base URL: `page.goto("/")` opens the local stack."""
+    return local_stack
+
+
+@dataclass
+class BrowserErrors:
+    """Console errors and uncaught exceptions of a page; a test that injects a
+    failed request allows the browser's own "Failed to load resource" line for it."""
+
+    messages: list[str] = field(default_factory=list)
+    allow_failed_api_requests: bool = False
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        failed_api_request = message.text.startswith("Failed to load resource") and (
+            "/api/" in (message.location or {}).get("url", "")
+        )
+        if failed_api_request and self.allow_failed_api_requests:
+            return
+        self.messages.append(f"console: {message.text} ({message.location})")
+
+    def on_page_error(self, error: Error) -> None:
+        self.messages.append(f"uncaught: {error}")
+
+
+@pytest.fixture
+def browser_errors(page: Page) -> Iterator[BrowserErrors]:
+    """Every test ends with no console error and no uncaught exception."""
+    errors = BrowserErrors()
+    page.on("console", errors.on_console)
+    page.on("pageerror", errors.on_page_error)
+    yield errors
+    assert errors.messages == [], "the page logged errors:\n" + "\n".join(errors.messages)
+
+
+@pytest.fixture
+def app(page: Page, browser_errors: BrowserErrors) -> Page:
+    """The page, opened and showing its first statistics (or their empty state)."""
+    page.goto("/")
+    expect(page.locator("#stats")).not_to_have_attribute("aria-busy", "true")
+    expect(page.locator("#stats-feedback")).not_to_be_empty()
+    return page
+
+
+@pytest.fixture
+def output_dir(pytestconfig: pytest.Config) -> Path:
+    """pytest-playwright's output folder (test-results/ by default)."""
+    folder = Path(str(pytestconfig.getoption("--output"))).absolute()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
