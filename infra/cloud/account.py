@@ -14,9 +14,12 @@ per-environment stacks:
 
 Settings come from the CDK context (cdk.json or `-c`), never from the code:
 
-    "github": {"owner": "my-org", "repo": "pick-a-number"}
-    "environments": {"dev": {...}, "prod": {...}}   (or a list of names)
-    "account": {"oidc_provider_arn": "arn:aws:iam::...:oidc-provider/..."}  (optional)
+    "pick-a-number:environments": {"dev": {...}, "prod": {...}}   (shared with the app)
+    "pick-a-number:github": {"owner": "my-org", "repo": "pick-a-number"}
+        or on the command line: `-c github=my-org/pick-a-number`
+    "pick-a-number:account": {"oidc_provider_arn": "arn:aws:iam::...:oidc-provider/..."}
+        optional, when the account already has GitHub's provider; or
+        `-c oidc-provider-arn=...`
 """
 
 import json
@@ -31,6 +34,13 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 STACK_NAME: Final = "PickANumber-account"
+
+# Context keys. The environments are the per-environment app's (infra/settings.py).
+ENVIRONMENTS_CONTEXT_KEY: Final = "pick-a-number:environments"
+GITHUB_CONTEXT_KEY: Final = "pick-a-number:github"
+GITHUB_OVERRIDE_KEY: Final = "github"
+ACCOUNT_CONTEXT_KEY: Final = "pick-a-number:account"
+OIDC_PROVIDER_OVERRIDE_KEY: Final = "oidc-provider-arn"
 
 GITHUB_OIDC_HOST: Final = "token.actions.githubusercontent.com"
 GITHUB_OIDC_URL: Final = f"https://{GITHUB_OIDC_HOST}"
@@ -65,7 +75,7 @@ class AccountSettings:
         if not _REPO.match(self.github_repo) or self.github_repo in {".", ".."}:
             raise AccountSettingsError(f"github.repo {self.github_repo!r} is not a repository")
         if not self.environments:
-            raise AccountSettingsError("no environments: set the `environments` context")
+            raise AccountSettingsError(f"no environments: set `{ENVIRONMENTS_CONTEXT_KEY}`")
         for name in self.environments:
             if not _ENVIRONMENT.match(name):
                 raise AccountSettingsError(f"environment name {name!r} is not usable")
@@ -86,14 +96,20 @@ class AccountSettings:
     @classmethod
     def from_context(cls, node: Any) -> "AccountSettings":
         """Read from a construct node's context (`app.node`): cdk.json or `-c` flags."""
-        github = _context(node, "github")
+        github = _context(node, GITHUB_OVERRIDE_KEY) or _context(node, GITHUB_CONTEXT_KEY)
+        if isinstance(github, str) and github.count("/") == 1:
+            owner, repo = github.split("/")
+            github = {"owner": owner, "repo": repo}
         if not isinstance(github, Mapping):
             raise AccountSettingsError(
-                'set the `github` context: {"owner": "<owner>", "repo": "<repo>"}'
+                f"set the GitHub repository: `-c {GITHUB_OVERRIDE_KEY}=<owner>/<repo>` or the "
+                f'context `{GITHUB_CONTEXT_KEY}`: {{"owner": "<owner>", "repo": "<repo>"}}'
             )
-        environments = _environment_names(_context(node, "environments"))
-        account = _context(node, "account")
-        provider_arn = account.get("oidc_provider_arn") if isinstance(account, Mapping) else None
+        environments = _environment_names(_context(node, ENVIRONMENTS_CONTEXT_KEY))
+        account = _context(node, ACCOUNT_CONTEXT_KEY)
+        provider_arn = _context(node, OIDC_PROVIDER_OVERRIDE_KEY) or (
+            account.get("oidc_provider_arn") if isinstance(account, Mapping) else None
+        )
         return cls(
             github_owner=str(github.get("owner", "")),
             github_repo=str(github.get("repo", "")),
@@ -117,7 +133,7 @@ def _environment_names(value: Any) -> tuple[str, ...]:
         return tuple(name.strip() for name in value.split(",") if name.strip())
     if isinstance(value, Sequence):
         return tuple(str(name) for name in value)
-    raise AccountSettingsError("set the `environments` context: a list or a map of names")
+    raise AccountSettingsError(f"set the `{ENVIRONMENTS_CONTEXT_KEY}` context: a map of names")
 
 
 def _logical_suffix(environment: str) -> str:

@@ -32,8 +32,8 @@ OIDC = "token.actions.githubusercontent.com"
 def synth(**context: Any) -> dict[str, Any]:
     context = {
         "aws:cdk:bundling-stacks": [],
-        "github": {"owner": OWNER, "repo": REPO},
-        "environments": ENVIRONMENTS,
+        "pick-a-number:github": {"owner": OWNER, "repo": REPO},
+        "pick-a-number:environments": ENVIRONMENTS,
         **context,
     }
     app = cdk.App(context=context)
@@ -204,8 +204,10 @@ def test_outputs_name_each_deploy_role_for_its_github_environment(template):
 def test_settings_come_from_context_not_code():
     # Given another repository and a third environment in the context
     template = synth(
-        github={"owner": "someone", "repo": "other.repo"},
-        environments=["dev", "staging", "prod"],
+        **{
+            "github": "someone/other.repo",  # as `-c github=someone/other.repo`
+            "pick-a-number:environments": {"dev": {}, "staging": {}, "prod": {}},
+        }
     )
     # Then the trust follows them
     subjects = {
@@ -223,7 +225,7 @@ def test_settings_come_from_context_not_code():
 
 def test_an_existing_oidc_provider_is_reused_not_created():
     arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
-    template = synth(account={"oidc_provider_arn": arn})
+    template = synth(**{"pick-a-number:account": {"oidc_provider_arn": arn}})
     assert not resources(template, "AWS::IAM::OIDCProvider")
     for role in deploy_roles(template).values():
         [statement] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
@@ -248,6 +250,6 @@ def test_settings_refuse_values_that_would_widen_the_trust(owner, repo, environm
 
 
 def test_missing_github_context_fails_with_a_clear_message():
-    app = cdk.App(context={"environments": ["dev"]})
+    app = cdk.App(context={"pick-a-number:environments": {"dev": {}}})
     with pytest.raises(AccountSettingsError, match="github"):
         AccountSettings.from_context(app.node)
