@@ -7,12 +7,14 @@ to a response in one place, so routes never build error responses themselves.
 
 import base64
 import binascii
+import dataclasses
 import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, Final
+from urllib.parse import quote
 
 from shared.schemas import MAX_BODY_BYTES
 
@@ -30,14 +32,22 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FieldError:
-    """One offending field: `field` as a dotted name, `pointer` as RFC 6901."""
+    """One offending field: `field` as a dotted name, `pointer` as RFC 6901 (in its
+    URI fragment form). `path` holds the exact keys when a key may contain '.' or '/'."""
 
     field: str
     detail: str
+    path: tuple[str, ...] | None = dataclasses.field(default=None, compare=False)
 
     def as_json(self) -> dict[str, str]:
-        pointer = "#/" + "/".join(self.field.split(".")) if self.field else "#"
+        parts = self.path if self.path is not None else tuple(filter(None, self.field.split(".")))
+        pointer = "#" + "".join("/" + _pointer_token(part) for part in parts)
         return {"field": self.field, "pointer": pointer, "detail": self.detail}
+
+
+def _pointer_token(key: str) -> str:
+    escaped = key.replace("~", "~0").replace("/", "~1")
+    return quote(escaped, safe="~!$&'()*+,;=:@-._")
 
 
 @dataclass

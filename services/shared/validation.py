@@ -34,15 +34,19 @@ def _field_name(path: list[str]) -> str:
 
 
 def _field_error(error: fastjsonschema.JsonSchemaValueException, schema: JsonSchema) -> FieldError:
-    name = _field_name(error.path)
+    path = tuple(str(part) for part in error.path[1:])
     if error.rule == "additionalProperties" and isinstance(error.value, dict):
         allowed = _properties_at(schema, error.path[1:])
         extra = sorted(str(k) for k in error.value if k not in allowed)
-        return FieldError(".".join(filter(None, [name, extra[0] if extra else ""])), "not allowed")
+        return _named(path + tuple(extra[:1]), "not allowed")
     if error.rule == "required" and isinstance(error.value, dict):
         missing = [p for p in error.rule_definition if p not in error.value]
-        return FieldError(".".join(filter(None, [name, missing[0] if missing else ""])), "required")
-    return FieldError(name, _describe(error))
+        return _named(path + tuple(missing[:1]), "required")
+    return _named(path, _describe(error))
+
+
+def _named(path: tuple[str, ...], detail: str) -> FieldError:
+    return FieldError(".".join(path), detail, path)
 
 
 def _properties_at(schema: JsonSchema, path: list[str]) -> set[str]:
