@@ -44,10 +44,10 @@ def stream_records(client: "DynamoDBClient", name: str) -> list[dict[str, Any]]:
     arn = client.describe_table(TableName=name)["Table"]["LatestStreamArn"]
     records = []
     for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(
+        iterator: str | None = streams.get_shard_iterator(
             StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
         )["ShardIterator"]
-        while iterator:
+        while iterator is not None:
             page = streams.get_records(ShardIterator=iterator, Limit=1000)
             for r in page["Records"]:
                 change: Any = r["dynamodb"]

@@ -1,0 +1,167 @@
+"""The restore drill, in moto: data written through the real ingest and aggregator
+path, a nightly backup, damage, a restore into a new table, and proof that the
+restored table is the backed-up state and answers daily-stats as before."""
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from freezegun import freeze_time
+
+from backup import handler as backup_handler
+from backup import restore
+from backup.backups import BackupStore
+from ingest import handler as ingest_handler
+from shared.observability import metrics
+from shared.rollups import RollupStore
+from shared.submissions import SubmissionStore, submission_key
+from stats import aggregator
+from stats import api as stats_api
+from tests.support.backup import TABLE_NAME, all_items, backup_account, stream_records
+from tests.support.events import FakeContext, api_event
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+DAY_1 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+DAY_2 = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
+NIGHT = datetime(2026, 3, 3, 3, 30, tzinfo=UTC)
+RANGE: dict[str, str | list[str]] = {"from": "2026-03-01", "to": "2026-03-03"}
+
+
+@pytest.fixture
+def app(monkeypatch: pytest.MonkeyPatch) -> Iterator["DynamoDBClient"]:
+    """The app's functions, wired to a moto table."""
+    with backup_account() as client:
+        monkeypatch.setattr(ingest_handler, "store", SubmissionStore(client, TABLE_NAME))
+        monkeypatch.setattr(aggregator, "rollups", RollupStore(client, TABLE_NAME))
+        monkeypatch.setattr(stats_api, "rollups", RollupStore(client, TABLE_NAME))
+        monkeypatch.setattr(backup_handler, "store", BackupStore(client, TABLE_NAME))
+        yield client
+    metrics.clear_metrics()
+
+
+def submit(number: int, at: datetime, **extra: Any) -> dict[str, Any]:
+    event = api_event("POST", "/api/submit-number", body={"number": number, **extra}, at=at)
+    response = ingest_handler.lambda_handler(event, FakeContext())
+    assert response["statusCode"] == 201
+    body: dict[str, Any] = json.loads(response["body"])
+    return body
+
+
+def run_aggregator(client: "DynamoDBClient") -> None:
+    """Lambda's event source mapping: the table's whole stream (replays are no-ops)."""
+    result = aggregator.lambda_handler(
+        {"Records": stream_records(client, TABLE_NAME)}, FakeContext()
+    )
+    assert result == {"batchItemFailures": []}
+
+
+def daily_stats() -> Any:
+    event = api_event("GET", "/api/daily-stats", query=RANGE)
+    response = stats_api.lambda_handler(event, FakeContext())
+    assert response["statusCode"] == 200
+    return json.loads(response["body"])
+
+
+def nightly_backup() -> str:
+    with freeze_time(NIGHT):
+        result = backup_handler.lambda_handler({}, FakeContext())
+    assert result["created"] is True
+    arn: str = result["backup_arn"]
+    return arn
+
+
+def test_restore_drill(
+    app: "DynamoDBClient", capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given: submissions on two days, counted by the aggregator from the real stream
+    first = submit(7, DAY_1, location={"latitude": 48.85, "longitude": 2.35})
+    for number in (3, 3, 10, 1):
+        submit(number, DAY_1)
+    for number in (5, 5, 2):
+        submit(number, DAY_2, timestamp="2026-03-02T19:00:00+01:00")
+    run_aggregator(app)
+    original_stats = daily_stats()
+    assert original_stats["total"]["count"] == 8
+    backed_up = all_items(app, TABLE_NAME)
+
+    # ...and the nightly backup
+    backup_arn = nightly_backup()
+
+    # When: the data is damaged: a raw item deleted, one changed, a rollup deleted,
+    # and a new submission counted
+    app.delete_item(TableName=TABLE_NAME, Key=submission_key(first["id"]))
+    changed = next(
+        i
+        for i in backed_up
+        if i["pk"]["S"].startswith("SUB#") and i["pk"]["S"] != f"SUB#{first['id']}"
+    )
+    app.update_item(
+        TableName=TABLE_NAME,
+        Key={"pk": changed["pk"], "sk": changed["sk"]},
+        UpdateExpression="SET #n = :n",
+        ExpressionAttributeNames={"#n": "number"},
+        ExpressionAttributeValues={":n": {"N": "9"}},
+    )
+    app.delete_item(
+        TableName=TABLE_NAME, Key={"pk": {"S": "ROLLUP#2026-03"}, "sk": {"S": "2026-03-02"}}
+    )
+    submit(4, DAY_1)
+    run_aggregator(app)
+    assert all_items(app, TABLE_NAME) != backed_up
+    assert daily_stats() != original_stats
+
+    # ...and the backup is restored into a new table
+    status = restore.main(["--backup-arn", backup_arn, "--target", "restored", "--env", "prod"])
+
+    # Then: the restore is verified, and says how to use the table
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "restored is ACTIVE: 10 items = 8 submissions (8 counted) + 2 rollups" in out
+    assert "TABLE_NAME=restored" in out
+    # ...every item, raw and rollup, is as backed up
+    assert all_items(app, "restored") == backed_up
+    # ...and daily-stats served from the restored table answers as before the damage
+    monkeypatch.setattr(stats_api, "rollups", RollupStore(app, "restored"))
+    assert daily_stats() == original_stats
+
+
+def test_a_restore_never_overwrites_a_table(
+    app: "DynamoDBClient", capsys: pytest.CaptureFixture[str]
+) -> None:
+    submit(5, DAY_1)
+    backup_arn = nightly_backup()
+    submit(6, DAY_1)
+    live = all_items(app, TABLE_NAME)
+
+    status = restore.main(["--backup-arn", backup_arn, "--target", TABLE_NAME])
+
+    assert status == 2
+    assert "REFUSED" in capsys.readouterr().err
+    assert all_items(app, TABLE_NAME) == live
+
+
+def test_a_restore_whose_rollups_disagree_with_the_submissions_is_not_verified(
+    app: "DynamoDBClient", capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given: a backup taken while a rollup did not match its counted submissions
+    submit(5, DAY_1)
+    submit(6, DAY_1)
+    run_aggregator(app)
+    app.update_item(
+        TableName=TABLE_NAME,
+        Key={"pk": {"S": "ROLLUP#2026-03"}, "sk": {"S": "2026-03-01"}},
+        UpdateExpression="ADD n6 :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+    )
+    backup_arn = nightly_backup()
+
+    status = restore.main(["--backup-arn", backup_arn, "--target", "restored"])
+
+    assert status == 1
+    assert "python -m backup.rebuild --table restored --from 2026-03-01 --to 2026-03-01" in (
+        capsys.readouterr().err
+    )
