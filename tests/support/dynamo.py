@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -22,11 +23,18 @@ TABLE_NAME = "pick-a-number-test"
 Item = dict[str, Any]
 
 
+@cache
+def _client() -> "DynamoDBClient":
+    # Creating a client costs ~0.1 s; moto answers a client made before the mock
+    # started, and every mock_aws() starts from an empty account.
+    return dynamodb()
+
+
 @contextmanager
 def emulated_table(name: str = TABLE_NAME) -> Iterator["DynamoDBClient"]:
     """A fresh moto account holding the app's table (with its stream); yields a client."""
     with mock_aws():
-        client = dynamodb()
+        client = _client()
         client.create_table(**TABLE.create_table_request(name))
         yield client
 
@@ -39,16 +47,21 @@ def scan_all(client: "DynamoDBClient", name: str = TABLE_NAME) -> list[Item]:
     return sorted(items, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
 
 
-def record_calls(client: "DynamoDBClient") -> list[tuple[str, dict[str, Any]]]:
-    """Every API call the client makes from now on (paginators included), as
+@contextmanager
+def recorded_calls(client: "DynamoDBClient") -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Every API call the client makes inside the block (paginators included), as
     (operation name, parameters)."""
     calls: list[tuple[str, dict[str, Any]]] = []
 
     def remember(params: dict[str, Any], model: Any, **_: Any) -> None:
         calls.append((model.name, dict(params)))
 
-    client.meta.events.register("provide-client-params.dynamodb.*", remember)
-    return calls
+    event = "provide-client-params.dynamodb.*"
+    client.meta.events.register(event, remember)
+    try:
+        yield calls
+    finally:
+        client.meta.events.unregister(event, remember)
 
 
 def streams_client() -> Any:
