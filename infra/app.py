@@ -1,0 +1,46 @@
+"""The CDK app: `cdk.json` runs `python -m infra.app`.
+
+`-c env=<name>` picks the environment declared in cdk.json (default `dev`) and
+synthesizes its stack, `PickANumber-<name>`. No Docker, no AWS account needed:
+the account and region come from the CLI's profile at deploy time, if any.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+# services/ is the root of every function package, and the topology reads the
+# request schemas from it: the CLI runs this module without pytest's pythonpath.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services"))
+
+import aws_cdk as cdk
+
+from infra.cloud.stack import PickANumberStack
+from infra.settings import selected_environment
+
+
+def deploy_environment() -> cdk.Environment | None:
+    """The CLI's account and region when it has them; environment-agnostic otherwise."""
+    account = os.environ.get("CDK_DEFAULT_ACCOUNT")
+    region = os.environ.get("CDK_DEFAULT_REGION")
+    return cdk.Environment(account=account, region=region) if account and region else None
+
+
+def build(app: cdk.App) -> PickANumberStack:
+    """Add the selected environment's stack to `app`."""
+    return PickANumberStack(app, settings=selected_environment(app.node), env=deploy_environment())
+
+
+def main() -> None:
+    app = cdk.App()
+    build(app)
+
+    # ---- one-time account stack -------------------------------------------------
+    # The GitHub OIDC deploy role and the account-level API Gateway CloudWatch role
+    # (infra/cloud/account.py) are added here, once per account, not per environment.
+
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The AWS realisation of the topology: one construct per capability, a thin stack."""

@@ -1,0 +1,88 @@
+"""Nightly on-demand backups in place of PITR (which is not in the free tier):
+an EventBridge Scheduler schedule from the topology invokes the backup function,
+which creates a backup of the table and prunes the old ones."""
+
+from typing import Final
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as targets
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.cloud.functions import FunctionFactory
+from infra.settings import EnvironmentSettings
+from infra.topology import BACKUP_SCHEDULE
+
+# The function's own actions, and nothing else (see services/backup/).
+BACKUP_ACTIONS: Final = (
+    "dynamodb:CreateBackup",
+    "dynamodb:DescribeBackup",
+    "dynamodb:DeleteBackup",
+    "dynamodb:ListBackups",
+)
+
+
+class Backup(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: EnvironmentSettings,
+        functions: FunctionFactory,
+        table_arn: str,
+    ) -> None:
+        super().__init__(scope, id)
+        spec = BACKUP_SCHEDULE
+        self.function: lambda_.Function = functions.function(
+            self,
+            spec.function,
+            environment={
+                "BACKUP_RETENTION_DAYS": str(settings.backup_retention_days),
+                "BACKUP_MIN_KEEP": str(settings.backup_min_keep),
+            },
+            wildcard_reason=" dynamodb:ListBackups supports no resource-level permissions; "
+            "the function filters the list by its table ARN.",
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["dynamodb:CreateBackup"], resources=[table_arn])
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:DescribeBackup", "dynamodb:DeleteBackup"],
+                resources=[f"{table_arn}/backup/*"],
+            )
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["dynamodb:ListBackups"], resources=["*"])
+        )
+
+        self.dead_letters = sqs.Queue(
+            self,
+            "ScheduleDeadLetters",
+            retention_period=cdk.Duration.days(14),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+        cdk.Validations.of(self.dead_letters).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions-SQS3",
+                reason="This queue is itself the dead-letter queue of the backup schedule; "
+                "its depth raises an alarm.",
+            )
+        )
+        self.schedule = scheduler.Schedule(
+            self,
+            "Nightly",
+            description=spec.description,
+            schedule=scheduler.ScheduleExpression.expression(spec.cron, cdk.TimeZone.ETC_UTC),
+            target=targets.LambdaInvoke(
+                self.function,
+                retry_attempts=spec.retry_attempts,
+                max_event_age=cdk.Duration.seconds(spec.max_event_age_seconds),
+                dead_letter_queue=self.dead_letters,
+            ),
+        )

@@ -1,0 +1,105 @@
+"""Data and aggregation: the table, its stream, and the aggregator that folds raw
+submissions into daily rollups (exactly once, see services/stats/aggregator.py)."""
+
+from typing import Final
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.cloud.functions import FunctionFactory
+from infra.settings import EnvironmentSettings
+from infra.topology import STREAM_CONSUMER, TABLE
+
+# Frozen: CloudFormation replaces a resource whose logical ID changes, and this
+# one holds every submission.
+TABLE_LOGICAL_ID: Final = "SubmissionsTable"
+
+DLQ_RETENTION: Final = cdk.Duration.days(14)
+
+
+class Data(Construct):
+    """The table (stream NEW_IMAGE), and the stream consumer declared in the topology."""
+
+    def __init__(self, scope: Construct, id: str, *, settings: EnvironmentSettings) -> None:
+        super().__init__(scope, id)
+        provisioned = settings.billing_mode == "PROVISIONED"
+        self.table = dynamodb.Table(
+            self,
+            "Table",
+            partition_key=dynamodb.Attribute(
+                name=TABLE.partition_key, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(name=TABLE.sort_key, type=dynamodb.AttributeType.STRING),
+            billing_mode=(
+                dynamodb.BillingMode.PROVISIONED
+                if provisioned
+                else dynamodb.BillingMode.PAY_PER_REQUEST
+            ),
+            read_capacity=settings.read_capacity if provisioned else None,
+            write_capacity=settings.write_capacity if provisioned else None,
+            stream=dynamodb.StreamViewType(TABLE.stream_view),
+            # The AWS-managed key (aws/dynamodb): no monthly key fee, auditable use.
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            deletion_protection=settings.retain_data,
+            removal_policy=settings.removal_policy,
+        )
+        table_resource = self.table.node.default_child
+        assert isinstance(table_resource, dynamodb.CfnTable)
+        table_resource.override_logical_id(TABLE_LOGICAL_ID)
+        cdk.Validations.of(self.table).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions-DDB3",
+                reason="PITR is not in the free tier; the nightly on-demand backups of the "
+                "Backup construct replace it (see DESIGN and the restore runbook).",
+            )
+        )
+
+    def add_aggregator(self, functions: FunctionFactory) -> lambda_.Function:
+        """The stream consumer: only INSERTs of raw submissions reach it."""
+        consumer = STREAM_CONSUMER
+        self.stream_dlq = sqs.Queue(
+            self,
+            "StreamDeadLetters",
+            retention_period=DLQ_RETENTION,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+        cdk.Validations.of(self.stream_dlq).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions-SQS3",
+                reason="This queue is itself the on-failure destination of the stream "
+                "consumer; its depth raises an alarm.",
+            )
+        )
+        self.aggregator = functions.function(
+            self,
+            consumer.function,
+            wildcard_reason=" dynamodb:ListStreams (added by the stream event source) "
+            "supports no resource-level permissions either.",
+        )
+        # TransactWriteItems needs UpdateItem on every item it updates: the markers on
+        # raw submissions and the rollups, both in this one table.
+        self.aggregator.add_to_role_policy(
+            iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[self.table.table_arn])
+        )
+        self.aggregator.add_event_source(
+            sources.DynamoEventSource(
+                self.table,
+                starting_position=lambda_.StartingPosition(consumer.starting_position),
+                batch_size=consumer.batch_size,
+                max_batching_window=cdk.Duration.seconds(consumer.batching_window_seconds),
+                retry_attempts=consumer.max_retry_attempts,
+                max_record_age=cdk.Duration.seconds(consumer.max_record_age_seconds),
+                bisect_batch_on_error=consumer.bisect_on_error,
+                parallelization_factor=consumer.parallelization_factor,
+                report_batch_item_failures=True,
+                on_failure=sources.SqsDlq(self.stream_dlq),
+                filters=[lambda_.FilterCriteria.filter(consumer.filter_pattern)],
+            )
+        )
+        return self.aggregator

@@ -1,0 +1,219 @@
+"""The front door: a private site bucket behind CloudFront, which also routes
+`/api/*` to the REST API, and the logs bucket of both."""
+
+from typing import Final
+
+import aws_cdk as cdk
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3deploy
+from constructs import Construct
+
+from infra.cloud.api import API_KEY_HEADER, Api
+from infra.cloud.functions import ROOT
+from infra.security_headers import (
+    CONTENT_SECURITY_POLICY,
+    HSTS_MAX_AGE_SECONDS,
+    PERMISSIONS_POLICY,
+    REFERRER_POLICY,
+    SECURITY_HEADERS,
+    STRICT_TRANSPORT_SECURITY,
+)
+from infra.settings import EnvironmentSettings
+from infra.topology import API_PREFIX
+
+# Frozen: CloudFormation replaces a resource whose logical ID changes.
+SITE_BUCKET_LOGICAL_ID: Final = "SiteBucket"
+LOGS_BUCKET_LOGICAL_ID: Final = "LogsBucket"
+DISTRIBUTION_LOGICAL_ID: Final = "Distribution"
+
+WEB_DIR: Final = ROOT / "web"
+MINIMUM_TLS: Final = cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021
+CLOUDFRONT_LOG_PREFIX: Final = "cloudfront/"
+SITE_ACCESS_LOG_PREFIX: Final = "s3-access/site/"
+
+# CloudFront's own names for the headers it sets in `security_headers_behavior`;
+# everything else in SECURITY_HEADERS goes out as a custom header.
+_MANAGED_HEADERS: Final = {
+    "Content-Security-Policy",
+    "Strict-Transport-Security",
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+    "Referrer-Policy",
+}
+
+
+def _freeze(resource: cdk.IResource, logical_id: str) -> None:
+    cfn = resource.node.default_child
+    assert isinstance(cfn, cdk.CfnResource)
+    cfn.override_logical_id(logical_id)
+
+
+def response_headers_policy(scope: Construct) -> cloudfront.ResponseHeadersPolicy:
+    """SECURITY_HEADERS (infra/security_headers.py) as a CloudFront policy."""
+    custom = [
+        cloudfront.ResponseCustomHeader(header=name, value=value, override=True)
+        for name, value in SECURITY_HEADERS.items()
+        if name not in _MANAGED_HEADERS
+    ]
+    assert PERMISSIONS_POLICY in (h.value for h in custom)
+    return cloudfront.ResponseHeadersPolicy(
+        scope,
+        "SecurityHeaders",
+        comment="HSTS, strict CSP, nosniff, frame deny, referrer and permissions policy",
+        security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+            content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                content_security_policy=CONTENT_SECURITY_POLICY, override=True
+            ),
+            strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                access_control_max_age=cdk.Duration.seconds(HSTS_MAX_AGE_SECONDS),
+                include_subdomains="includeSubDomains" in STRICT_TRANSPORT_SECURITY,
+                preload="preload" in STRICT_TRANSPORT_SECURITY,
+                override=True,
+            ),
+            content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+            frame_options=cloudfront.ResponseHeadersFrameOptions(
+                frame_option=cloudfront.HeadersFrameOption(SECURITY_HEADERS["X-Frame-Options"]),
+                override=True,
+            ),
+            referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                referrer_policy=cloudfront.HeadersReferrerPolicy(
+                    REFERRER_POLICY.upper().replace("-", "_")
+                ),
+                override=True,
+            ),
+        ),
+        custom_headers_behavior=cloudfront.ResponseCustomHeadersBehavior(custom_headers=custom),
+    )
+
+
+class Frontend(Construct):
+    """Site bucket (private, OAC), distribution, logs bucket, and the deployment of web/."""
+
+    def __init__(
+        self, scope: Construct, id: str, *, settings: EnvironmentSettings, api: Api
+    ) -> None:
+        super().__init__(scope, id)
+        self.logs_bucket = s3.Bucket(
+            self,
+            "Logs",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            # CloudFront standard logs are delivered with an ACL grant.
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-logs",
+                    expiration=cdk.Duration.days(settings.log_retention_days),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                )
+            ],
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+            auto_delete_objects=not settings.retain_data,
+        )
+        _freeze(self.logs_bucket, LOGS_BUCKET_LOGICAL_ID)
+        cdk.Validations.of(self.logs_bucket).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions-S1",
+                reason="This is the access-log bucket itself; logging it into itself would loop.",
+            )
+        )
+
+        self.site_bucket = s3.Bucket(
+            self,
+            "Site",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            versioned=True,
+            server_access_logs_bucket=self.logs_bucket,
+            server_access_logs_prefix=SITE_ACCESS_LOG_PREFIX,
+            removal_policy=settings.removal_policy,
+            auto_delete_objects=not settings.retain_data,
+        )
+        _freeze(self.site_bucket, SITE_BUCKET_LOGICAL_ID)
+
+        headers = response_headers_policy(self)
+        custom_domain: dict[str, object] = {}
+        if settings.domain_name and settings.certificate_arn:
+            custom_domain = {
+                "domain_names": [settings.domain_name],
+                "certificate": acm.Certificate.from_certificate_arn(
+                    self, "Certificate", settings.certificate_arn
+                ),
+                "minimum_protocol_version": MINIMUM_TLS,
+            }
+        self.distribution = cloudfront.Distribution(
+            self,
+            "Distribution",
+            comment=f"Pick a Number ({settings.name})",
+            default_root_object="index.html",
+            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            price_class=cloudfront.PriceClass.PRICE_CLASS_100,
+            enable_logging=True,
+            log_bucket=self.logs_bucket,
+            log_file_prefix=CLOUDFRONT_LOG_PREFIX,
+            default_behavior=cloudfront.BehaviorOptions(
+                origin=origins.S3BucketOrigin.with_origin_access_control(self.site_bucket),
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+                response_headers_policy=headers,
+                compress=True,
+            ),
+            additional_behaviors={
+                f"{API_PREFIX}/*": cloudfront.BehaviorOptions(
+                    origin=origins.RestApiOrigin(
+                        api.rest_api,
+                        origin_path=f"/{api.stage.stage_name}",
+                        custom_headers={API_KEY_HEADER: api.origin_key_value},
+                    ),
+                    viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                    allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+                    # Every answer is per request (submissions, today's statistics).
+                    cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+                    origin_request_policy=(
+                        cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER
+                    ),
+                    response_headers_policy=headers,
+                )
+            },
+            # No error responses: they would rewrite the API's problem+json answers too.
+            **custom_domain,  # type: ignore[arg-type]
+        )
+        _freeze(self.distribution, DISTRIBUTION_LOGICAL_ID)
+        acknowledgements = [
+            (
+                "AwsSolutions-CFR1",
+                "No geographic restriction: the app is for anyone, anywhere.",
+            ),
+            (
+                "AwsSolutions-CFR2",
+                "WAF is not in the free tier; API throttling and CloudFront's Shield "
+                "Standard protect the app instead (see ARCHITECTURE).",
+            ),
+        ]
+        if not custom_domain:
+            acknowledgements.append(
+                (
+                    "AwsSolutions-CFR4",
+                    "Without a custom domain (settings) CloudFront serves its *.cloudfront.net "
+                    "certificate, whose TLS policy it fixes; a domain gets TLSv1.2_2021.",
+                )
+            )
+        for ack_id, reason in acknowledgements:
+            cdk.Validations.of(self.distribution).acknowledge(
+                cdk.Acknowledgment(id=ack_id, reason=reason)
+            )
+
+        self.deployment = s3deploy.BucketDeployment(
+            self,
+            "DeployWeb",
+            sources=[s3deploy.Source.asset(str(WEB_DIR))],
+            destination_bucket=self.site_bucket,
+            distribution=self.distribution,
+            distribution_paths=["/*"],
+            memory_limit=256,
+        )

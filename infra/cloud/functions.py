@@ -1,0 +1,148 @@
+"""The one way this app builds a Lambda function.
+
+Runtime, architecture, tracing and log format are constants here, so no function
+can drift from the others. Each function gets its own role (nothing but writing
+to its own log group and X-Ray until a construct grants it more) and its own
+log group with the environment's retention.
+
+The package is the `services/` tree as it is: boto3 comes with the runtime and
+Powertools (with fastjsonschema) from the AWS-managed layer whose version is the
+one in `uv.lock`, so nothing is bundled and no Docker is needed.
+"""
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from infra.settings import EnvironmentSettings
+from infra.topology import SERVICES_DIR, Function
+from shared.observability import NAMESPACE
+
+ROOT: Final = Path(__file__).resolve().parents[2]
+LOCK_FILE: Final = ROOT / "uv.lock"
+
+RUNTIME: Final = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE: Final = lambda_.Architecture.ARM_64
+LOGGING_FORMAT: Final = lambda_.LoggingFormat.JSON
+TRACING: Final = lambda_.Tracing.ACTIVE
+LOG_LEVEL: Final = "INFO"
+
+# Kept out of every function package: tests, caches and anything not Python.
+ASSET_EXCLUDES: Final = [
+    "**/__pycache__",
+    "**/*.pyc",
+    "**/.pytest_cache",
+    "**/.mypy_cache",
+    "**/.ruff_cache",
+    "**/tests",
+    "**/test_*.py",
+]
+
+
+def locked_powertools_version(lock_file: Path = LOCK_FILE) -> str:
+    """The aws-lambda-powertools version pinned in uv.lock: the layer must match it."""
+    lock = tomllib.loads(lock_file.read_text(encoding="utf-8"))
+    for package in lock.get("package", []):
+        if package.get("name") == "aws-lambda-powertools":
+            return str(package["version"])
+    raise LookupError(f"aws-lambda-powertools is not in {lock_file}")
+
+
+def powertools_layer_parameter(version: str) -> str:
+    """The public SSM parameter that AWS publishes per Powertools release, runtime
+    and architecture; its value is the layer version ARN in the deploying region
+    (AWSLambdaPowertoolsPythonV3-python313-arm64:<n>). Resolved by CloudFormation
+    at deploy time, so synthesis needs no AWS account."""
+    runtime = RUNTIME.name  # "python3.13"
+    return f"/aws/service/powertools/python/{ARCHITECTURE.name}/{runtime}/{version}"
+
+
+@dataclass(frozen=True)
+class FunctionFactory:
+    """Builds the app's functions inside one stack, sharing the package and the layer."""
+
+    scope: Construct
+    settings: EnvironmentSettings
+    table_name: str
+
+    @classmethod
+    def create(
+        cls, scope: Construct, settings: EnvironmentSettings, table_name: str
+    ) -> "FunctionFactory":
+        return cls(scope, settings, table_name)
+
+    def _layer(self) -> lambda_.ILayerVersion:
+        stack = cdk.Stack.of(self.scope)
+        existing = stack.node.try_find_child("PowertoolsLayer")
+        if existing is not None:
+            return existing  # type: ignore[return-value]
+        arn = ssm.StringParameter.value_for_string_parameter(
+            stack, powertools_layer_parameter(locked_powertools_version())
+        )
+        return lambda_.LayerVersion.from_layer_version_arn(stack, "PowertoolsLayer", arn)
+
+    def function(
+        self,
+        scope: Construct,
+        spec: Function,
+        environment: dict[str, str] | None = None,
+        wildcard_reason: str = "",
+    ) -> lambda_.Function:
+        """One function of the topology, under `scope`, with its role and log group.
+
+        `wildcard_reason` explains any other action of the function that can only be
+        granted on Resource '*' (cdk-nag reports all of them as one finding)."""
+        log_group = logs.LogGroup(
+            scope,
+            f"{spec.name}Logs",
+            retention=self.settings.log_retention,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        role = iam.Role(
+            scope,
+            f"{spec.name}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{spec.name} function: only what its code calls",
+        )
+        fn = lambda_.Function(
+            scope,
+            spec.name,
+            description=spec.description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=spec.handler,
+            code=lambda_.Code.from_asset(str(ROOT / SERVICES_DIR), exclude=ASSET_EXCLUDES),
+            layers=[self._layer()],
+            memory_size=spec.memory_mb,
+            timeout=cdk.Duration.seconds(spec.timeout_seconds),
+            tracing=TRACING,
+            logging_format=LOGGING_FORMAT,
+            log_group=log_group,
+            role=role,
+            environment={
+                "TABLE_NAME": self.table_name,
+                "POWERTOOLS_SERVICE_NAME": spec.service,
+                "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
+                "POWERTOOLS_LOG_LEVEL": LOG_LEVEL,
+                **spec.environment,
+                **(environment or {}),
+            },
+        )
+        # Only its own log group: no AWSLambdaBasicExecutionRole with logs:* on "*".
+        log_group.grant_write(role)
+        cdk.Validations.of(role).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level "
+                "permissions, so active tracing needs Resource '*'." + wildcard_reason,
+            )
+        )
+        return fn

@@ -1,0 +1,239 @@
+"""SLO alarms to an e-mail topic, a dashboard, and the environment's budget."""
+
+from collections.abc import Sequence
+from typing import Final
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_budgets as budgets
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.settings import EnvironmentSettings
+from infra.topology import BACKUP
+from shared.observability import NAMESPACE
+
+FIVE_MINUTES: Final = cdk.Duration.minutes(5)
+API_5XX_RATE_THRESHOLD: Final = 0.01  # more than 1 % of requests, 3 periods in a row
+API_P95_LATENCY_MS: Final = 1000
+ITERATOR_AGE_MS: Final = 60_000  # rollups more than a minute behind the submissions
+# The nightly backup emits BackupCreated (EMF); none for 26 hours means a night was missed.
+BACKUP_METRIC: Final = "BackupCreated"
+BACKUP_WINDOW_HOURS: Final = 26
+BUDGET_ALERT_PERCENT: Final = 80
+
+
+class Observability(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: EnvironmentSettings,
+        cost_tag: tuple[str, str],
+        rest_api: apigw.RestApi,
+        functions: Sequence[lambda_.Function],
+        aggregator: lambda_.Function,
+        table: dynamodb.Table,
+        dead_letter_queues: Sequence[sqs.Queue],
+    ) -> None:
+        super().__init__(scope, id)
+        self.topic = sns.Topic(
+            self, "Alarms", display_name="Pick a Number alarms", enforce_ssl=True
+        )
+        cdk.Validations.of(self.topic).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions-SNS2",
+                reason="Alarm notifications hold no data; CloudWatch and Budgets cannot publish "
+                "to a topic under the AWS-managed SNS key, and a customer key costs $1/month.",
+            )
+        )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="BudgetsPublish",
+                principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
+            )
+        )
+        if settings.alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
+
+        self.alarms: list[cw.Alarm] = []
+        api_5xx = rest_api.metric_server_error(period=FIVE_MINUTES, statistic="Average")
+        api_latency = rest_api.metric_latency(period=FIVE_MINUTES, statistic="p95")
+        self._alarm(
+            "Api5xx",
+            api_5xx,
+            API_5XX_RATE_THRESHOLD,
+            "More than 1% of API requests failed with a 5xx for 15 minutes.",
+            evaluation_periods=3,
+        )
+        self._alarm(
+            "ApiLatencyP95",
+            api_latency,
+            API_P95_LATENCY_MS,
+            f"API p95 latency above {API_P95_LATENCY_MS} ms for 15 minutes.",
+            evaluation_periods=3,
+        )
+        for fn in functions:
+            name = fn.node.id
+            self._alarm(
+                f"{name}Errors",
+                fn.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
+                1,
+                f"The {name} function failed.",
+                comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            )
+        iterator_age = aggregator.metric("IteratorAge", period=FIVE_MINUTES, statistic="Maximum")
+        self._alarm(
+            "AggregatorIteratorAge",
+            iterator_age,
+            ITERATOR_AGE_MS,
+            "The aggregator is more than a minute behind the table's stream.",
+            evaluation_periods=3,
+        )
+        for queue in dead_letter_queues:
+            label = queue.node.scope.node.id if queue.node.scope else "Queue"
+            self._alarm(
+                f"{label}{queue.node.id}Depth",
+                queue.metric_approximate_number_of_messages_visible(
+                    period=FIVE_MINUTES, statistic="Maximum"
+                ),
+                1,
+                f"Messages wait in {queue.node.id}: records or schedules were given up on.",
+                comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            )
+        for event in ("ReadThrottleEvents", "WriteThrottleEvents"):
+            self._alarm(
+                f"Table{event}",
+                table.metric(event, period=FIVE_MINUTES, statistic="Sum"),
+                1,
+                f"DynamoDB {event}: the capacity setting is too low for the traffic.",
+                comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            )
+        backups = cw.Metric(
+            namespace=NAMESPACE,
+            metric_name=BACKUP_METRIC,
+            dimensions_map={"service": BACKUP.service},
+            period=cdk.Duration.hours(1),
+            statistic="Sum",
+        )
+        self.backup_alarm = self._alarm(
+            "BackupMissing",
+            backups,
+            1,
+            f"No successful backup in {BACKUP_WINDOW_HOURS} hours.",
+            comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluation_periods=BACKUP_WINDOW_HOURS,
+            missing=cw.TreatMissingData.BREACHING,
+        )
+
+        self.dashboard = cw.Dashboard(self, "Dashboard", period_override=cw.PeriodOverride.AUTO)
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="API requests and 5xx",
+                left=[rest_api.metric_count(period=FIVE_MINUTES)],
+                right=[rest_api.metric_server_error(period=FIVE_MINUTES)],
+                width=12,
+            ),
+            cw.GraphWidget(title="API latency p95", left=[api_latency], width=12),
+            cw.GraphWidget(
+                title="Function errors",
+                left=[fn.metric_errors(period=FIVE_MINUTES) for fn in functions],
+                width=12,
+            ),
+            cw.GraphWidget(
+                title="Function duration p95",
+                left=[fn.metric_duration(period=FIVE_MINUTES, statistic="p95") for fn in functions],
+                width=12,
+            ),
+            cw.GraphWidget(title="Aggregator iterator age", left=[iterator_age], width=12),
+            cw.GraphWidget(
+                title="DynamoDB throttles and consumed capacity",
+                left=[
+                    table.metric("ReadThrottleEvents", period=FIVE_MINUTES, statistic="Sum"),
+                    table.metric("WriteThrottleEvents", period=FIVE_MINUTES, statistic="Sum"),
+                ],
+                right=[
+                    table.metric_consumed_read_capacity_units(period=FIVE_MINUTES),
+                    table.metric_consumed_write_capacity_units(period=FIVE_MINUTES),
+                ],
+                width=12,
+            ),
+            cw.GraphWidget(title="Backups created", left=[backups], width=12),
+            cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=12),
+        )
+
+        tag_key, tag_value = cost_tag
+        subscribers = [
+            budgets.CfnBudget.SubscriberProperty(
+                subscription_type="SNS", address=self.topic.topic_arn
+            )
+        ]
+        if settings.alarm_email:
+            subscribers.append(
+                budgets.CfnBudget.SubscriberProperty(
+                    subscription_type="EMAIL", address=settings.alarm_email
+                )
+            )
+        self.budget = budgets.CfnBudget(
+            self,
+            "Budget",
+            budget=budgets.CfnBudget.BudgetDataProperty(
+                budget_type="COST",
+                time_unit="MONTHLY",
+                budget_limit=budgets.CfnBudget.SpendProperty(
+                    amount=settings.budget_usd, unit="USD"
+                ),
+                cost_filters={"TagKeyValue": [f"user:{tag_key}${tag_value}"]},
+            ),
+            notifications_with_subscribers=[
+                budgets.CfnBudget.NotificationWithSubscribersProperty(
+                    notification=budgets.CfnBudget.NotificationProperty(
+                        notification_type=kind,
+                        comparison_operator="GREATER_THAN",
+                        threshold=threshold,
+                        threshold_type="PERCENTAGE",
+                    ),
+                    subscribers=subscribers,
+                )
+                for kind, threshold in (("ACTUAL", BUDGET_ALERT_PERCENT), ("FORECASTED", 100))
+            ],
+        )
+
+    def _alarm(
+        self,
+        id: str,
+        metric: cw.IMetric,
+        threshold: float,
+        description: str,
+        *,
+        comparison: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluation_periods: int = 1,
+        missing: cw.TreatMissingData = cw.TreatMissingData.NOT_BREACHING,
+    ) -> cw.Alarm:
+        alarm = cw.Alarm(
+            self,
+            id,
+            metric=metric,
+            threshold=threshold,
+            comparison_operator=comparison,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=evaluation_periods,
+            treat_missing_data=missing,
+            alarm_description=description,
+        )
+        action = cw_actions.SnsAction(self.topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+        self.alarms.append(alarm)
+        return alarm

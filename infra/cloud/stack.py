@@ -1,0 +1,63 @@
+"""One environment of the app: a thin stack that composes the capabilities."""
+
+from typing import Any, Final
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from infra.cloud.api import Api
+from infra.cloud.backup import Backup
+from infra.cloud.data import Data
+from infra.cloud.frontend import Frontend
+from infra.cloud.functions import FunctionFactory
+from infra.cloud.observability import Observability
+from infra.settings import EnvironmentSettings
+
+STACK_NAME_PREFIX: Final = "PickANumber"
+PROJECT_TAG: Final = ("Project", "pick-a-number")
+# Activate it once as a cost-allocation tag (Billing console): the budget filters on it.
+COST_TAG_KEY: Final = "PickANumberEnv"
+
+
+def stack_name(env_name: str) -> str:
+    return f"{STACK_NAME_PREFIX}-{env_name}"
+
+
+class PickANumberStack(cdk.Stack):
+    def __init__(self, scope: Construct, *, settings: EnvironmentSettings, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            stack_name(settings.name),
+            description=f"Pick a Number, environment {settings.name}",
+            **kwargs,
+        )
+        cost_tag = (COST_TAG_KEY, settings.name)
+        cdk.Tags.of(self).add(*PROJECT_TAG)
+        cdk.Tags.of(self).add(*cost_tag)
+
+        self.data = Data(self, "Data", settings=settings)
+        table = self.data.table
+        functions = FunctionFactory.create(self, settings, table.table_name)
+        aggregator = self.data.add_aggregator(functions)
+        self.api = Api(
+            self, "Api", settings=settings, functions=functions, table_arn=table.table_arn
+        )
+        self.backup = Backup(
+            self, "Backup", settings=settings, functions=functions, table_arn=table.table_arn
+        )
+        self.frontend = Frontend(self, "Frontend", settings=settings, api=self.api)
+        self.observability = Observability(
+            self,
+            "Observability",
+            settings=settings,
+            cost_tag=cost_tag,
+            rest_api=self.api.rest_api,
+            functions=[*self.api.functions.values(), aggregator, self.backup.function],
+            aggregator=aggregator,
+            table=table,
+            dead_letter_queues=[self.data.stream_dlq, self.backup.dead_letters],
+        )
+
+        cdk.CfnOutput(self, "SiteUrl", value=f"https://{self.frontend.distribution.domain_name}")
+        cdk.CfnOutput(self, "TableName", value=table.table_name)
+        cdk.CfnOutput(self, "DashboardName", value=self.observability.dashboard.dashboard_name)
