@@ -16,7 +16,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
 .PHONY: help setup dev test lint fmt typecheck test-unit test-infra test-integration test-e2e \
-        synth bench clean
+        synth bench clean backup-local
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -46,8 +46,11 @@ browser: ## install Debian's chromium for the end-to-end tests when it is missin
 
 ## ---- everyday loop -------------------------------------------------------------------
 
-dev: $(VENV)/.synced ## run the whole app locally (http://127.0.0.1:8000)
-	$(PY) -m infra.local
+dev: $(VENV)/.synced ## run the whole app locally (http://127.0.0.1:8000); options: ARGS="--help"
+	$(PY) -m infra.local $(ARGS)
+
+backup-local: $(VENV)/.synced ## run the nightly backup now, against the running local stack
+	$(PY) -m infra.local.backup $(ARGS)
 
 test: setup lint test-unit test-infra test-integration test-e2e ## run every check and test suite
 

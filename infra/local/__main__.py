@@ -1,0 +1,115 @@
+"""`python -m infra.local`: run the whole app on this machine (see README, "Run locally")."""
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import warnings
+from pathlib import Path
+from types import FrameType
+
+from infra.local.stack import REAL_AWS, LocalStack, Options
+
+DEFAULTS = Options()
+
+
+def parse_options(argv: list[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.local",
+        description="Run Pick a Number locally: web app, API, DynamoDB and its stream, backups.",
+    )
+    parser.add_argument("--host", default=DEFAULTS.host, help="address of the app (%(default)s)")
+    parser.add_argument("--port", type=int, default=DEFAULTS.port, help="0: any free port")
+    parser.add_argument(
+        "--aws-port", type=int, default=DEFAULTS.aws_port, help="embedded AWS port; 0: any free"
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path(".local"), help="local data (%(default)s)"
+    )
+    parser.add_argument(
+        "--ephemeral", action="store_true", help="start empty and save nothing on exit"
+    )
+    parser.add_argument(
+        "--endpoint-url",
+        help=f"use this AWS-compatible endpoint instead of the embedded one; '{REAL_AWS}': "
+        "real AWS with the usual credentials",
+    )
+    parser.add_argument("--table-name", default=DEFAULTS.table_name)
+    parser.add_argument("--web-dir", type=Path, default=DEFAULTS.web_dir)
+    parser.add_argument(
+        "--chaos", type=float, default=0.0, metavar="RATE", help="fault rate of stream batches"
+    )
+    parser.add_argument("--chaos-seed", type=int, help="repeatable chaos")
+    parser.add_argument(
+        "--throttle-rate",
+        type=float,
+        default=DEFAULTS.throttle_rate,
+        help="API requests per second (the topology's: %(default)s); 0 turns throttling off",
+    )
+    parser.add_argument("--throttle-burst", type=int, default=DEFAULTS.throttle_burst)
+    parser.add_argument(
+        "--batching-window",
+        type=float,
+        default=DEFAULTS.batching_window,
+        metavar="SECONDS",
+        help="the stream's batching window (the topology's: %(default)s)",
+    )
+    parser.add_argument("--snapshot-interval", type=float, default=DEFAULTS.snapshot_interval)
+    parser.add_argument(
+        "--function-log-level",
+        default=DEFAULTS.function_log_level,
+        help="Powertools log level of the functions (%(default)s)",
+    )
+    args = parser.parse_args(argv)
+    if not 0 <= args.chaos <= 1:
+        parser.error("--chaos is a probability between 0 and 1")
+    return Options(
+        host=args.host,
+        port=args.port,
+        aws_port=args.aws_port,
+        data_dir=args.data_dir,
+        ephemeral=args.ephemeral,
+        endpoint_url=args.endpoint_url,
+        table_name=args.table_name,
+        web_dir=args.web_dir,
+        chaos=args.chaos,
+        chaos_seed=args.chaos_seed,
+        throttle_rate=args.throttle_rate,
+        throttle_burst=args.throttle_burst,
+        batching_window=args.batching_window,
+        snapshot_interval=args.snapshot_interval,
+        function_log_level=args.function_log_level.upper(),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_options(argv)
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
+    )
+    # An aggregator invocation that counted nothing (a replay) has no metric to publish.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    for noisy in ("botocore", "werkzeug", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    stack = LocalStack(options)
+    try:
+        stack.start()
+        print(stack.banner(), flush=True)
+        stopping.wait()
+        print("stopping...", file=sys.stderr, flush=True)
+    finally:
+        stack.stop()
+    print("stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

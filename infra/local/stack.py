@@ -1,0 +1,262 @@
+"""The local stack, composed from the topology: start, describe, stop."""
+
+import fcntl
+import json
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Final
+
+from infra.local import REPO_ROOT
+from infra.local.chaos import Chaos
+from infra.local.embedded_aws import EmbeddedAws, dynamodb, dynamodb_streams, ensure_table
+from infra.local.gateway import Gateway, LocalHttpServer, Router, json_lines
+from infra.local.persistence import Snapshotter, TableSnapshots
+from infra.local.runtime import LocalFunction
+from infra.local.scheduler import Scheduler
+from infra.local.stream_poller import DeadLetters, EventSourceMapping, StreamPoller
+from infra.local.throttle import TokenBucket
+from infra.topology import API_THROTTLE, BACKUP_SCHEDULE, FUNCTIONS, ROUTES, STREAM_CONSUMER
+
+STATE_FILE: Final = "stack.json"  # where a running stack says where it is
+REAL_AWS: Final = "aws"  # --endpoint-url aws: the real AWS endpoints, the usual credentials
+
+
+@dataclass(frozen=True)
+class Options:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    aws_port: int = 8001
+    data_dir: Path = REPO_ROOT / ".local"
+    ephemeral: bool = False
+    endpoint_url: str | None = None
+    table_name: str = "pick-a-number-local"
+    web_dir: Path = REPO_ROOT / "web"
+    chaos: float = 0.0
+    chaos_seed: int | None = None
+    throttle_rate: float = API_THROTTLE.rate_per_second
+    throttle_burst: int = API_THROTTLE.burst
+    batching_window: float = STREAM_CONSUMER.batching_window_seconds
+    snapshot_interval: float = 2.0
+    function_log_level: str = "WARNING"
+
+    @property
+    def embedded(self) -> bool:
+        return self.endpoint_url is None
+
+    @property
+    def persistent(self) -> bool:
+        return self.embedded and not self.ephemeral
+
+
+def read_state(data_dir: Path) -> dict[str, Any]:
+    """What a running stack wrote about itself (URLs, table), for other commands."""
+    path = data_dir / STATE_FILE
+    if not path.exists():
+        raise SystemExit(f"no local stack is running with data dir {data_dir} (start: make dev)")
+    state: dict[str, Any] = json.loads(path.read_text())
+    return state
+
+
+def function_environment(table_name: str) -> dict[str, str]:
+    return {
+        "TABLE_NAME": table_name,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "PickANumber",
+    }
+
+
+class LocalStack:
+    def __init__(self, options: Options, out: IO[str] = sys.stdout) -> None:
+        self.options = options
+        self.out = out
+        self.stop_event = threading.Event()
+        self.embedded: EmbeddedAws | None = None
+        self.http: LocalHttpServer | None = None
+        self.threads: list[threading.Thread] = []
+        self.snapshotter: Snapshotter | None = None
+        self.restored = 0
+        self._lock_file: IO[str] | None = None
+        self._chaos = Chaos(options.chaos, options.chaos_seed)
+
+    # -- start -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        options = self.options
+        options.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_data_dir()
+        endpoint_url = self._start_aws()
+        client = dynamodb(endpoint_url)
+        stream_arn, created = ensure_table(client, options.table_name)
+        snapshots = TableSnapshots(client, options.table_name, options.data_dir)
+        if options.persistent and created:
+            self.restored = snapshots.restore()
+
+        environment = function_environment(options.table_name)
+        functions = {fn.name: LocalFunction(fn, environment) for fn in FUNCTIONS}
+        for route in ROUTES:  # cold starts now: the first request is not slow, errors show early
+            functions[route.function.name].handler()
+        functions[STREAM_CONSUMER.function.name].handler()
+
+        mapping = EventSourceMapping(
+            STREAM_CONSUMER,
+            self._chaos.wrap(functions[STREAM_CONSUMER.function.name].invoke),
+            DeadLetters(self.dead_letters_path),
+            self.stop_event,
+        )
+        region = os.environ["AWS_DEFAULT_REGION"]
+        poller = StreamPoller(
+            dynamodb_streams(endpoint_url),
+            stream_arn,
+            region,
+            mapping,
+            options.batching_window,
+            self.stop_event,
+        )
+        self.threads.append(poller)
+        if options.persistent:
+            self.snapshotter = Snapshotter(
+                snapshots,
+                lambda: poller.records_read,
+                mapping.invocation_lock,
+                options.snapshot_interval,
+                self.stop_event,
+            )
+            self.threads.append(self.snapshotter)
+        self.threads.append(
+            Scheduler(
+                BACKUP_SCHEDULE,
+                functions[BACKUP_SCHEDULE.function.name].invoke,
+                self.stop_event,
+            )
+        )
+
+        gateway = Gateway(
+            Router.from_topology(),
+            functions,
+            TokenBucket(options.throttle_rate, options.throttle_burst),
+            options.web_dir,
+            json_lines(self.out),
+        )
+        self.http = LocalHttpServer((options.host, options.port), gateway)
+        self.threads.append(
+            threading.Thread(target=self.http.serve_forever, name="http", daemon=True)
+        )
+        for thread in self.threads:
+            thread.start()
+        self._write_state(endpoint_url)
+
+    def _start_aws(self) -> str | None:
+        """The DynamoDB endpoint URL (None: real AWS), with the process environment
+        the handlers and boto3 read."""
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+        os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", self.options.function_log_level)
+        # CloudWatch metric lines (EMF) would only add noise to a local console.
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        if self.options.embedded:
+            # Never real credentials against the emulator.
+            os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
+            os.environ.pop("AWS_SESSION_TOKEN", None)
+            os.environ.pop("AWS_PROFILE", None)
+            self.embedded = EmbeddedAws("127.0.0.1", self.options.aws_port)
+            self.embedded.start()
+            endpoint_url: str | None = self.embedded.endpoint_url
+        elif self.options.endpoint_url == REAL_AWS:
+            endpoint_url = None
+        else:
+            endpoint_url = self.options.endpoint_url
+        if endpoint_url:
+            os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+        else:
+            os.environ.pop("AWS_ENDPOINT_URL", None)
+        return endpoint_url
+
+    def _lock_data_dir(self) -> None:
+        self._lock_file = (self.options.data_dir / ".lock").open("w")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit(
+                f"another local stack uses {self.options.data_dir}; stop it or pass --data-dir"
+            ) from None
+
+    @property
+    def dead_letters_path(self) -> Path:
+        return self.options.data_dir / "dead-letters.jsonl"
+
+    @property
+    def state_path(self) -> Path:
+        return self.options.data_dir / STATE_FILE
+
+    def _write_state(self, endpoint_url: str | None) -> None:
+        assert self.http is not None
+        state = {
+            "app_url": self.http.url,
+            "endpoint_url": endpoint_url,
+            "table_name": self.options.table_name,
+            "region": os.environ["AWS_DEFAULT_REGION"],
+            "pid": os.getpid(),
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        temporary = self.state_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(state, indent=2))
+        os.replace(temporary, self.state_path)
+
+    # -- describe ----------------------------------------------------------------------
+
+    def banner(self) -> str:
+        assert self.http is not None
+        options = self.options
+        endpoint = self.embedded.endpoint_url if self.embedded else (options.endpoint_url or "")
+        if options.persistent:
+            data = (
+                f"{options.data_dir} (restored {self.restored} items; "
+                f"saved every {options.snapshot_interval:g} s and at Ctrl-C)"
+            )
+        else:
+            data = f"{options.data_dir} (ephemeral: nothing restored or saved)"
+        throttle = (
+            f"{options.throttle_rate:g} requests/s, burst {options.throttle_burst}"
+            if options.throttle_rate > 0
+            else "off"
+        )
+        consumer = STREAM_CONSUMER
+        next_backup = Scheduler(BACKUP_SCHEDULE, lambda e: None, self.stop_event).cron.next_after(
+            datetime.now(UTC)
+        )
+        lines = [
+            "Pick a Number: local stack",
+            f"  app           {self.http.url}",
+            f"  AWS endpoint  {endpoint}  (table {options.table_name})",
+            f"  data          {data}",
+            f"  stream        {consumer.function.name}: batch {consumer.batch_size}, "
+            f"window {options.batching_window:g} s, {consumer.max_retry_attempts} retries, "
+            f"dead letters to {self.dead_letters_path}",
+            f"  throttle      {throttle}",
+            f"  backup        {BACKUP_SCHEDULE.cron} UTC, next {next_backup:%Y-%m-%d %H:%M}; "
+            "now: make backup-local",
+            f"  chaos         {options.chaos:g}" if options.chaos else "  chaos         off",
+            "Ctrl-C stops it. Access log (JSON lines) follows.",
+        ]
+        return "\n".join(lines)
+
+    # -- stop --------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.http is not None:
+            self.http.shutdown()
+            self.http.server_close()
+        for thread in self.threads:
+            thread.join(timeout=15)
+        if self.snapshotter is not None:
+            self.snapshotter.save()
+        if self.embedded is not None:
+            self.embedded.stop()
+        self.state_path.unlink(missing_ok=True)
+        if self._lock_file is not None:
+            self._lock_file.close()
