@@ -79,5 +79,18 @@ synth: setup ## synthesize the CloudFormation templates (no Docker, no AWS accou
 bench: $(VENV)/.synced ## benchmarks: print figures, write bench/results/*.json
 	$(PY) -m bench
 
+## ---- backups (docs/RUNBOOK.md; TABLE_NAME and AWS_ENDPOINT_URL pick the table) -------
+
+.PHONY: backup restore rebuild
+
+backup: $(VENV)/.synced ## take tonight's backup of TABLE_NAME now and apply retention
+	PYTHONPATH=services POWERTOOLS_SERVICE_NAME=backup $(PY) -m backup.handler
+
+restore: $(VENV)/.synced ## restore BACKUP=<arn> into a new table TARGET=<name>, verified
+	PYTHONPATH=services $(PY) -m backup.restore --env $(ENV) --backup-arn "$(BACKUP)" --target "$(TARGET)"
+
+rebuild: $(VENV)/.synced ## recompute the rollups of TABLE_NAME from FROM=<day> to TO=<day>
+	PYTHONPATH=services $(PY) -m backup.rebuild --from "$(FROM)" --to "$(TO)"
+
 clean: ## remove build output (keeps .venv and local data)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache test-results
