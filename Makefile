@@ -94,3 +94,11 @@ rebuild: $(VENV)/.synced ## recompute the rollups of TABLE_NAME from FROM=<day> 
 
 clean: ## remove build output (keeps .venv and local data)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache test-results
+
+## ---- once per AWS account -------------------------------------------------------------
+
+# owner/repo of the GitHub repository allowed to deploy; default: this clone's GitHub origin
+GITHUB ?= $(shell git remote get-url origin 2>/dev/null | sed -nE 's#^(https://github\.com/|git@github\.com:)([^/]+/[^/]+)$$#\2#p' | sed 's#\.git$$##')
+.PHONY: deploy-account
+deploy-account: setup ## once per account: GitHub OIDC deploy roles + API Gateway logs role (GITHUB=owner/repo)
+	npx cdk deploy PickANumber-account -c account=true $(if $(GITHUB),-c github=$(GITHUB))

@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services"))
 
 import aws_cdk as cdk
 
+from infra.cloud.account import AccountSettings, AccountStack
 from infra.cloud.stack import PickANumberStack
 from infra.settings import selected_environment
 
@@ -36,8 +37,11 @@ def main() -> None:
     build(app)
 
     # ---- one-time account stack -------------------------------------------------
-    # The GitHub OIDC deploy role and the account-level API Gateway CloudWatch role
-    # (infra/cloud/account.py) are added here, once per account, not per environment.
+    # The GitHub OIDC deploy roles and the account-level API Gateway CloudWatch role
+    # (infra/cloud/account.py), once per account: `-c account=true` adds the stack
+    # `PickANumber-account` (see `make deploy-account`).
+    if str(app.node.try_get_context("account")).lower() == "true":
+        AccountStack(app, settings=AccountSettings.from_context(app.node), env=deploy_environment())
 
     app.synth()
 
