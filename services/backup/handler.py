@@ -53,7 +53,9 @@ def nightly_backup(store: BackupStore, settings: BackupSettings, now: datetime) 
     for old in to_prune(store.list(), now, settings.retention_days, settings.min_keep):
         store.delete(old)
         metrics.add_metric(name="BackupPruned", unit=MetricUnit.Count, value=1)
-        logger.info("backup pruned", extra={"backup": old.name, "created": old.created.isoformat()})
+        logger.info(
+            "backup pruned", extra={"backup": old.name, "created_at": old.created.isoformat()}
+        )
         result.pruned.append(old.arn)
     return result
 

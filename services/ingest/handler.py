@@ -43,7 +43,7 @@ def submit_number(event: Event) -> Response:
         metrics.add_metric(name="SubmissionAccepted", unit=MetricUnit.Count, value=1)
     else:
         metrics.add_metric(name="SubmissionReplayed", unit=MetricUnit.Count, value=1)
-    logger.info("submission stored", extra={"created": accepted.created, **submission.public()})
+    logger.info("submission stored", extra={"replay": not accepted.created, **submission.public()})
     return respond(201 if accepted.created else 200, accepted.submission.public())
 
 

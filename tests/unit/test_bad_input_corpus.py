@@ -436,3 +436,21 @@ def test_an_offending_key_is_pointed_at_exactly(handlers, key, pointer):
 def test_the_one_megabyte_case_is_a_megabyte():
     event = CASES[[c.id for c in CASES].index("one-megabyte-base64")].event()
     assert len(base64.b64decode(event["body"])) > ONE_MEGABYTE
+
+
+@pytest.mark.parametrize("level", ["DEBUG", "INFO"])
+def test_a_submission_is_accepted_whatever_the_log_level(handlers, level):
+    """Lambda's default level is INFO; a log field named like a LogRecord attribute
+    ('created') once made every accepted submission a 500 there, after the write."""
+    logger = ingest_handler.logger
+    previous = logger.log_level
+    logger.setLevel(level)
+    try:
+        response = invoke(api_event("POST", SUBMIT, body={"number": 4}))
+        replay_key = {"Idempotency-Key": VALID_KEY}
+        first = invoke(api_event("POST", SUBMIT, body={"number": 6}, headers=replay_key))
+        replay = invoke(api_event("POST", SUBMIT, body={"number": 6}, headers=replay_key))
+    finally:
+        logger.setLevel(previous)
+
+    assert [response["statusCode"], first["statusCode"], replay["statusCode"]] == [201, 201, 200]
