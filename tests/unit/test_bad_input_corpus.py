@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ingest import handler as ingest_handler
+from shared import observability
 from shared.rollups import RollupStore
 from shared.submissions import SubmissionStore
 from stats import api as stats_api
@@ -442,7 +443,7 @@ def test_the_one_megabyte_case_is_a_megabyte():
 def test_a_submission_is_accepted_whatever_the_log_level(handlers, level):
     """Lambda's default level is INFO; a log field named like a LogRecord attribute
     ('created') once made every accepted submission a 500 there, after the write."""
-    logger = ingest_handler.logger
+    logger = observability.logger
     previous = logger.log_level
     logger.setLevel(level)
     try:
