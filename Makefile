@@ -55,7 +55,7 @@ backup-local: $(VENV)/.synced ## run the nightly backup now, against the running
 test: setup lint test-unit test-infra test-integration test-e2e ## run every check and test suite
 
 lint: $(VENV)/.synced node_modules/.installed ## the pre-commit hooks, offline: ruff, mypy, yamllint, actionlint, codespell, secrets, hygiene
-	PRE_COMMIT_HOME=$(CURDIR)/.cache/pre-commit $(VENV)/bin/pre-commit run --all-files --show-diff-on-failure
+	PRE_COMMIT_HOME=$(CURDIR)/.cache/pre-commit $(VENV)/bin/pre-commit run --all-files
 
 fmt: $(VENV)/.synced ## format and autofix
 	$(PY) -m ruff format .

@@ -259,7 +259,7 @@ class AccountStack(cdk.Stack):
             assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
             managed_policies=[
                 iam.ManagedPolicy.from_aws_managed_policy_name(
-                    "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+                    "service-role/AmazonAPIGatewayPushToCloudWatchLogs"  # pragma: allowlist secret
                 )
             ],
         )
