@@ -25,6 +25,13 @@ BACKUP_ACTIONS: Final = (
 )
 
 
+def _ref(fn: lambda_.Function) -> str:
+    """The logical ID cdk-nag shows for the function in its finding ids."""
+    cfn = fn.node.default_child
+    assert isinstance(cfn, cdk.CfnResource)
+    return cdk.Stack.of(fn).get_logical_id(cfn)
+
+
 class Backup(Construct):
     def __init__(
         self,
@@ -46,6 +53,14 @@ class Backup(Construct):
             },
             wildcard_reason=" dynamodb:ListBackups supports no resource-level permissions; "
             "the function filters the list by its table ARN.",
+        )
+        assert self.function.role is not None
+        cdk.Validations.of(self.function.role).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::<SubmissionsTable.Arn>/backup/*]",
+                reason="DescribeBackup/DeleteBackup on this table's backups only; DynamoDB "
+                "names each backup ARN when it creates it.",
+            )
         )
         self.function.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:CreateBackup"], resources=[table_arn])
@@ -74,6 +89,19 @@ class Backup(Construct):
                 "its depth raises an alarm.",
             )
         )
+        self.schedule_role = iam.Role(
+            self,
+            "ScheduleRole",
+            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+            description="EventBridge Scheduler: invoke the backup function, nothing else",
+        )
+        cdk.Validations.of(self.schedule_role).acknowledge(
+            cdk.Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::<{_ref(self.function)}.Arn>:*]",
+                reason="lambda:InvokeFunction on the backup function's versions and aliases "
+                "(':*'), as the scheduler target grants it; no other function.",
+            )
+        )
         self.schedule = scheduler.Schedule(
             self,
             "Nightly",
@@ -84,5 +112,6 @@ class Backup(Construct):
                 retry_attempts=spec.retry_attempts,
                 max_event_age=cdk.Duration.seconds(spec.max_event_age_seconds),
                 dead_letter_queue=self.dead_letters,
+                role=self.schedule_role,
             ),
         )

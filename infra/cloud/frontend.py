@@ -217,3 +217,38 @@ class Frontend(Construct):
             distribution_paths=["/*"],
             memory_limit=256,
         )
+        self._acknowledge_deployment_handler()
+
+    def _acknowledge_deployment_handler(self) -> None:
+        """CDK's own BucketDeployment function: its runtime and grants are CDK's."""
+        handler = self.deployment.handler_role.node.scope
+        assert handler is not None
+        grants = "CDK's BucketDeployment handler copies web/ from the CDK asset bucket"
+        for ack_id, reason in (
+            ("AwsSolutions-L1", "The BucketDeployment handler's runtime is chosen by aws-cdk-lib."),
+            (
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]",
+                "CDK's BucketDeployment handler role comes with the basic execution policy.",
+            ),
+            ("AwsSolutions-IAM5[Action::s3:GetObject*]", f"{grants} (read)."),
+            ("AwsSolutions-IAM5[Action::s3:GetBucket*]", f"{grants} (read)."),
+            ("AwsSolutions-IAM5[Action::s3:List*]", f"{grants} and lists the site bucket."),
+            ("AwsSolutions-IAM5[Action::s3:DeleteObject*]", f"{grants}, pruning old files."),
+            ("AwsSolutions-IAM5[Action::s3:Abort*]", f"{grants} with multipart uploads."),
+            (
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::"
+                "cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]",
+                f"{grants}: the asset objects' keys are content hashes.",
+            ),
+            (
+                "AwsSolutions-IAM5[Resource::<SiteBucket.Arn>/*]",
+                f"{grants} to any key of the site bucket (the site's own files).",
+            ),
+            (
+                "AwsSolutions-IAM5[Resource::*]",
+                "cloudfront:CreateInvalidation/GetInvalidation (the handler invalidates the "
+                "distribution after a deployment) take no resource-level scoping in CDK's grant.",
+            ),
+        ):
+            cdk.Validations.of(handler).acknowledge(cdk.Acknowledgment(id=ack_id, reason=reason))

@@ -29,7 +29,7 @@ from shared.observability import NAMESPACE
 ROOT: Final = Path(__file__).resolve().parents[2]
 LOCK_FILE: Final = ROOT / "uv.lock"
 
-RUNTIME: Final = lambda_.Runtime.PYTHON_3_13
+RUNTIME: Final = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE: Final = lambda_.Architecture.ARM_64
 LOGGING_FORMAT: Final = lambda_.LoggingFormat.JSON
 TRACING: Final = lambda_.Tracing.ACTIVE
@@ -59,9 +59,9 @@ def locked_powertools_version(lock_file: Path = LOCK_FILE) -> str:
 def powertools_layer_parameter(version: str) -> str:
     """The public SSM parameter that AWS publishes per Powertools release, runtime
     and architecture; its value is the layer version ARN in the deploying region
-    (AWSLambdaPowertoolsPythonV3-python313-arm64:<n>). Resolved by CloudFormation
+    (AWSLambdaPowertoolsPythonV3-python314-arm64:<n>). Resolved by CloudFormation
     at deploy time, so synthesis needs no AWS account."""
-    runtime = RUNTIME.name  # "python3.13"
+    runtime = RUNTIME.name  # "python3.14"
     return f"/aws/service/powertools/python/{ARCHITECTURE.name}/{runtime}/{version}"
 
 
