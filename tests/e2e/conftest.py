@@ -7,22 +7,18 @@ stream and aggregator.
 """
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from playwright.sync_api import ConsoleMessage, Error, Page, expect
+
+from tests.integration.conftest import FAST_OPTIONS, LocalStack, start
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -32,7 +28,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-STACK_START_SECONDS = 60.0
 # The stats follow the table's stream: give the page time to poll them in.
 expect.set_options(timeout=20_000)
 
@@ -48,61 +43,19 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STACK_START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the local stack exited ({process.returncode}):\n{log.read_text()}")
-        try:
-            if requests.get(f"{url}/api/daily-stats", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the local stack did not answer within {STACK_START_SECONDS}s")
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """The whole app on an ephemeral table (throttling off: a test that wants a 429
+    injects it), started as the integration tests start it."""
+    stack = start(tmp_path_factory.mktemp("e2e-stack"), *FAST_OPTIONS)
+    yield stack
+    stack.stop()
 
 
 @pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The whole app on an ephemeral table, as a subprocess on a free port."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("local-stack") / "stack.log"
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    environment["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT / "services"), str(ROOT), environment.get("PYTHONPATH", "")]
-    )
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "infra.local", "--port", str(port), "--ephemeral"],
-            cwd=ROOT,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_serving(url, process, log)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@pytest.fixture(scope="session")
-def base_url(local_stack: str) -> str:
+def base_url(local_stack: LocalStack) -> str:
     """pytest-playwright's base URL: `page.goto("/")` opens the local stack."""
-    return local_stack
+    return local_stack.base_url
 
 
 @dataclass

@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
 from tests.e2e.conftest import BrowserErrors
+from tests.integration.conftest import LocalStack
 
 pytestmark = pytest.mark.e2e
 
@@ -53,7 +54,7 @@ def test_pick_submit_and_the_stats_include_it(app: Page, base_url: str, output_d
     before = total_count(app)
 
     # When a number is picked and submitted
-    app.get_by_role("radio", name="7").check()
+    app.get_by_role("radio", name="7", exact=True).check()
     app.get_by_role("button", name="Submit my pick").click()
 
     # Then the live region says it was saved, and the stats poll until they count it
@@ -63,7 +64,7 @@ def test_pick_submit_and_the_stats_include_it(app: Page, base_url: str, output_d
     expect(app.locator("#total-mode")).to_have_text(re.compile(r"^([1-9]|10)$"))
     expect(app.locator("#hist-chart svg rect.bar")).to_have_count(10)
     expect(app.locator("#days-table tbody tr")).to_have_count(7)
-    expect(app.get_by_role("radio", name="7")).to_be_checked()
+    expect(app.get_by_role("radio", name="7", exact=True)).to_be_checked()
 
     # And the page never talked to anyone but its own origin
     assert requests, "no request was recorded"
@@ -77,11 +78,11 @@ def test_keyboard_only(app: Page) -> None:
     app.keyboard.press("Tab")
     expect(app.get_by_role("link", name="Skip to content")).to_be_focused()
     app.keyboard.press("Tab")
-    expect(app.get_by_role("radio", name="1")).to_be_focused()
+    expect(app.get_by_role("radio", name="1", exact=True)).to_be_focused()
     app.keyboard.press("Space")
     for _ in range(2):
         app.keyboard.press("ArrowRight")  # arrows move the choice within the group
-    three = app.get_by_role("radio", name="3")
+    three = app.get_by_role("radio", name="3", exact=True)
     expect(three).to_be_focused()
     expect(three).to_be_checked()
     # the focused choice is visibly marked (its label carries the focus outline)
@@ -104,7 +105,7 @@ def test_submitting_without_a_pick_says_so(app: Page) -> None:
     app.on("request", lambda request: sent.append(request) if request.method == "POST" else None)
     app.get_by_role("button", name="Submit my pick").click()
     expect(app.locator("#submit-feedback")).to_contain_text("Choose a number from 1 to 10 first")
-    expect(app.get_by_role("radio", name="1")).to_be_focused()
+    expect(app.get_by_role("radio", name="1", exact=True)).to_be_focused()
     assert sent == []
 
 
@@ -128,7 +129,7 @@ def test_server_error_shows_the_problem_and_keeps_the_selection(
     before = total_count(app)
 
     # When a pick is submitted
-    app.get_by_role("radio", name="5").check()
+    app.get_by_role("radio", name="5", exact=True).check()
     app.get_by_role("button", name="Submit my pick").click()
 
     # Then the error says what the server said, and the pick is still selected
@@ -136,7 +137,7 @@ def test_server_error_shows_the_problem_and_keeps_the_selection(
     expect(feedback).to_contain_text("Your pick was not saved")
     expect(feedback).to_contain_text("The request could not be completed")
     expect(feedback).to_have_class(re.compile(r"\berror\b"))
-    expect(app.get_by_role("radio", name="5")).to_be_checked()
+    expect(app.get_by_role("radio", name="5", exact=True)).to_be_checked()
     assert len(keys) == 1  # a 500 is reported, not retried on its own
 
     # And submitting again sends the same pick with the same key, counted once
@@ -157,13 +158,13 @@ def test_client_error_shows_the_problem_detail_and_fields(
         SUBMIT, lambda route: route.fulfill(**problem(400, "Bad Request", detail, errors=errors))
     )
 
-    app.get_by_role("radio", name="10").check()
+    app.get_by_role("radio", name="10", exact=True).check()
     app.get_by_role("button", name="Submit my pick").click()
 
     feedback = app.locator("#submit-feedback")
     expect(feedback).to_contain_text(f"Bad Request: {detail}")
     expect(feedback.get_by_role("listitem")).to_have_text("number: too big")
-    expect(app.get_by_role("radio", name="10")).to_be_checked()
+    expect(app.get_by_role("radio", name="10", exact=True)).to_be_checked()
 
 
 def test_api_down_shows_errors_for_stats_and_submission(
@@ -187,17 +188,17 @@ def test_api_down_shows_errors_for_stats_and_submission(
     expect(page.locator("#stats-body")).to_be_hidden()
 
     # And a submission is retried (bounded), then reported; the pick stays selected
-    page.get_by_role("radio", name="2").check()
+    page.get_by_role("radio", name="2", exact=True).check()
     page.get_by_role("button", name="Submit my pick").click()
     feedback = page.locator("#submit-feedback")
     expect(feedback).to_contain_text("Your pick was not saved")
     expect(feedback).to_contain_text("tried 4 times")
-    expect(page.get_by_role("radio", name="2")).to_be_checked()
+    expect(page.get_by_role("radio", name="2", exact=True)).to_be_checked()
     assert attempts.count("POST") == 4
 
 
 def test_a_lost_answer_is_retried_with_the_same_key_and_counted_once(
-    app: Page, browser_errors: BrowserErrors
+    app: Page, browser_errors: BrowserErrors, local_stack: LocalStack
 ) -> None:
     # Given a network that loses the answer to the first submission after the
     # server has stored it (the worst case for counting twice)
@@ -217,9 +218,10 @@ def test_a_lost_answer_is_retried_with_the_same_key_and_counted_once(
 
     app.route(SUBMIT, lose_first_answer)
     before = total_count(app)
+    stored_before = local_stack.raw_histogram()[8]
 
     # When a pick is submitted
-    app.get_by_role("radio", name="8").check()
+    app.get_by_role("radio", name="8", exact=True).check()
     app.get_by_role("button", name="Submit my pick").click()
 
     # Then the retry carries the same key, the server answers it as a replay,
@@ -231,8 +233,12 @@ def test_a_lost_answer_is_retried_with_the_same_key_and_counted_once(
     assert statuses == [201, 200]
     expect_included(app, 8, before)
     app.get_by_role("button", name="Show").click()
-    expect(app.locator("#stats-feedback")).to_contain_text(f"{before + 1} picks")
+    expect(app.locator("#stats-feedback")).to_contain_text(re.compile(rf"^{before + 1} picks? "))
     expect(app.locator("#total-count")).to_have_text(str(before + 1))
+    # And the table holds one raw submission for it, counted once by the rollups
+    local_stack.wait_until_aggregated()
+    assert local_stack.raw_histogram()[8] == stored_before + 1
+    assert local_stack.rollup_histogram()[8] == stored_before + 1
 
 
 def test_throttling_backs_off_and_retries_with_the_same_key(
@@ -254,7 +260,7 @@ def test_throttling_backs_off_and_retries_with_the_same_key(
     app.route(SUBMIT, throttle_twice)
     before = total_count(app)
 
-    app.get_by_role("radio", name="4").check()
+    app.get_by_role("radio", name="4", exact=True).check()
     app.get_by_role("button", name="Submit my pick").click()
 
     # Then the user is told it is retrying, and it goes through with one key
@@ -276,13 +282,13 @@ def test_throttling_gives_up_and_says_so(app: Page, browser_errors: BrowserError
         route.fulfill(**throttled)
 
     app.route(SUBMIT, always_throttle)
-    app.get_by_role("radio", name="6").check()
+    app.get_by_role("radio", name="6", exact=True).check()
     app.get_by_role("button", name="Submit my pick").click()
 
     feedback = app.locator("#submit-feedback")
     expect(feedback).to_contain_text("too many requests (tried 4 times)")
     expect(feedback).to_have_class(re.compile(r"\berror\b"))
-    expect(app.get_by_role("radio", name="6")).to_be_checked()
+    expect(app.get_by_role("radio", name="6", exact=True)).to_be_checked()
     assert len(keys) == 4
     assert len(set(keys)) == 1
 
@@ -314,7 +320,7 @@ def test_location_is_asked_for_only_when_ticked(app: Page, base_url: str) -> Non
     )
 
     # Without the box ticked: no location asked for, none sent
-    app.get_by_role("radio", name="9").check()
+    app.get_by_role("radio", name="9", exact=True).check()
     app.get_by_role("button", name="Submit my pick").click()
     expect(app.locator("#submit-feedback")).to_contain_text("You picked 9")
     assert app.evaluate("window.__locationAsked") == 0
@@ -322,7 +328,7 @@ def test_location_is_asked_for_only_when_ticked(app: Page, base_url: str) -> Non
 
     # Ticked: asked once, and sent rounded to 0.1 degree
     app.get_by_role("checkbox", name="Share my approximate location").check()
-    app.get_by_role("radio", name="1").check()
+    app.get_by_role("radio", name="1", exact=True).check()
     app.get_by_role("button", name="Submit my pick").click()
     expect(app.locator("#submit-feedback")).to_contain_text("You picked 1")
     assert app.evaluate("window.__locationAsked") == 1
@@ -346,7 +352,7 @@ def test_date_range_and_empty_state(app: Page) -> None:
 
 def test_fits_320_pixels(app: Page) -> None:
     app.set_viewport_size({"width": 320, "height": 800})
-    app.get_by_role("radio", name="2").check()
+    app.get_by_role("radio", name="2", exact=True).check()
     app.get_by_role("button", name="Submit my pick").click()
     expect(app.locator("#stats-feedback")).to_contain_text("yours included")
     width = app.evaluate("document.documentElement.scrollWidth")
@@ -359,7 +365,7 @@ def test_no_serious_accessibility_violations(
 ) -> None:
     # Given the page in that colour scheme, with a submission and its charts shown
     app.emulate_media(color_scheme=color_scheme)
-    app.get_by_role("radio", name="6").check()
+    app.get_by_role("radio", name="6", exact=True).check()
     app.get_by_role("button", name="Submit my pick").click()
     expect(app.locator("#stats-feedback")).to_contain_text("yours included")
 
@@ -367,10 +373,12 @@ def test_no_serious_accessibility_violations(
     # does not govern; an injected <script> (add_script_tag) would be inline and
     # blocked by script-src 'self'. The page itself keeps its real CSP.
     app.evaluate(AXE_SOURCE.read_text() + "\n;undefined")
-    results = app.evaluate("axe.run(document, { resultTypes: ['violations'] })")
+    results = app.evaluate("axe.run(document)")
     blocking = [
         {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
         for v in results["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+    assert results["testEngine"]["name"] == "axe-core"
+    assert results["passes"], "axe checked nothing"
     assert blocking == [], json.dumps(blocking, indent=2)
