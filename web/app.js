@@ -225,6 +225,7 @@ function fillTable(id, rows) {
   );
 }
 
+const picks = (n) => `${number.format(n)} ${n === 1 ? "pick" : "picks"}`;
 const mean = (value) => (value === null ? "–" : number.format(value));
 
 function draw() {
@@ -260,7 +261,7 @@ async function loadStats({ quiet = false } = {}) {
     if (stats.total.count === 0) {
       say(statsFeedback, "info", `No picks between ${stats.from} and ${stats.to} yet.`, { lead: "Nothing to show." });
     } else if (!quiet) {
-      say(statsFeedback, "ok", `${stats.total.count} picks between ${stats.from} and ${stats.to}.`);
+      say(statsFeedback, "ok", `${picks(stats.total.count)} between ${stats.from} and ${stats.to}.`);
     }
     return stats;
   } catch (error) {
@@ -289,7 +290,7 @@ async function refreshUntilIncluded(submission, before) {
     const stats = await loadStats({ quiet: true });
     const day = stats?.days.find((d) => d.date === date);
     if (day && day.histogram[String(picked)] > baseline) {
-      say(statsFeedback, "ok", `Updated: ${stats.total.count} picks between ${stats.from} and ${stats.to}, yours included.`);
+      say(statsFeedback, "ok", `Updated: ${picks(stats.total.count)} between ${stats.from} and ${stats.to}, yours included.`);
       return;
     }
   }
