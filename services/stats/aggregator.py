@@ -7,7 +7,7 @@ record is never counted twice. Failures are reported per record
 (ReportBatchItemFailures): Lambda resumes from the first failed one.
 """
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +41,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return aggregate(event.get("Records") or [])
 
 
-def aggregate(records: list[Mapping[str, Any]]) -> dict[str, Any]:
+def aggregate(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     failed: list[str] = []
     counted = 0
     for group in day_groups(records):

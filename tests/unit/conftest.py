@@ -35,6 +35,14 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def table() -> Iterator["DynamoDBClient"]:
+    """The app's table in moto, without its stream (see `streamed_table`)."""
+    with emulated_table(stream=False) as client:
+        yield client
+
+
+@pytest.fixture
+def streamed_table() -> Iterator["DynamoDBClient"]:
+    """The app's table in moto with its stream, as the topology declares it."""
     with emulated_table() as client:
         yield client
 

@@ -1,0 +1,282 @@
+"""The stream aggregator under Lambda's at-least-once delivery: every accepted
+submission is counted exactly once, whatever is retried, replayed or duplicated."""
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from shared.histogram import Histogram
+from shared.rollups import MAX_PICKS_PER_TRANSACTION
+from stats import aggregator
+from tests.support.dynamo import raw_histograms, rollup_histograms, unmarked_submissions
+from tests.support.events import FakeContext, stream_record
+from tests.support.faults import Fault, FaultyClient, InvocationTimedOut
+from tests.support.stream import Record, deliver
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+Aggregate = Callable[[list[Record]], dict[str, Any]]
+Given = Callable[..., list[Record]]
+
+MON, TUE, WED = "2026-03-02", "2026-03-03", "2026-03-04"
+# count_once's attempts at a conflicting transaction before it gives up
+GIVE_UP = [Fault.CONFLICT] * 4
+
+
+def _sequence_numbers(records: list[Record]) -> list[str]:
+    return [r["dynamodb"]["SequenceNumber"] for r in records]
+
+
+def _failures(response: dict[str, Any]) -> list[str]:
+    return [f["itemIdentifier"] for f in response["batchItemFailures"]]
+
+
+def assert_counted_exactly_once(table: "DynamoDBClient") -> None:
+    """The rollups hold exactly the raw submissions, each marked as counted."""
+    assert rollup_histograms(table) == raw_histograms(table)
+    assert unmarked_submissions(table) == []
+
+
+def test_a_batch_is_counted_into_its_days_rollups(
+    aggregate: Aggregate, given_submissions: Given, table: "DynamoDBClient"
+) -> None:
+    # Given submissions of three days, interleaved in one batch
+    batch = given_submissions((MON, 1), (TUE, 5), (MON, 1), (WED, 10), (TUE, 6))
+
+    # When the batch is aggregated
+    response = aggregate(batch)
+
+    # Then each day's rollup holds its picks
+    assert response == {"batchItemFailures": []}
+    assert rollup_histograms(table) == {
+        MON: Histogram.of([1, 1]),
+        TUE: Histogram.of([5, 6]),
+        WED: Histogram.of([10]),
+    }
+    assert_counted_exactly_once(table)
+
+
+def test_the_same_batch_delivered_twice_is_counted_once(
+    aggregate: Aggregate,
+    given_submissions: Given,
+    table: "DynamoDBClient",
+    faulty_client: FaultyClient,
+) -> None:
+    batch = given_submissions((MON, 2), (MON, 3), (TUE, 4))
+    aggregate(batch)
+    counted = rollup_histograms(table)
+
+    # When Lambda delivers the very same batch again
+    response = aggregate(batch)
+
+    # Then nothing changes: every record was counted already
+    assert response == {"batchItemFailures": []}
+    assert rollup_histograms(table) == counted
+    assert faulty_client.transactions_applied == 2  # the first delivery's two days only
+    assert_counted_exactly_once(table)
+
+
+def test_duplicate_records_within_a_batch_are_counted_once(
+    aggregate: Aggregate, given_submissions: Given, table: "DynamoDBClient"
+) -> None:
+    first, second = given_submissions((MON, 7), (MON, 8))
+
+    aggregate([first, second, first, first])
+
+    assert rollup_histograms(table) == {MON: Histogram.of([7, 8])}
+
+
+def test_more_than_one_transaction_of_one_day(
+    aggregate: Aggregate,
+    given_submissions: Given,
+    table: "DynamoDBClient",
+    faulty_client: FaultyClient,
+) -> None:
+    # Given more picks of one day than one transaction can hold
+    batch = given_submissions(*[(MON, n % 10 + 1) for n in range(MAX_PICKS_PER_TRANSACTION + 51)])
+
+    # When they are aggregated
+    response = aggregate(batch)
+
+    # Then they take two transactions and are all counted
+    assert response == {"batchItemFailures": []}
+    assert faulty_client.transactions_applied == 2
+    assert rollup_histograms(table)[MON].count == 150
+    assert_counted_exactly_once(table)
+
+
+def test_a_failed_rollup_write_reports_the_records_of_its_group(
+    aggregate: Aggregate,
+    given_submissions: Given,
+    table: "DynamoDBClient",
+    faulty_client: FaultyClient,
+) -> None:
+    # Given a batch of two days whose second day's rollup is held by conflicting writers
+    batch = given_submissions((MON, 1), (TUE, 2), (MON, 3), (TUE, 4))
+    faulty_client.inject([Fault.NONE, *GIVE_UP])
+
+    # When the batch is aggregated
+    response = aggregate(batch)
+
+    # Then exactly Tuesday's records are reported for retry, and Monday is counted
+    assert _failures(response) == _sequence_numbers([batch[1], batch[3]])
+    assert rollup_histograms(table) == {MON: Histogram.of([1, 3])}
+
+    # When Lambda retries from the first failed record (Monday's second pick comes again)
+    retry = aggregate(batch[1:])
+
+    # Then Tuesday is counted and Monday is not counted twice
+    assert retry == {"batchItemFailures": []}
+    assert rollup_histograms(table) == {MON: Histogram.of([1, 3]), TUE: Histogram.of([2, 4])}
+    assert_counted_exactly_once(table)
+
+
+def test_a_conflict_that_clears_is_retried_within_the_invocation(
+    aggregate: Aggregate,
+    given_submissions: Given,
+    table: "DynamoDBClient",
+    faulty_client: FaultyClient,
+) -> None:
+    batch = given_submissions((MON, 1), (MON, 2))
+    faulty_client.inject([Fault.CONFLICT, Fault.CONFLICT])
+
+    assert aggregate(batch) == {"batchItemFailures": []}
+    assert rollup_histograms(table) == {MON: Histogram.of([1, 2])}
+
+
+@pytest.mark.parametrize("fault", [Fault.BEFORE_WRITE, Fault.AFTER_WRITE])
+def test_a_write_that_fails_before_or_after_dynamodb_applied_it_is_counted_once(
+    aggregate: Aggregate,
+    given_submissions: Given,
+    table: "DynamoDBClient",
+    faulty_client: FaultyClient,
+    fault: Fault,
+) -> None:
+    # Given the rollup write fails, either before it reaches DynamoDB or after
+    # DynamoDB applied it (the response is lost on the way back)
+    batch = given_submissions((MON, 4), (MON, 4), (TUE, 9))
+    faulty_client.inject([fault])
+
+    # When the batch is aggregated, the failure is reported
+    response = aggregate(batch)
+    assert _failures(response) == _sequence_numbers(batch[:2])
+
+    # And Lambda redelivers from the failed record on
+    assert aggregate(batch) == {"batchItemFailures": []}
+
+    # Then every pick is counted once
+    assert rollup_histograms(table) == {MON: Histogram.of([4, 4]), TUE: Histogram.of([9])}
+    assert_counted_exactly_once(table)
+
+
+def test_an_invocation_that_dies_mid_batch_is_redelivered_whole(
+    aggregate: Aggregate,
+    given_submissions: Given,
+    table: "DynamoDBClient",
+    faulty_client: FaultyClient,
+) -> None:
+    # Given a batch of three days, and an invocation that times out after the first
+    batch = given_submissions((MON, 1), (TUE, 2), (WED, 3), (MON, 4))
+    faulty_client.inject([Fault.NONE, Fault.TIMEOUT])
+    with pytest.raises(InvocationTimedOut):
+        aggregate(batch)
+    assert rollup_histograms(table) == {MON: Histogram.of([1, 4])}
+
+    # When Lambda delivers the whole batch again
+    response = aggregate(batch)
+
+    # Then the days not yet counted are, and the first is not counted twice
+    assert response == {"batchItemFailures": []}
+    assert rollup_histograms(table) == {
+        MON: Histogram.of([1, 4]),
+        TUE: Histogram.of([2]),
+        WED: Histogram.of([3]),
+    }
+    assert_counted_exactly_once(table)
+
+
+def test_records_counted_by_a_concurrent_invocation_are_dropped_and_the_rest_counted(
+    aggregate: Aggregate,
+    given_submissions: Given,
+    table: "DynamoDBClient",
+    faulty_client: FaultyClient,
+) -> None:
+    # Given another invocation already counted part of a group (a duplicate delivery)
+    batch = given_submissions((MON, 1), (MON, 2), (MON, 3), (MON, 4))
+    aggregate([batch[1], batch[3]])
+
+    # When this invocation counts the whole group
+    response = aggregate(batch)
+
+    # Then its transaction is cancelled on the marked ones, which it drops
+    # before committing the rest
+    assert response == {"batchItemFailures": []}
+    assert faulty_client.transactions_applied == 2
+    assert rollup_histograms(table) == {MON: Histogram.of([1, 2, 3, 4])}
+    assert_counted_exactly_once(table)
+
+
+def test_records_that_are_not_submission_inserts_are_ignored(
+    aggregate: Aggregate, given_submissions: Given, table: "DynamoDBClient"
+) -> None:
+    # Given records the event source filter should have kept away, and malformed ones
+    (inserted,) = given_submissions((MON, 5))
+    image = inserted["dynamodb"]["NewImage"]
+    keys = inserted["dynamodb"]["Keys"]
+    rollup_keys = {"pk": {"S": "ROLLUP#2026-03"}, "sk": {"S": MON}}
+    ignored = [
+        stream_record("MODIFY", keys, {**image, "aggregated_at": {"S": "x"}}, "1"),
+        stream_record("REMOVE", keys, None, "2"),
+        stream_record("INSERT", rollup_keys, {**rollup_keys, "n5": {"N": "1"}}, "3"),
+        stream_record("MODIFY", rollup_keys, {**rollup_keys, "n5": {"N": "2"}}, "4"),
+        stream_record("INSERT", keys, {**image, "number": {"N": "11"}}, "5"),
+        stream_record("INSERT", keys, {**image, "number": {"S": "five"}}, "6"),
+        stream_record("INSERT", keys, None, "7"),
+    ]
+
+    # When they are delivered
+    response = aggregate(ignored)
+
+    # Then nothing is counted and nothing blocks the shard
+    assert response == {"batchItemFailures": []}
+    assert rollup_histograms(table) == {}
+
+
+def test_the_lambda_entry_point_takes_the_stream_event(
+    aggregate: Aggregate, given_submissions: Given, table: "DynamoDBClient"
+) -> None:
+    records = given_submissions((WED, 6), (WED, 6))
+
+    response = aggregator.lambda_handler({"Records": records}, FakeContext())  # type: ignore[arg-type]
+
+    assert response == {"batchItemFailures": []}
+    assert rollup_histograms(table) == {WED: Histogram.of([6, 6])}
+
+
+def test_a_stream_with_every_kind_of_fault_ends_exact(
+    aggregate: Aggregate,
+    given_submissions: Given,
+    table: "DynamoDBClient",
+    faulty_client: FaultyClient,
+) -> None:
+    # Given 60 submissions over three days and a write path that fails in every way
+    days = (MON, TUE, WED)
+    records = given_submissions(*[(days[i % 3], (i * 7) % 10 + 1) for i in range(60)])
+    faulty_client.inject(
+        [Fault.AFTER_WRITE, Fault.TIMEOUT, *GIVE_UP, Fault.BEFORE_WRITE, Fault.NONE, Fault.TIMEOUT]
+    )
+
+    # When Lambda delivers the stream in batches until all is acknowledged
+    deliver(records, aggregate, batch_size=25)
+
+    # Then every submission is counted exactly once
+    assert faulty_client.pending_faults == 0
+    assert_counted_exactly_once(table)
+    assert sum(h.count for h in rollup_histograms(table).values()) == 60
+
+    # And replaying the whole stream changes nothing
+    before = rollup_histograms(table)
+    deliver(records, aggregate, batch_size=25)
+    assert rollup_histograms(table) == before
