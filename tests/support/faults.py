@@ -10,9 +10,12 @@ the invocation dying on the spot (a Lambda timeout: no handler code runs).
 import enum
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 class Fault(enum.Enum):
@@ -37,6 +40,10 @@ class FaultyClient:
 
     def inject(self, faults: Iterable[Fault]) -> None:
         self._script.extend(faults)
+
+    def as_dynamodb(self) -> "DynamoDBClient":
+        """This wrapper, typed as the client it stands in for."""
+        return cast("DynamoDBClient", self)
 
     @property
     def pending_faults(self) -> int:

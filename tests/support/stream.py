@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from shared.submissions import submission_key
+from shared.submissions import Submission, SubmissionStore, submission_key
 from tests.support.events import stream_record
 from tests.support.faults import InvocationTimedOut
 
@@ -39,6 +39,25 @@ def submission_record(
         "body_hash": {"S": "0" * 64},
     }
     return stream_record("INSERT", key, image, sequence_number or next_sequence_number())
+
+
+def store_submissions(store: SubmissionStore, picks: Sequence[tuple[str, int]]) -> list[Record]:
+    """Raw submissions (day, number) stored as the ingest function stores them,
+    returned as the INSERT records the stream carries, in order."""
+    records = []
+    for day, number in picks:
+        submission_id = f"s{next_sequence_number()}"
+        store.add(
+            Submission(
+                id=submission_id,
+                number=number,
+                date=day,
+                received_at=f"{day}T12:00:00.000+00:00",
+                body_hash="0" * 64,
+            )
+        )
+        records.append(submission_record(submission_id, day, number))
+    return records
 
 
 def matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:

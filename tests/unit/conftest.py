@@ -8,13 +8,13 @@ import pytest
 
 from ingest import handler as ingest_handler
 from shared.rollups import RollupStore
-from shared.submissions import Submission, SubmissionStore
+from shared.submissions import SubmissionStore
 from stats import aggregator as aggregator_module
 from stats import api as stats_api
 from tests.support.dynamo import TABLE_NAME, emulated_table
 from tests.support.events import api_event
 from tests.support.faults import FaultyClient
-from tests.support.stream import Record, submission_record
+from tests.support.stream import Record, store_submissions
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -80,32 +80,15 @@ def faulty_client(table: "DynamoDBClient") -> FaultyClient:
 def aggregate(faulty_client: FaultyClient, monkeypatch: pytest.MonkeyPatch) -> Aggregate:
     """The aggregator's batch entry point, writing through the fault-injecting client
     (its back-off between conflicting attempts skipped)."""
-    monkeypatch.setattr(aggregator_module, "rollups", RollupStore(faulty_client, TABLE_NAME))  # type: ignore[arg-type]
+    rollups = RollupStore(faulty_client.as_dynamodb(), TABLE_NAME)
+    monkeypatch.setattr(aggregator_module, "rollups", rollups)
     monkeypatch.setattr("shared.rollups.time.sleep", lambda _: None)
     return aggregator_module.aggregate
 
 
 @pytest.fixture
 def given_submissions(table: "DynamoDBClient") -> Callable[..., list[Record]]:
-    """Raw submissions stored as the ingest function stores them, returned as
-    the INSERT records the stream would carry, in order."""
+    """Raw submissions (day, number) stored in the table, returned as the INSERT
+    records the stream would carry, in order."""
     store = SubmissionStore(table, TABLE_NAME)
-    ids = iter(range(10**6))
-
-    def given(*picks: tuple[str, int]) -> list[Record]:
-        records = []
-        for day, number in picks:
-            submission_id = f"s{next(ids):06d}"
-            store.add(
-                Submission(
-                    id=submission_id,
-                    number=number,
-                    date=day,
-                    received_at=f"{day}T12:00:00.000+00:00",
-                    body_hash="0" * 64,
-                )
-            )
-            records.append(submission_record(submission_id, day, number))
-        return records
-
-    return given
+    return lambda *picks: store_submissions(store, picks)

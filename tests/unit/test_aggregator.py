@@ -249,7 +249,7 @@ def test_the_lambda_entry_point_takes_the_stream_event(
 ) -> None:
     records = given_submissions((WED, 6), (WED, 6))
 
-    response = aggregator.lambda_handler({"Records": records}, FakeContext())  # type: ignore[arg-type]
+    response = aggregator.lambda_handler({"Records": records}, FakeContext())
 
     assert response == {"batchItemFailures": []}
     assert rollup_histograms(table) == {WED: Histogram.of([6, 6])}
