@@ -1,0 +1,79 @@
+"""The table and the stream consumer, as the topology declares them."""
+
+import json
+
+from infra.cloud.data import TABLE_LOGICAL_ID
+from infra.topology import STREAM_CONSUMER, TABLE
+from tests.infra.conftest import Synth
+
+
+def test_table_keys_stream_and_encryption(dev: Synth) -> None:
+    props = dev.resources[TABLE_LOGICAL_ID]["Properties"]
+    assert props["KeySchema"] == [
+        {"AttributeName": TABLE.partition_key, "KeyType": "HASH"},
+        {"AttributeName": TABLE.sort_key, "KeyType": "RANGE"},
+    ]
+    assert props["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert "TimeToLiveSpecification" not in props  # nothing in the data model expires
+    assert "TableName" not in props  # CloudFormation names it
+
+
+def test_free_tier_provisioned_capacity_by_default(dev: Synth) -> None:
+    props = dev.resources[TABLE_LOGICAL_ID]["Properties"]
+    assert props.get("BillingMode", "PROVISIONED") == "PROVISIONED"
+    assert props["ProvisionedThroughput"] == {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+
+
+def test_on_demand_is_a_setting() -> None:
+    from tests.infra.conftest import cdk_json_context
+
+    context = cdk_json_context()
+    context["pick-a-number:environments"]["dev"] |= {"billing_mode": "PAY_PER_REQUEST"}
+    synth = Synth("dev", **{"pick-a-number:environments": context["pick-a-number:environments"]})
+    props = synth.resources[TABLE_LOGICAL_ID]["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert "ProvisionedThroughput" not in props
+
+
+def test_data_is_retained_and_protected_outside_dev(dev: Synth, prod: Synth) -> None:
+    assert dev.resources[TABLE_LOGICAL_ID]["DeletionPolicy"] == "Delete"
+    assert dev.resources[TABLE_LOGICAL_ID]["Properties"]["DeletionProtectionEnabled"] is False
+    assert prod.resources[TABLE_LOGICAL_ID]["DeletionPolicy"] == "Retain"
+    assert prod.resources[TABLE_LOGICAL_ID]["UpdateReplacePolicy"] == "Retain"
+    assert prod.resources[TABLE_LOGICAL_ID]["Properties"]["DeletionProtectionEnabled"] is True
+
+
+def test_stream_consumer_follows_the_topology(dev: Synth) -> None:
+    _, mapping = dev.one("AWS::Lambda::EventSourceMapping")
+    props = mapping["Properties"]
+    consumer = STREAM_CONSUMER
+    assert props["EventSourceArn"] == {"Fn::GetAtt": [TABLE_LOGICAL_ID, "StreamArn"]}
+    [only_filter] = props["FilterCriteria"]["Filters"]
+    assert json.loads(only_filter["Pattern"]) == consumer.filter_pattern
+    assert props["BatchSize"] == consumer.batch_size
+    assert props["MaximumBatchingWindowInSeconds"] == consumer.batching_window_seconds
+    assert props["MaximumRetryAttempts"] == consumer.max_retry_attempts
+    assert props["MaximumRecordAgeInSeconds"] == consumer.max_record_age_seconds
+    assert props["BisectBatchOnFunctionError"] is True
+    assert props["ParallelizationFactor"] == consumer.parallelization_factor
+    assert props["StartingPosition"] == consumer.starting_position
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    target = props["FunctionName"]["Ref"]
+    assert dev.resources[target]["Properties"]["Handler"] == consumer.function.handler
+
+
+def test_failed_stream_batches_go_to_an_encrypted_queue_with_an_alarm(dev: Synth) -> None:
+    _, mapping = dev.one("AWS::Lambda::EventSourceMapping")
+    queue = mapping["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    props = dev.resources[queue]["Properties"]
+    assert props["SqsManagedSseEnabled"] is True
+    assert props["MessageRetentionPeriod"] == 14 * 24 * 3600
+    queue_name = {"Fn::GetAtt": [queue, "QueueName"]}
+    alarms = [
+        a["Properties"]
+        for a in dev.of_type("AWS::CloudWatch::Alarm").values()
+        if {"Name": "QueueName", "Value": queue_name} in a["Properties"].get("Dimensions", [])
+    ]
+    assert [a["MetricName"] for a in alarms] == ["ApproximateNumberOfMessagesVisible"]
+    assert alarms[0]["Threshold"] == 1

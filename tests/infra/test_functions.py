@@ -1,0 +1,165 @@
+"""Every function: runtime, architecture, layer, tracing, logging, its own role."""
+
+import importlib.metadata
+from pathlib import Path
+from typing import Any
+
+from infra.cloud.functions import (
+    LOCK_FILE,
+    locked_powertools_version,
+    powertools_layer_parameter,
+)
+from infra.topology import FUNCTIONS
+from tests.infra.conftest import Synth
+
+
+def function_of(synth: Synth, name: str) -> tuple[str, dict[str, Any]]:
+    handler = next(f.handler for f in FUNCTIONS if f.name == name)
+    logical_id, resource = synth.one("AWS::Lambda::Function", lambda p: p.get("Handler") == handler)
+    return logical_id, resource["Properties"]
+
+
+def role_statements(synth: Synth, role_ref: dict[str, Any]) -> list[dict[str, Any]]:
+    statements = []
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role_ref["Fn::GetAtt"][0]} in policy["Properties"]["Roles"]:
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def test_the_layer_version_follows_the_lock_file() -> None:
+    # The lock, the installed package (what the tests run) and the layer agree.
+    locked = locked_powertools_version()
+    assert locked == importlib.metadata.version("aws-lambda-powertools")
+    assert f'name = "aws-lambda-powertools"\nversion = "{locked}"' in LOCK_FILE.read_text()
+    assert powertools_layer_parameter(locked) == (
+        f"/aws/service/powertools/python/arm64/python3.14/{locked}"
+    )
+
+
+def test_every_topology_function_is_deployed_once(dev: Synth) -> None:
+    handlers = sorted(
+        p["Properties"]["Handler"]
+        for p in dev.of_type("AWS::Lambda::Function").values()
+        if p["Properties"].get("Handler", "").count(".") == 2
+        and p["Properties"]["Handler"] != "index.handler"
+    )
+    assert handlers == sorted(f.handler for f in FUNCTIONS)
+
+
+def test_functions_share_runtime_architecture_tracing_logging_and_layer(dev: Synth) -> None:
+    parameter = powertools_layer_parameter(locked_powertools_version())
+    layer_params = [k for k, v in dev.json["Parameters"].items() if v.get("Default") == parameter]
+    assert layer_params, "the Powertools layer must come from the public SSM parameter"
+    for spec in FUNCTIONS:
+        _, props = function_of(dev, spec.name)
+        assert props["Runtime"] == "python3.14"
+        assert props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["LoggingConfig"]["LogFormat"] == "JSON"
+        assert props["Layers"] == [{"Ref": layer_params[0]}]
+        assert props["MemorySize"] == spec.memory_mb
+        assert props["Timeout"] == spec.timeout_seconds
+        env = props["Environment"]["Variables"]
+        assert env["POWERTOOLS_SERVICE_NAME"] == spec.service
+        assert env["POWERTOOLS_METRICS_NAMESPACE"] == "PickANumber"
+        assert env["TABLE_NAME"] == {"Ref": "SubmissionsTable"}
+
+
+def test_each_function_has_its_own_log_group_with_the_retention_setting(
+    dev: Synth, prod: Synth
+) -> None:
+    for synth, days in ((dev, 14), (prod, 90)):
+        groups = synth.of_type("AWS::Logs::LogGroup")
+        for spec in FUNCTIONS:
+            _, props = function_of(synth, spec.name)
+            group = props["LoggingConfig"]["LogGroup"]["Ref"]
+            assert groups[group]["Properties"]["RetentionInDays"] == days
+
+
+def test_each_function_has_its_own_role_without_managed_policies(dev: Synth) -> None:
+    roles = [function_of(dev, spec.name)[1]["Role"]["Fn::GetAtt"][0] for spec in FUNCTIONS]
+    assert len(set(roles)) == len(FUNCTIONS)
+    for role in roles:
+        assert "ManagedPolicyArns" not in dev.resources[role]["Properties"]
+
+
+def _grants(statements: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    found = set()
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"]
+        resources = statement["Resource"]
+        for action in actions if isinstance(actions, list) else [actions]:
+            for resource in resources if isinstance(resources, list) else [resources]:
+                found.add((action, str(resource)))
+    return found
+
+
+TABLE_ARN = str({"Fn::GetAtt": ["SubmissionsTable", "Arn"]})
+XRAY = {("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
+
+
+def _app_grants(synth: Synth, name: str) -> set[tuple[str, str]]:
+    _, props = function_of(synth, name)
+    grants = _grants(role_statements(synth, props["Role"]))
+    logs = {g for g in grants if g[0].startswith("logs:")}
+    own_group = str({"Fn::GetAtt": [props["LoggingConfig"]["LogGroup"]["Ref"], "Arn"]})
+    assert logs == {("logs:CreateLogStream", own_group), ("logs:PutLogEvents", own_group)}
+    return grants - logs - XRAY
+
+
+def test_submit_number_may_only_put_and_get_items_of_the_table(dev: Synth) -> None:
+    assert _app_grants(dev, "SubmitNumber") == {
+        ("dynamodb:PutItem", TABLE_ARN),
+        ("dynamodb:GetItem", TABLE_ARN),
+    }
+
+
+def test_daily_stats_may_only_query_the_table(dev: Synth) -> None:
+    assert _app_grants(dev, "DailyStats") == {("dynamodb:Query", TABLE_ARN)}
+
+
+def test_aggregator_may_only_update_items_read_the_stream_and_dead_letter(dev: Synth) -> None:
+    stream = str({"Fn::GetAtt": ["SubmissionsTable", "StreamArn"]})
+    grants = _app_grants(dev, "Aggregator")
+    dlq = next(iter(dev.of_type("AWS::SQS::Queue")))
+    queues = {g for g in grants if g[0].startswith("sqs:")}
+    assert {a for a, _ in queues} == {
+        "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+    }
+    assert {r for _, r in queues} <= {
+        str({"Fn::GetAtt": [q, "Arn"]}) for q in dev.of_type("AWS::SQS::Queue")
+    }
+    assert dlq
+    assert grants - queues == {
+        ("dynamodb:UpdateItem", TABLE_ARN),
+        ("dynamodb:ListStreams", "*"),
+        ("dynamodb:DescribeStream", stream),
+        ("dynamodb:GetRecords", stream),
+        ("dynamodb:GetShardIterator", stream),
+    }
+
+
+def test_backup_may_only_manage_backups_of_the_table(dev: Synth) -> None:
+    backups = str({"Fn::Join": ["", [{"Fn::GetAtt": ["SubmissionsTable", "Arn"]}, "/backup/*"]]})
+    assert _app_grants(dev, "Backup") == {
+        ("dynamodb:CreateBackup", TABLE_ARN),
+        ("dynamodb:DescribeBackup", backups),
+        ("dynamodb:DeleteBackup", backups),
+        ("dynamodb:ListBackups", "*"),
+    }
+
+
+def test_function_packages_are_the_services_tree_without_tests_or_caches(dev: Synth) -> None:
+    keys = {function_of(dev, spec.name)[1]["Code"]["S3Key"] for spec in FUNCTIONS}
+    assert len(keys) == 1, "one package, shared by every function"
+    assembly = Path(dev.app.synth().directory)
+    packages = [p for p in assembly.glob("asset.*") if (p / "shared").is_dir()]
+    assert len(packages) == 1
+    names = {p.name for p in packages[0].rglob("*")}
+    assert {"shared", "ingest", "stats", "backup", "handler.py"} <= names
+    assert "__pycache__" not in names
+    assert not any(n.endswith(".pyc") or n.startswith("test_") for n in names)
