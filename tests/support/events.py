@@ -4,6 +4,7 @@ events and DynamoDB stream records."""
 import base64
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ def api_event(
     body: Any = None,
     raw_body: str | bytes | None = None,
     headers: dict[str, str] | None = None,
-    query: dict[str, str | list[str]] | None = None,
+    query: Mapping[str, str | list[str]] | None = None,
     at: datetime | None = None,
     base64_body: bool = False,
     content_type: str | None = "application/json",
