@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import ConsoleMessage, Error, Page, expect
 
+from infra.security_headers import CONTENT_SECURITY_POLICY
 from tests.integration.conftest import FAST_OPTIONS, LocalStack, start
 
 pytestmark = pytest.mark.e2e
@@ -93,7 +94,10 @@ def browser_errors(page: Page) -> Iterator[BrowserErrors]:
 @pytest.fixture
 def app(page: Page, browser_errors: BrowserErrors) -> Page:
     """The page, opened and showing its first statistics (or their empty state)."""
-    page.goto("/")
+    response = page.goto("/")
+    # the page runs under the production CSP: a violation would be a console error
+    assert response is not None
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     expect(page.locator("#stats")).not_to_have_attribute("aria-busy", "true")
     expect(page.locator("#stats-feedback")).not_to_be_empty()
     return page

@@ -333,6 +333,7 @@ def test_location_is_asked_for_only_when_ticked(app: Page, base_url: str) -> Non
     expect(app.locator("#submit-feedback")).to_contain_text("You picked 1")
     assert app.evaluate("window.__locationAsked") == 1
     assert bodies[-1]["location"] == {"latitude": 48.9, "longitude": 2.3}
+    expect(app.locator("#stats-feedback")).to_contain_text("yours included")
 
 
 def test_date_range_and_empty_state(app: Page) -> None:
