@@ -169,8 +169,9 @@ async function submitPick(event) {
         say(submitFeedback, "info", `${why}; trying again in ${Math.ceil(delayMs / 1000)} s (attempt ${attempt} of ${of})…`);
       },
     });
-    pending = null;
+    // Kept pending: sending it again replays the same request, so it cannot count twice.
     if (!submission || typeof submission.number !== "number") throw new Error("The server's answer was not understood.");
+    pending = null;
     say(submitFeedback, "ok", `You picked ${submission.number} (UTC day ${submission.date}).`, { lead: "Thank you!" });
     refreshUntilIncluded(submission, sent.before);
   } catch (error) {
