@@ -1,0 +1,170 @@
+"""The REST API: routes from the topology, validation, throttling, errors, origin key."""
+
+import json
+from typing import Any
+
+from infra.cloud.api import ACCESS_LOG_FIELDS, GATEWAY_PROBLEMS
+from infra.topology import ROUTES
+from shared.http import PROBLEM_CONTENT_TYPE
+from tests.infra.conftest import Synth
+
+
+def resource_paths(synth: Synth) -> dict[str, str]:
+    """Logical ID of each API Gateway resource -> its full path."""
+    resources = synth.of_type("AWS::ApiGateway::Resource")
+    paths: dict[str, str] = {}
+
+    def path_of(logical_id: str) -> str:
+        props = resources[logical_id]["Properties"]
+        parent = props["ParentId"]
+        prefix = "" if "Fn::GetAtt" in parent else path_of(parent["Ref"])
+        return f"{prefix}/{props['PathPart']}"
+
+    for logical_id in resources:
+        paths[logical_id] = path_of(logical_id)
+    return paths
+
+
+def methods(synth: Synth) -> dict[tuple[str, str], dict[str, Any]]:
+    paths = resource_paths(synth)
+    return {
+        (m["Properties"]["HttpMethod"], paths[m["Properties"]["ResourceId"]["Ref"]]): m[
+            "Properties"
+        ]
+        for m in synth.of_type("AWS::ApiGateway::Method").values()
+    }
+
+
+def test_regional_api_without_the_account_level_cloudwatch_role(dev: Synth) -> None:
+    _, api = dev.one("AWS::ApiGateway::RestApi")
+    assert api["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    assert api["Properties"]["ApiKeySourceType"] == "HEADER"
+    assert "Name" in api["Properties"]
+    assert not dev.of_type("AWS::ApiGateway::Account")
+
+
+def test_every_topology_route_and_nothing_else(dev: Synth) -> None:
+    assert set(methods(dev)) == {(r.method, r.path) for r in ROUTES}
+
+
+def test_every_method_requires_the_cloudfront_key_and_calls_its_function(dev: Synth) -> None:
+    found = methods(dev)
+    for route in ROUTES:
+        method = found[(route.method, route.path)]
+        assert method["ApiKeyRequired"] is True
+        assert method["AuthorizationType"] == "NONE"
+        integration = method["Integration"]
+        assert integration["Type"] == "AWS_PROXY"
+        [function_id] = [
+            part["Fn::GetAtt"][0]
+            for part in integration["Uri"]["Fn::Join"][1]
+            if isinstance(part, dict) and "Fn::GetAtt" in part
+        ]
+        assert dev.resources[function_id]["Properties"]["Handler"] == route.function.handler
+
+
+def test_request_bodies_are_validated_with_the_shared_schemas(dev: Synth) -> None:
+    found = methods(dev)
+    models = dev.of_type("AWS::ApiGateway::Model")
+    validators = dev.of_type("AWS::ApiGateway::RequestValidator")
+    for route in ROUTES:
+        method = found[(route.method, route.path)]
+        validator = validators[method["RequestValidatorId"]["Ref"]]["Properties"]
+        assert validator["ValidateRequestParameters"] is True
+        if route.body_schema:
+            assert validator["ValidateRequestBody"] is True
+            model_id = method["RequestModels"]["application/json"]["Ref"]
+            schema = models[model_id]["Properties"]["Schema"]
+            assert schema == route.body_schema
+            assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
+            assert schema["additionalProperties"] is False
+        else:
+            assert "RequestModels" not in method
+
+
+def test_query_and_header_parameters_are_declared(dev: Synth) -> None:
+    found = methods(dev)
+    for route in ROUTES:
+        params = found[(route.method, route.path)].get("RequestParameters", {})
+        expected = {
+            f"method.request.querystring.{name}": False
+            for name in (route.query_schema or {}).get("properties", {})
+        } | {f"method.request.header.{name}": False for name in route.headers}
+        assert params == expected
+
+
+def test_stage_named_after_the_environment_with_tracing_logs_and_throttles(dev: Synth) -> None:
+    _, stage = dev.one("AWS::ApiGateway::Stage")
+    props = stage["Properties"]
+    assert props["StageName"] == "dev"
+    assert props["TracingEnabled"] is True
+    access = props["AccessLogSetting"]
+    assert json.loads(access["Format"]) == ACCESS_LOG_FIELDS
+    group = access["DestinationArn"]["Fn::GetAtt"][0]
+    assert dev.resources[group]["Properties"]["RetentionInDays"] == 14
+    settings = {s["ResourcePath"]: s for s in props["MethodSettings"]}
+    stage_wide = settings["/*"]
+    assert stage_wide["ThrottlingRateLimit"] == 10
+    assert stage_wide["ThrottlingBurstLimit"] == 20
+    assert stage_wide["LoggingLevel"] == "ERROR"
+    assert stage_wide["DataTraceEnabled"] is False
+    for route in ROUTES:
+        # API Gateway escapes '/' as '~1' in method setting paths.
+        per_method = settings["/" + route.path.replace("/", "~1")]
+        assert per_method["HttpMethod"] == route.method
+        assert per_method["ThrottlingRateLimit"] == 10
+        assert per_method["ThrottlingBurstLimit"] == 20
+
+
+def test_prod_throttles_come_from_its_settings(prod: Synth) -> None:
+    _, plan = prod.one("AWS::ApiGateway::UsagePlan")
+    assert plan["Properties"]["Throttle"] == {"RateLimit": 50, "BurstLimit": 100}
+
+
+def test_usage_plan_binds_the_stage_and_the_cloudfront_key(dev: Synth) -> None:
+    plan_id, plan = dev.one("AWS::ApiGateway::UsagePlan")
+    assert plan["Properties"]["Throttle"] == {"RateLimit": 10, "BurstLimit": 20}
+    [api_stage] = plan["Properties"]["ApiStages"]
+    stage_id, _ = dev.one("AWS::ApiGateway::Stage")
+    assert api_stage["Stage"] == {"Ref": stage_id}
+    key_id, key = dev.one("AWS::ApiGateway::ApiKey")
+    _, binding = dev.one("AWS::ApiGateway::UsagePlanKey")
+    assert binding["Properties"]["UsagePlanId"] == {"Ref": plan_id}
+    assert binding["Properties"]["KeyId"] == {"Ref": key_id}
+    # Generated by AWS at deploy time, never a literal in the repository or template.
+    assert key["Properties"]["Value"] == {
+        "Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]
+    }
+
+
+def test_gateway_responses_answer_problem_json(dev: Synth) -> None:
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in dev.of_type("AWS::ApiGateway::GatewayResponse").values()
+    }
+    required = {
+        "BAD_REQUEST_BODY",
+        "BAD_REQUEST_PARAMETERS",
+        "MISSING_AUTHENTICATION_TOKEN",
+        "THROTTLED",
+        "DEFAULT_4XX",
+        "DEFAULT_5XX",
+    }
+    assert required <= set(responses)
+    assert set(responses) == {t.response_type for t in GATEWAY_PROBLEMS}
+    for response_type, props in responses.items():
+        headers = props["ResponseParameters"]
+        assert headers["gatewayresponse.header.Content-Type"] == f"'{PROBLEM_CONTENT_TYPE}'"
+        # The body is JSON once API Gateway substitutes its (JSON-quoted) message.
+        body = json.loads(
+            props["ResponseTemplates"]["application/json"].replace(
+                "$context.error.messageString", '"message"'
+            )
+        )
+        assert set(body) == {"type", "title", "status", "detail"}, response_type
+        assert str(body["status"]) == props["StatusCode"]
+        assert body["type"] == "about:blank"
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
+    assert responses["THROTTLED"]["StatusCode"] == "429"
+    assert responses["THROTTLED"]["ResponseParameters"]["gatewayresponse.header.Retry-After"]
+    assert responses["BAD_REQUEST_BODY"]["StatusCode"] == "400"
