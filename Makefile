@@ -9,6 +9,9 @@ UV := .tools/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest
+# pytest-playwright empties its output folder (test-results/) at the start of every run:
+# only the e2e suite loads it, so its screenshots survive the other suites.
+PYTEST_NO_BROWSER := $(PYTEST) -p no:playwright
 CHROMIUM := /usr/bin/chromium
 ENV ?= dev
 
@@ -62,16 +65,16 @@ fmt: $(VENV)/.synced ## format and autofix
 	$(PY) -m ruff check --fix .
 
 test-unit: $(VENV)/.synced ## domain, handler and property tests (moto, freezegun, hypothesis)
-	$(PYTEST) tests/unit -q
+	$(PYTEST_NO_BROWSER) tests/unit -q
 
 test-infra: setup ## CDK assertions, cdk-nag, cfn-lint
-	@if [ -d tests/infra ] && ls tests/infra/test_*.py >/dev/null 2>&1; then $(PYTEST) tests/infra -q; fi
+	$(PYTEST_NO_BROWSER) tests/infra -q
 
 test-integration: $(VENV)/.synced ## the local stack over HTTP
-	@if ls tests/integration/test_*.py >/dev/null 2>&1; then $(PYTEST) tests/integration -q; fi
+	$(PYTEST_NO_BROWSER) tests/integration -q
 
 test-e2e: setup ## the web app in headless Chromium
-	@if ls tests/e2e/test_*.py >/dev/null 2>&1; then $(PYTEST) tests/e2e -q; fi
+	$(PYTEST) tests/e2e -q
 
 synth: setup ## synthesize the CloudFormation templates (no Docker, no AWS account)
 	npx cdk synth -c env=$(ENV) --quiet
