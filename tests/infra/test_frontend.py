@@ -1,0 +1,192 @@
+"""Site bucket, logs bucket, CloudFront (OAC, /api/*, headers) and the web deployment."""
+
+import re
+from typing import Any
+
+from infra.cloud.api import API_KEY_HEADER
+from infra.cloud.frontend import (
+    DISTRIBUTION_LOGICAL_ID,
+    LOGS_BUCKET_LOGICAL_ID,
+    SITE_BUCKET_LOGICAL_ID,
+    WEB_DIR,
+)
+from infra.security_headers import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
+from tests.infra.conftest import Synth
+
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+BLOCK_ALL = {
+    "BlockPublicAcls": True,
+    "BlockPublicPolicy": True,
+    "IgnorePublicAcls": True,
+    "RestrictPublicBuckets": True,
+}
+
+
+def distribution(synth: Synth) -> dict[str, Any]:
+    config: dict[str, Any] = synth.resources[DISTRIBUTION_LOGICAL_ID]["Properties"][
+        "DistributionConfig"
+    ]
+    return config
+
+
+def bucket_policy(synth: Synth, bucket: str) -> list[dict[str, Any]]:
+    for policy in synth.of_type("AWS::S3::BucketPolicy").values():
+        if policy["Properties"]["Bucket"] == {"Ref": bucket}:
+            statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
+            return statements
+    raise AssertionError(f"no policy on {bucket}")
+
+
+def test_site_bucket_is_private_versioned_ssl_only_and_no_website(dev: Synth) -> None:
+    props = dev.resources[SITE_BUCKET_LOGICAL_ID]["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == BLOCK_ALL
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert "WebsiteConfiguration" not in props
+    assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": LOGS_BUCKET_LOGICAL_ID}
+    denies = [s for s in bucket_policy(dev, SITE_BUCKET_LOGICAL_ID) if s["Effect"] == "Deny"]
+    assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)
+
+
+def test_only_cloudfront_of_this_distribution_reads_the_site(dev: Synth) -> None:
+    reads = [
+        s
+        for s in bucket_policy(dev, SITE_BUCKET_LOGICAL_ID)
+        if s["Effect"] == "Allow" and s.get("Principal") == {"Service": "cloudfront.amazonaws.com"}
+    ]
+    assert len(reads) == 1
+    assert reads[0]["Action"] == "s3:GetObject"
+    source_arn = reads[0]["Condition"]["StringEquals"]["AWS:SourceArn"]
+    assert {"Ref": DISTRIBUTION_LOGICAL_ID} in source_arn["Fn::Join"][1]
+    _, oac = dev.one("AWS::CloudFront::OriginAccessControl")
+    assert oac["Properties"]["OriginAccessControlConfig"]["SigningBehavior"] == "always"
+
+
+def test_logs_bucket_expires_logs_after_the_retention_setting(dev: Synth, prod: Synth) -> None:
+    for synth, days in ((dev, 14), (prod, 90)):
+        props = synth.resources[LOGS_BUCKET_LOGICAL_ID]["Properties"]
+        assert props["PublicAccessBlockConfiguration"] == BLOCK_ALL
+        [rule] = props["LifecycleConfiguration"]["Rules"]
+        assert rule["Status"] == "Enabled"
+        assert rule["ExpirationInDays"] == days
+    config = distribution(dev)
+    assert config["Logging"]["Bucket"] == {
+        "Fn::GetAtt": [LOGS_BUCKET_LOGICAL_ID, "RegionalDomainName"]
+    }
+
+
+def test_site_is_retained_outside_dev(dev: Synth, prod: Synth) -> None:
+    assert prod.resources[SITE_BUCKET_LOGICAL_ID]["DeletionPolicy"] == "Retain"
+    assert dev.resources[SITE_BUCKET_LOGICAL_ID]["DeletionPolicy"] == "Delete"
+    assert not prod.of_type("Custom::S3AutoDeleteObjects")
+
+
+def test_default_behaviour_serves_the_site_over_https(dev: Synth) -> None:
+    config = distribution(dev)
+    default = config["DefaultCacheBehavior"]
+    assert default["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert default["CachePolicyId"] == CACHING_OPTIMIZED
+    assert config["DefaultRootObject"] == "index.html"
+    # Error-page rewrites would turn the API's problem+json answers into index.html.
+    assert "CustomErrorResponses" not in config
+
+
+def test_api_behaviour_goes_to_the_stage_with_the_key_uncached(dev: Synth) -> None:
+    config = distribution(dev)
+    [api] = config["CacheBehaviors"]
+    assert api["PathPattern"] == "/api/*"
+    assert api["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert api["CachePolicyId"] == CACHING_DISABLED
+    assert api["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST_HEADER
+    assert set(api["AllowedMethods"]) == {
+        "GET",
+        "HEAD",
+        "OPTIONS",
+        "PUT",
+        "PATCH",
+        "POST",
+        "DELETE",
+    }
+    origin = next(o for o in config["Origins"] if o["Id"] == api["TargetOriginId"])
+    # "/" + the stage's name (a Ref to the stage resolves to its name, "dev").
+    stage_id, stage = dev.one("AWS::ApiGateway::Stage")
+    assert stage["Properties"]["StageName"] == "dev"
+    assert origin["OriginPath"] == {"Fn::Join": ["", ["/", {"Ref": stage_id}]]}
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert origin["CustomOriginConfig"]["OriginSSLProtocols"] == ["TLSv1.2"]
+    [header] = origin["OriginCustomHeaders"]
+    assert header["HeaderName"] == API_KEY_HEADER
+    _, key = dev.one("AWS::ApiGateway::ApiKey")
+    assert header["HeaderValue"] == key["Properties"]["Value"]
+
+
+def test_a_custom_domain_gets_tls_1_2_2021() -> None:
+    from tests.infra.conftest import cdk_json_context
+
+    environments = cdk_json_context()["pick-a-number:environments"]
+    environments["dev"] |= {
+        "domain_name": "pick.example.com",
+        "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+    }
+    synth = Synth("dev", **{"pick-a-number:environments": environments})
+    config = distribution(synth)
+    assert config["Aliases"] == ["pick.example.com"]
+    assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    assert config["ViewerCertificate"]["SslSupportMethod"] == "sni-only"
+
+
+def rendered_headers(policy: dict[str, Any]) -> dict[str, str]:
+    """The response headers a viewer gets from the CloudFront policy."""
+    config = policy["ResponseHeadersPolicyConfig"]
+    security = config["SecurityHeadersConfig"]
+    hsts = security["StrictTransportSecurity"]
+    hsts_value = f"max-age={hsts['AccessControlMaxAgeSec']}"
+    if hsts.get("IncludeSubdomains"):
+        hsts_value += "; includeSubDomains"
+    if hsts.get("Preload"):
+        hsts_value += "; preload"
+    headers = {
+        "Content-Security-Policy": security["ContentSecurityPolicy"]["ContentSecurityPolicy"],
+        "Strict-Transport-Security": hsts_value,
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": security["FrameOptions"]["FrameOption"],
+        "Referrer-Policy": security["ReferrerPolicy"]["ReferrerPolicy"],
+    }
+    for item in config["CustomHeadersConfig"]["Items"]:
+        headers[item["Header"]] = item["Value"]
+    assert all(v["Override"] for v in security.values() if isinstance(v, dict))
+    return headers
+
+
+def test_response_headers_policy_is_the_shared_declaration(dev: Synth) -> None:
+    _, policy = dev.one("AWS::CloudFront::ResponseHeadersPolicy")
+    assert rendered_headers(policy["Properties"]) == SECURITY_HEADERS
+    config = distribution(dev)
+    policy_ref = config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"]
+    assert config["CacheBehaviors"][0]["ResponseHeadersPolicyId"] == policy_ref
+
+
+def test_the_strict_csp_matches_web() -> None:
+    # 'self' only: no inline scripts, styles or handlers, and no third-party URLs.
+    assert "'unsafe-inline'" not in CONTENT_SECURITY_POLICY
+    pages = [*WEB_DIR.glob("*.html")]
+    assert pages
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), page
+        assert "<style" not in html, page
+        assert not re.search(r"\sstyle=", html), page
+        assert not re.search(r"\son[a-z]+=", html), page
+        assert not re.search(r"(src|href)=\"(https?:)?//", html), page
+    for source in [*WEB_DIR.glob("*.js"), *WEB_DIR.glob("*.css")]:
+        text = source.read_text(encoding="utf-8")
+        assert not re.search(r"https?://(?!www\.w3\.org)", text), source
+
+
+def test_web_is_deployed_with_an_invalidation(dev: Synth) -> None:
+    _, deployment = dev.one("Custom::CDKBucketDeployment")
+    props = deployment["Properties"]
+    assert props["DestinationBucketName"] == {"Ref": SITE_BUCKET_LOGICAL_ID}
+    assert props["DistributionId"] == {"Ref": DISTRIBUTION_LOGICAL_ID}
+    assert props["DistributionPaths"] == ["/*"]
