@@ -90,8 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     # An aggregator invocation that counted nothing (a replay) has no metric to publish.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    for noisy in ("botocore", "werkzeug", "urllib3"):
+    for noisy in ("botocore", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Under load the functions' shared client opens more connections than it pools.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     stopping = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:

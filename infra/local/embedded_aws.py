@@ -5,12 +5,16 @@ they reach DynamoDB in AWS (AWS_ENDPOINT_URL), and so does anyone with the AWS
 CLI: `aws --endpoint-url http://127.0.0.1:8001 dynamodb scan --table-name ...`.
 """
 
+import copy
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
 import boto3
 from botocore.config import Config
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -51,11 +55,67 @@ class _Serialized:
             return list(self._app(environ, start_response))
 
 
+_moto_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+    """moto's TransactWriteItems, rolled back item by item.
+
+    moto saves a deep copy of the whole table (its items and stream) for each
+    action and, when a transaction is cancelled, puts a copy in the table's
+    place. That costs O(table) per action, and the stream's shard is replaced,
+    so a reader's shard iterator stops seeing new records. Here only the items
+    the transaction touches are saved, the table object stays, and the stream
+    records of a cancelled transaction are taken back. Runs inside the
+    server's one-request-at-a-time lock, so no other request sees the swap.
+    """
+    saved = [_saved_item(self, action) for entry in transact_items for action in entry.values()]
+    touched = {id(t): t for t, *_ in filter(None, saved)}.values()
+    stream_lengths = [(t, len(t.stream_shard.items)) for t in touched if t.stream_shard]
+    tables = dict(self.tables)
+    Table.__deepcopy__ = lambda table, memo: table  # moto's whole-table copies: not needed
+    try:
+        _moto_transact_write_items(self, transact_items)
+    except Exception:
+        self.tables.update(tables)
+        for table, hash_key, range_key, item in reversed([s for s in saved if s]):
+            _put_back(table, hash_key, range_key, item)
+        for table, length in stream_lengths:
+            del table.stream_shard.items[length:]
+        raise
+    finally:
+        del Table.__deepcopy__
+
+
+def _saved_item(backend: Any, action: dict[str, Any]) -> tuple[Any, Any, Any, Any] | None:
+    table = backend.tables.get(action.get("TableName"))
+    if table is None:
+        return None
+    key = action.get("Key") or action.get("Item") or {}
+    try:
+        hash_key = DynamoType(key[table.hash_key_attr])
+        range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+        return table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))
+    except Exception:  # a malformed action: moto rejects it before writing anything
+        return None
+
+
+def _put_back(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
+    items = table.items[hash_key] if range_key is not None else table.items
+    position = range_key if range_key is not None else hash_key
+    if item is None:
+        items.pop(position, None)
+    else:
+        items[position] = item
+
+
 class EmbeddedAws(ThreadedMotoServer):  # type: ignore[misc]
-    """ThreadedMotoServer whose app serves one request at a time."""
+    """ThreadedMotoServer whose app serves one request at a time, with
+    transactions that roll back without replacing the table."""
 
     def __init__(self, host: str, port: int) -> None:
         super().__init__(ip_address=host, port=port, verbose=False)
+        DynamoDBBackend.transact_write_items = _transact_write_items
 
     def _server_entry(self) -> None:
         app = _Serialized(DomainDispatcherApplication(create_backend_app))

@@ -127,6 +127,7 @@ class Scheduler(threading.Thread):
         invoke: Callable[[dict[str, Any]], Any],
         stop: threading.Event,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        retry_base_seconds: float = 1.0,
     ) -> None:
         super().__init__(name=f"schedule-{schedule.function.name}", daemon=True)
         self.schedule = schedule
@@ -134,6 +135,7 @@ class Scheduler(threading.Thread):
         self._invoke = invoke
         self._stopping = stop
         self._clock = clock
+        self._retry_base = retry_base_seconds
 
     def run(self) -> None:
         due = self.cron.next_after(self._clock())
@@ -155,7 +157,7 @@ class Scheduler(threading.Thread):
                 _log.error(
                     "%s: attempt %d failed: %s", self.schedule.function.name, attempt + 1, error
                 )
-                if self._stopping.wait(min(60, 2**attempt)):
+                if self._stopping.wait(min(60, self._retry_base * 2**attempt)):
                     return False
             else:
                 _log.info("%s: %s", self.schedule.description, result)

@@ -24,7 +24,7 @@ import requests
 from botocore.config import Config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT_SECONDS = 30
+START_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 20
 # What most tests want: a fresh table, no rate limit, stats visible quickly.
 FAST_OPTIONS = ("--ephemeral", "--throttle-rate", "0", "--batching-window", "0.2")
@@ -157,10 +157,14 @@ def http() -> Iterator[requests.Session]:
 
 
 def submit(
-    session: requests.Session | Any, stack: LocalStack, body: Any, **headers: str
+    session: requests.Session | Any,
+    stack: LocalStack,
+    body: Any,
+    timeout: float = 10,
+    **headers: str,
 ) -> requests.Response:
     response: requests.Response = session.post(
-        stack.url("/api/submit-number"), json=body, headers=headers, timeout=10
+        stack.url("/api/submit-number"), json=body, headers=headers, timeout=timeout
     )
     return response
 

@@ -1,0 +1,92 @@
+"""The backup schedule's cron and retries, and the API throttle's token bucket."""
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+
+from infra.local.scheduler import Cron, Scheduler
+from infra.local.throttle import TokenBucket, retry_after
+from infra.topology import BACKUP_SCHEDULE
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("expression", "now", "due"),
+    [
+        (BACKUP_SCHEDULE.cron, "2026-03-01T03:29:59", "2026-03-01T03:30"),
+        (BACKUP_SCHEDULE.cron, "2026-03-01T03:30", "2026-03-02T03:30"),
+        (BACKUP_SCHEDULE.cron, "2026-12-31T23:00", "2027-01-01T03:30"),
+        ("cron(0 12 ? * MON-FRI *)", "2026-03-07T13:00", "2026-03-09T12:00"),  # Sat -> Mon
+        ("cron(0/15 * * * ? *)", "2026-03-01T10:07", "2026-03-01T10:15"),
+        ("cron(0 0 1 JAN,JUL ? *)", "2026-02-01T00:00", "2026-07-01T00:00"),
+    ],
+)
+def test_the_next_run_of_a_cron_expression(expression, now, due):
+    assert Cron.parse(expression).next_after(at(now)) == at(due)
+
+
+@pytest.mark.parametrize("expression", ["rate(1 day)", "cron(0 0 L * ? *)", "cron(0 0 * * ?)"])
+def test_an_unsupported_expression_is_refused(expression):
+    with pytest.raises(ValueError, match="cron"):
+        Cron.parse(expression)
+
+
+def test_a_failed_scheduled_run_is_retried_as_the_schedule_says():
+    calls = []
+
+    def backup(event):
+        calls.append(event)
+        if len(calls) <= BACKUP_SCHEDULE.retry_attempts - 1:
+            raise RuntimeError("throttled")
+        return {"created": True}
+
+    scheduler = Scheduler(BACKUP_SCHEDULE, backup, threading.Event(), retry_base_seconds=0)
+
+    assert scheduler.fire(at("2026-03-01T03:30")) is True
+    assert len(calls) == BACKUP_SCHEDULE.retry_attempts
+    assert calls[0]["detail-type"] == "Scheduled Event"
+
+
+def test_a_run_that_keeps_failing_gives_up_after_the_retries():
+    calls = []
+
+    def backup(event):
+        calls.append(event)
+        raise RuntimeError("down")
+
+    scheduler = Scheduler(BACKUP_SCHEDULE, backup, threading.Event(), retry_base_seconds=0)
+
+    assert scheduler.fire(at("2026-03-01T03:30")) is False
+    assert len(calls) == 1 + BACKUP_SCHEDULE.retry_attempts
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_bucket_allows_the_burst_then_the_rate():
+    clock = Clock()
+    bucket = TokenBucket(rate=2, burst=3, clock=clock)
+
+    assert [bucket.take() for _ in range(3)] == [0, 0, 0]
+    wait = bucket.take()
+    assert wait == pytest.approx(0.5)
+    assert retry_after(wait) == "1"
+
+    clock.now += 0.5
+    assert bucket.take() == 0
+    assert bucket.take() > 0
+
+
+def test_a_zero_rate_never_throttles():
+    bucket = TokenBucket(rate=0, burst=1)
+
+    assert all(bucket.take() == 0 for _ in range(1000))

@@ -1,0 +1,64 @@
+"""The local router serves exactly the topology's routes, each with its function."""
+
+from typing import Any
+
+import pytest
+
+from infra.local.gateway import Gateway, HttpRequest, Router
+from infra.local.throttle import TokenBucket
+from infra.topology import ROUTES, Function
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+class RecordingFunction:
+    """Stands in for a LocalFunction: answers 200 and remembers the events."""
+
+    def __init__(self, function: Function) -> None:
+        self.function = function
+        self.events: list[dict[str, Any]] = []
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        self.events.append(event)
+        return {"statusCode": 200, "headers": {}, "body": ""}
+
+
+@pytest.fixture
+def functions():
+    return {route.function.name: RecordingFunction(route.function) for route in ROUTES}
+
+
+@pytest.fixture
+def gateway(functions, tmp_path):
+    return Gateway(Router.from_topology(), functions, TokenBucket(0, 1), tmp_path, lambda _: None)
+
+
+def test_the_router_serves_exactly_the_topology_routes():
+    assert Router.from_topology().served() == {(route.method, route.path) for route in ROUTES}
+
+
+@pytest.mark.parametrize("path", sorted({route.path for route in ROUTES}))
+@pytest.mark.parametrize("method", METHODS)
+def test_each_method_and_path_reaches_the_topology_function_or_nothing(
+    gateway, functions, method, path
+):
+    declared = {(route.method, route.path): route for route in ROUTES}
+
+    response = gateway.handle(HttpRequest(method, path, [], b"", "198.51.100.1"))
+
+    route = declared.get((method, path))
+    if route is None:
+        assert response.status == 405
+        assert all(not f.events for f in functions.values())
+    else:
+        assert response.status == 200
+        (event,) = functions[route.function.name].events
+        assert event["resource"] == route.path
+        assert event["httpMethod"] == method
+
+
+def test_a_path_outside_the_topology_is_not_found(gateway, functions):
+    response = gateway.handle(HttpRequest("GET", "/api/submit-number/extra", [], b"", "::1"))
+
+    assert response.status == 404
+    assert all(not f.events for f in functions.values())
