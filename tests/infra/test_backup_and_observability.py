@@ -1,0 +1,104 @@
+"""Nightly backup schedule, alarms, dashboard and budget."""
+
+import json
+from typing import Any
+
+from infra.cloud.stack import COST_TAG_KEY
+from infra.topology import BACKUP, BACKUP_SCHEDULE, FUNCTIONS
+from tests.infra.conftest import ALARM_EMAIL, Synth
+
+
+def alarms(synth: Synth) -> dict[str, dict[str, Any]]:
+    return {k: v["Properties"] for k, v in synth.of_type("AWS::CloudWatch::Alarm").items()}
+
+
+def test_nightly_schedule_invokes_the_backup_function(dev: Synth) -> None:
+    _, schedule = dev.one("AWS::Scheduler::Schedule")
+    props = schedule["Properties"]
+    assert props["ScheduleExpression"] == BACKUP_SCHEDULE.cron
+    assert props["ScheduleExpressionTimezone"] == "Etc/UTC"
+    assert props["State"] == "ENABLED"
+    target = props["Target"]
+    function_id = target["Arn"]["Fn::GetAtt"][0]
+    assert dev.resources[function_id]["Properties"]["Handler"] == BACKUP.handler
+    assert target["RetryPolicy"] == {
+        "MaximumEventAgeInSeconds": BACKUP_SCHEDULE.max_event_age_seconds,
+        "MaximumRetryAttempts": BACKUP_SCHEDULE.retry_attempts,
+    }
+    dlq = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    assert dev.resources[dlq]["Type"] == "AWS::SQS::Queue"
+    role = target["RoleArn"]["Fn::GetAtt"][0]
+    trust = dev.resources[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert [s["Principal"] for s in trust] == [{"Service": "scheduler.amazonaws.com"}]
+
+
+def test_backup_function_settings(dev: Synth, prod: Synth) -> None:
+    for synth, days, keep in ((dev, "7", "3"), (prod, "35", "7")):
+        _, fn = synth.one("AWS::Lambda::Function", lambda p: p.get("Handler") == BACKUP.handler)
+        env = fn["Properties"]["Environment"]["Variables"]
+        assert env["TABLE_NAME"] == {"Ref": "SubmissionsTable"}
+        assert env["BACKUP_RETENTION_DAYS"] == days
+        assert env["BACKUP_MIN_KEEP"] == keep
+
+
+def test_no_backup_in_26_hours_raises_an_alarm(dev: Synth) -> None:
+    [backup] = [a for a in alarms(dev).values() if a.get("MetricName") == "BackupCreated"]
+    assert backup["Namespace"] == "PickANumber"
+    assert backup["Dimensions"] == [{"Name": "service", "Value": "backup"}]
+    assert backup["Statistic"] == "Sum"
+    assert backup["ComparisonOperator"] == "LessThanThreshold"
+    assert backup["Threshold"] == 1
+    assert backup["Period"] * backup["EvaluationPeriods"] == 26 * 3600
+    assert backup["DatapointsToAlarm"] == backup["EvaluationPeriods"]
+    assert backup["TreatMissingData"] == "breaching"
+
+
+def test_slo_alarms_cover_api_functions_stream_queues_and_table(dev: Synth) -> None:
+    found = alarms(dev)
+    by_metric: dict[str, list[dict[str, Any]]] = {}
+    for alarm in found.values():
+        by_metric.setdefault(alarm.get("MetricName", ""), []).append(alarm)
+    [api_5xx] = by_metric["5XXError"]
+    assert api_5xx["Namespace"] == "AWS/ApiGateway"
+    [latency] = by_metric["Latency"]
+    assert latency["ExtendedStatistic"] == "p95"
+    errors = by_metric["Errors"]
+    assert len(errors) == len(FUNCTIONS)
+    assert all(a["Namespace"] == "AWS/Lambda" for a in errors)
+    [iterator_age] = by_metric["IteratorAge"]
+    assert iterator_age["Statistic"] == "Maximum"
+    assert len(by_metric["ApproximateNumberOfMessagesVisible"]) == 2
+    assert {"ReadThrottleEvents", "WriteThrottleEvents"} <= set(by_metric)
+    topic_id, _ = dev.one("AWS::SNS::Topic")
+    for alarm in found.values():
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}]
+        assert alarm["OKActions"] == [{"Ref": topic_id}]
+
+
+def test_alarm_topic_has_the_email_subscription(dev: Synth) -> None:
+    topic_id, _ = dev.one("AWS::SNS::Topic")
+    _, subscription = dev.one("AWS::SNS::Subscription")
+    assert subscription["Properties"] == {
+        "Protocol": "email",
+        "TopicArn": {"Ref": topic_id},
+        "Endpoint": ALARM_EMAIL,
+    }
+
+
+def test_dashboard_shows_the_alarms(dev: Synth) -> None:
+    _, dashboard = dev.one("AWS::CloudWatch::Dashboard")
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for text in ("IteratorAge", "BackupCreated", "5XXError", "WriteThrottleEvents", "alarms"):
+        assert text in body
+
+
+def test_budget_is_filtered_by_the_environment_cost_tag(dev: Synth) -> None:
+    _, budget = dev.one("AWS::Budgets::Budget")
+    props = budget["Properties"]
+    assert props["Budget"]["BudgetLimit"] == {"Amount": 5, "Unit": "USD"}
+    assert props["Budget"]["CostFilters"] == {"TagKeyValue": [f"user:{COST_TAG_KEY}$dev"]}
+    assert props["Budget"]["TimeUnit"] == "MONTHLY"
+    for notification in props["NotificationsWithSubscribers"]:
+        assert {"SubscriptionType": "EMAIL", "Address": ALARM_EMAIL} in notification["Subscribers"]
+    kinds = {n["Notification"]["NotificationType"] for n in props["NotificationsWithSubscribers"]}
+    assert kinds == {"ACTUAL", "FORECASTED"}
