@@ -31,6 +31,7 @@ CHAOS_RATE = 0.3
 SEED = 2026
 REQUEST_TIMEOUT_SECONDS = 10
 DRAIN_TIMEOUT_SECONDS = 120
+INVALID_BODIES: list[dict[str, Any]] = [{"number": 0}, {"number": "7"}, {"number": 5.5}, {}]
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def plan(rng: random.Random) -> list[Planned]:
             location = {"latitude": rng.uniform(-90, 90), "longitude": rng.uniform(-180, 180)}
             submissions.append(Planned({"number": number, "location": location}))
         elif roll < 0.28:
-            bad = rng.choice([{"number": 0}, {"number": "7"}, {"number": 5.5}, {}])
+            bad: dict[str, Any] = rng.choice(INVALID_BODIES)
             submissions.append(Planned(bad, valid=False))
         else:
             submissions.append(
