@@ -55,7 +55,10 @@ class _Serialized:
             return list(self._app(environ, start_response))
 
 
-_moto_transact_write_items = DynamoDBBackend.transact_write_items
+# moto's classes, patched below; typed as Any so the patches read plainly.
+_Backend: Any = DynamoDBBackend
+_Table: Any = Table
+_moto_transact_write_items = _Backend.transact_write_items
 
 
 def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
@@ -73,7 +76,7 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
     touched = {id(t): t for t, *_ in filter(None, saved)}.values()
     stream_lengths = [(t, len(t.stream_shard.items)) for t in touched if t.stream_shard]
     tables = dict(self.tables)
-    Table.__deepcopy__ = lambda table, memo: table  # moto's whole-table copies: not needed
+    _Table.__deepcopy__ = lambda table, memo: table  # moto's whole-table copies: not needed
     try:
         _moto_transact_write_items(self, transact_items)
     except Exception:
@@ -84,7 +87,7 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
             del table.stream_shard.items[length:]
         raise
     finally:
-        del Table.__deepcopy__
+        del _Table.__deepcopy__
 
 
 def _saved_item(backend: Any, action: dict[str, Any]) -> tuple[Any, Any, Any, Any] | None:
@@ -109,13 +112,13 @@ def _put_back(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
         items[position] = item
 
 
-class EmbeddedAws(ThreadedMotoServer):  # type: ignore[misc]
+class EmbeddedAws(ThreadedMotoServer):
     """ThreadedMotoServer whose app serves one request at a time, with
     transactions that roll back without replacing the table."""
 
     def __init__(self, host: str, port: int) -> None:
         super().__init__(ip_address=host, port=port, verbose=False)
-        DynamoDBBackend.transact_write_items = _transact_write_items
+        _Backend.transact_write_items = _transact_write_items
 
     def _server_entry(self) -> None:
         app = _Serialized(DomainDispatcherApplication(create_backend_app))

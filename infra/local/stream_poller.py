@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from botocore.exceptions import ClientError
 
@@ -28,6 +28,7 @@ from infra.topology import StreamConsumer
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+    from mypy_boto3_dynamodbstreams.literals import ShardIteratorTypeType
 
 IDLE_POLL_SECONDS: Final = 0.25  # Lambda polls a stream's shards about four times a second
 MAX_BACKOFF_SECONDS: Final = 1.0
@@ -212,7 +213,9 @@ class _Shard:
     def _new_iterator(self) -> str:
         if self._last is None:
             return self._client.get_shard_iterator(
-                StreamArn=self._stream_arn, ShardId=self.shard_id, ShardIteratorType=self._start
+                StreamArn=self._stream_arn,
+                ShardId=self.shard_id,
+                ShardIteratorType=cast("ShardIteratorTypeType", self._start),
             )["ShardIterator"]
         return self._client.get_shard_iterator(
             StreamArn=self._stream_arn,

@@ -160,8 +160,9 @@ def submit(
     session: requests.Session | Any,
     stack: LocalStack,
     body: Any,
+    *,
+    headers: dict[str, str] | None = None,
     timeout: float = 10,
-    **headers: str,
 ) -> requests.Response:
     response: requests.Response = session.post(
         stack.url("/api/submit-number"), json=body, headers=headers, timeout=timeout

@@ -1,6 +1,8 @@
 """The local stack over HTTP: the API contract, the gateway's own answers, the site."""
 
 import json
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -11,7 +13,7 @@ import requests
 
 from infra.security_headers import SECURITY_HEADERS
 from shared.schemas import MAX_BODY_BYTES
-from tests.integration.conftest import LocalStack, day_count, submit
+from tests.integration.conftest import REPO_ROOT, LocalStack, day_count, submit
 
 pytestmark = pytest.mark.integration
 
@@ -48,8 +50,8 @@ def test_a_submission_is_in_the_daily_stats_within_one_second(local_stack, http)
 def test_a_replay_gets_the_first_answer_and_is_stored_once(local_stack, http):
     key = idempotency_key()
 
-    first = submit(http, local_stack, {"number": 8}, **{"Idempotency-Key": key})
-    replay = submit(http, local_stack, {"number": 8}, **{"Idempotency-Key": key})
+    first = submit(http, local_stack, {"number": 8}, headers={"Idempotency-Key": key})
+    replay = submit(http, local_stack, {"number": 8}, headers={"Idempotency-Key": key})
 
     assert (first.status_code, replay.status_code) == (201, 200)
     assert replay.json() == first.json()
@@ -59,9 +61,9 @@ def test_a_replay_gets_the_first_answer_and_is_stored_once(local_stack, http):
 
 def test_a_key_reused_with_another_body_is_a_conflict(local_stack, http):
     key = idempotency_key()
-    submit(http, local_stack, {"number": 2}, **{"Idempotency-Key": key})
+    submit(http, local_stack, {"number": 2}, headers={"Idempotency-Key": key})
 
-    reused = submit(http, local_stack, {"number": 3}, **{"Idempotency-Key": key})
+    reused = submit(http, local_stack, {"number": 3}, headers={"Idempotency-Key": key})
 
     assert_problem(reused, 409)
 
@@ -135,7 +137,7 @@ def test_the_site_is_served_with_the_cloudfront_security_headers(local_stack, ht
 
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/html; charset=utf-8"
-    assert response.content == (local_stack_web_root() / "index.html").read_bytes()
+    assert response.content == (REPO_ROOT / "web" / "index.html").read_bytes()
     for name, value in SECURITY_HEADERS.items():
         assert response.headers[name] == value
 
@@ -177,18 +179,7 @@ def test_every_request_has_a_json_access_log_line(local_stack, http):
     assert lines[0]["requestId"]
 
 
-def local_stack_web_root():
-    from infra.local import REPO_ROOT
-
-    return REPO_ROOT / "web"
-
-
 def test_the_backup_runs_on_demand_against_the_local_stack(local_stack: LocalStack):
-    import subprocess
-    import sys
-
-    from tests.integration.conftest import REPO_ROOT
-
     result = subprocess.run(
         [sys.executable, "-m", "infra.local.backup", "--data-dir", str(local_stack.data_dir)],
         cwd=REPO_ROOT,
