@@ -50,7 +50,7 @@ class Synth:
     def __init__(self, env: str, **extra: Any) -> None:
         self.app, self.stack = make_app(env, email=ALARM_EMAIL, **extra)
         self.template = Template.from_stack(self.stack)
-        self.json: dict[str, Any] = self.template.to_json()
+        self.json: dict[str, Any] = dict(self.template.to_json())
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
