@@ -89,10 +89,28 @@ class RollupStore:
     def histograms(self, first: date, last: date) -> dict[str, Histogram]:
         """The histogram of every day in [first, last] that has one, by ISO day."""
         found: dict[str, Histogram] = {}
+        for sort_key, histogram in self._items(first, last, consistent=False):
+            day = sort_key[:10]
+            found[day] = found.get(day, Histogram()) + histogram
+        return found
+
+    def snapshots(self, first: date, last: date) -> dict[str, RollupSnapshot]:
+        """The rollup items of every day in [first, last] that has any, by ISO day,
+        read consistently: the base of an optimistic replacement."""
+        parts: dict[str, list[tuple[str, Histogram]]] = {}
+        for sort_key, histogram in self._items(first, last, consistent=True):
+            parts.setdefault(sort_key[:10], []).append((sort_key, histogram))
+        return {day: RollupSnapshot(day, tuple(found)) for day, found in parts.items()}
+
+    def _items(
+        self, first: date, last: date, *, consistent: bool
+    ) -> Iterator[tuple[str, Histogram]]:
+        """(sort key, histogram) of each rollup item in [first, last]: one Query per month."""
         paginator = self._client.get_paginator("query")
         for start, end in _months(first, last):
             pages = paginator.paginate(
                 TableName=self._table,
+                ConsistentRead=consistent,
                 KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
                 ExpressionAttributeValues={
                     ":pk": {"S": rollup_partition(start)},
@@ -103,36 +121,16 @@ class RollupStore:
             )
             for page in pages:
                 for item in page.get("Items", []):
-                    day = item["sk"]["S"][:10]
-                    histogram = Histogram.from_mapping(
-                        {n: int(item[_attribute(n)]["N"]) for n in NUMBERS if _attribute(n) in item}
+                    yield (
+                        item["sk"]["S"],
+                        Histogram.from_mapping(
+                            {
+                                n: int(item[_attribute(n)]["N"])
+                                for n in NUMBERS
+                                if _attribute(n) in item
+                            }
+                        ),
                     )
-                    found[day] = found.get(day, Histogram()) + histogram
-        return found
-
-    def snapshots(self, first: date, last: date) -> dict[str, RollupSnapshot]:
-        """The rollup items of every day in [first, last] that has any, by ISO day."""
-        parts: dict[str, list[tuple[str, Histogram]]] = {}
-        paginator = self._client.get_paginator("query")
-        for start, end in _months(first, last):
-            pages = paginator.paginate(
-                TableName=self._table,
-                ConsistentRead=True,
-                KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
-                ExpressionAttributeValues={
-                    ":pk": {"S": rollup_partition(start)},
-                    ":first": {"S": start.isoformat()},
-                    ":last": {"S": end.isoformat() + "~"},
-                },
-            )
-            for page in pages:
-                for item in page.get("Items", []):
-                    sort_key = item["sk"]["S"]
-                    histogram = Histogram.from_mapping(
-                        {n: int(item[_attribute(n)]["N"]) for n in NUMBERS if _attribute(n) in item}
-                    )
-                    parts.setdefault(sort_key[:10], []).append((sort_key, histogram))
-        return {day: RollupSnapshot(day, tuple(found)) for day, found in parts.items()}
 
     def replace_day(self, snapshot: RollupSnapshot, histogram: Histogram) -> None:
         """Make `histogram` the whole rollup of the snapshot's day, in one transaction
