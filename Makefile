@@ -79,6 +79,25 @@ test-e2e: setup ## the web app in headless Chromium
 synth: setup ## synthesize the CloudFormation templates (no Docker, no AWS account)
 	npx cdk synth -c env=$(ENV) --quiet
 
+## ---- deploy an environment from a laptop (README "Deploy from a laptop") -------------
+
+# Alarm and budget e-mail of the deployment; CI passes its ALARM_EMAIL variable.
+EMAIL ?= $(ALARM_EMAIL)
+CDK_ENV := -c env=$(ENV) $(if $(EMAIL),-c email=$(EMAIL))
+.PHONY: bootstrap deploy diff destroy
+
+bootstrap: setup ## once per account and region: the CDK bootstrap stack (admin credentials)
+	npx cdk bootstrap $(CDK_ENV)
+
+deploy: setup ## deploy PickANumber-$(ENV) (ENV=dev|prod, EMAIL=alarms@example.com)
+	npx cdk deploy PickANumber-$(ENV) $(CDK_ENV) --require-approval never
+
+diff: setup ## what `make deploy` would change in PickANumber-$(ENV)
+	npx cdk diff PickANumber-$(ENV) $(CDK_ENV)
+
+destroy: setup ## delete PickANumber-$(ENV); outside dev the table and site bucket are retained
+	npx cdk destroy PickANumber-$(ENV) $(CDK_ENV) --force
+
 bench: $(VENV)/.synced ## benchmarks: print figures, write bench/results/*.json
 	$(PY) -m bench
 
