@@ -7,6 +7,7 @@ CLI: `aws --endpoint-url http://127.0.0.1:8001 dynamodb scan --table-name ...`.
 
 import copy
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
@@ -15,6 +16,7 @@ from botocore.config import Config
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.dynamodbstreams.models import dynamodbstreams_backends
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -39,6 +41,16 @@ CLIENT_CONFIG: Final = Config(
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
+# DynamoDB Streams' shard iterators expire after 15 minutes; moto keeps every
+# one it hands out (one per GetRecords), so the embedded server expires them.
+SHARD_ITERATOR_LIFETIME_SECONDS: Final = 15 * 60
+
+
+def expire_shard_iterators() -> None:
+    for account in list(dynamodbstreams_backends.values()):
+        for backend in list(account.values()):
+            backend.shard_iterators.clear()
+
 
 class _Serialized:
     """Runs one request at a time. moto is not thread-safe: a stream record's
@@ -48,9 +60,13 @@ class _Serialized:
     def __init__(self, app: WsgiApp) -> None:
         self._app = app
         self._lock = threading.Lock()
+        self._iterators_expired = time.monotonic()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         with self._lock:
+            if time.monotonic() - self._iterators_expired > SHARD_ITERATOR_LIFETIME_SECONDS:
+                expire_shard_iterators()
+                self._iterators_expired = time.monotonic()
             # Materialise the body inside the lock: WSGI apps may be lazy.
             return list(self._app(environ, start_response))
 

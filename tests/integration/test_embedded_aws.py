@@ -5,8 +5,15 @@ table, and a stream reader then never sees another record)."""
 from collections.abc import Iterator
 
 import pytest
+from botocore.exceptions import ClientError
 
-from infra.local.embedded_aws import EmbeddedAws, dynamodb, dynamodb_streams, ensure_table
+from infra.local.embedded_aws import (
+    EmbeddedAws,
+    dynamodb,
+    dynamodb_streams,
+    ensure_table,
+    expire_shard_iterators,
+)
 
 TABLE = "embedded-test"
 
@@ -70,3 +77,17 @@ def test_a_cancelled_transaction_leaves_no_trace_and_the_stream_flows_on(endpoin
     client.put_item(TableName=TABLE, Item=item("SUB#3"))
     seen, _ = read_stream(streams, iterator)
     assert seen == ["SUB#3"]
+
+
+def test_expired_shard_iterators_are_refused_so_readers_renew_them(endpoint):
+    client, streams = dynamodb(endpoint), dynamodb_streams(endpoint)
+    stream_arn, _ = ensure_table(client, "expiry-test")
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
+    )["ShardIterator"]
+
+    expire_shard_iterators()
+
+    with pytest.raises(ClientError):
+        streams.get_records(ShardIterator=iterator)
