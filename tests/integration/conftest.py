@@ -27,7 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 20
 # What most tests want: a fresh table, no rate limit, stats visible quickly.
-FAST_OPTIONS = ("--ephemeral", "--throttle-rate", "0", "--batching-window", "0.2")
+FAST_OPTIONS = ("--ephemeral", "--throttle-rate", "0")
 
 
 @dataclass
