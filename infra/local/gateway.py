@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import IO, Any, Final
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from infra.local.runtime import FunctionError, LocalFunction
@@ -379,7 +379,7 @@ class LocalHttpServer(ThreadingHTTPServer):
         return f"http://{host!s}:{port}"
 
 
-def json_lines(stream: TextIO) -> AccessLog:
+def json_lines(stream: IO[str]) -> AccessLog:
     """An access log writing one JSON line per request, as API Gateway's does."""
     lock = threading.Lock()
 

@@ -18,6 +18,8 @@ _CONFIG = Config(
     read_timeout=5,
     # Emulators answer only the plain regional endpoint.
     account_id_endpoint_mode="disabled",
+    # One client serves every thread of the local stack; Lambda uses one at a time.
+    max_pool_connections=32,
 )
 
 
