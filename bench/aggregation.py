@@ -20,7 +20,7 @@ import io
 import os
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bench.common import fake_aws, item_size, median, print_table, write_results
@@ -47,7 +47,7 @@ class AddCounter:
         self.table = table
         self.units = 0
 
-    def aggregate(self, records: list[Mapping[str, Any]], meter: bool = True) -> None:
+    def aggregate(self, records: Sequence[Mapping[str, Any]], meter: bool = True) -> None:
         from datetime import date
 
         from shared.histogram import Histogram
