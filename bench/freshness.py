@@ -84,7 +84,9 @@ def run(quick: bool = False) -> dict[str, Any]:
     from tests.integration.conftest import start
 
     count = 50 if quick else SUBMISSIONS
-    windows = {f"batching window {STREAM_CONSUMER.batching_window_seconds:g} s": None}
+    windows: dict[str, str | None] = {
+        f"batching window {STREAM_CONSUMER.batching_window_seconds:g} s": None
+    }
     if STREAM_CONSUMER.batching_window_seconds:
         windows["no batching window"] = "0"
     results = {}
