@@ -1,7 +1,6 @@
 """The DynamoDB stream as Lambda's event source mapping delivers it.
 
 - `submission_record` builds the INSERT record of one raw submission;
-- `matches` applies an event-source filter pattern (the topology's) to a record;
 - `read_stream` reads every record of a (moto) table's stream, in order;
 - `deliver` feeds records to a stream handler with Lambda's retry semantics:
   batches in order; a batch whose invocation dies is retried whole; reported
@@ -58,27 +57,6 @@ def store_submissions(store: SubmissionStore, picks: Sequence[tuple[str, int]]) 
         )
         records.append(submission_record(submission_id, day, number))
     return records
-
-
-def matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
-    """Lambda event filtering, for the subset the topology uses: nested objects,
-    lists of literal values, and `{"prefix": ...}`."""
-    for name, wanted in pattern.items():
-        value = event.get(name)
-        if isinstance(wanted, Mapping):
-            if not isinstance(value, Mapping) or not matches(wanted, value):
-                return False
-        elif not any(_matches_value(rule, value) for rule in wanted):
-            return False
-    return True
-
-
-def _matches_value(rule: Any, value: Any) -> bool:
-    if isinstance(rule, Mapping):
-        if set(rule) != {"prefix"}:
-            raise NotImplementedError(f"filter rule {rule} is not emulated")
-        return isinstance(value, str) and value.startswith(rule["prefix"])
-    return bool(rule == value)
 
 
 def read_stream(client: Any, streams: Any, table_name: str) -> list[Record]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from infra.local.event_filter import matches
 from infra.topology import STREAM_CONSUMER
 from ingest import handler as ingest_handler
 from shared.histogram import Histogram
@@ -19,7 +20,7 @@ from tests.support.dynamo import TABLE_NAME, streams_client
 from tests.support.events import api_event
 from tests.support.faults import Fault, FaultyClient
 from tests.support.http import json_of
-from tests.support.stream import Record, deliver, matches, read_stream
+from tests.support.stream import Record, deliver, read_stream
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
