@@ -9,10 +9,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.cloud.functions import FunctionFactory
+from infra.cloud.queues import dead_letter_queue
 from infra.settings import EnvironmentSettings
 from infra.topology import BACKUP_SCHEDULE
 
@@ -75,19 +75,8 @@ class Backup(Construct):
             iam.PolicyStatement(actions=["dynamodb:ListBackups"], resources=["*"])
         )
 
-        self.dead_letters = sqs.Queue(
-            self,
-            "ScheduleDeadLetters",
-            retention_period=cdk.Duration.days(14),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-        )
-        cdk.Validations.of(self.dead_letters).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-SQS3",
-                reason="This queue is itself the dead-letter queue of the backup schedule; "
-                "its depth raises an alarm.",
-            )
+        self.dead_letters = dead_letter_queue(
+            self, "ScheduleDeadLetters", holds="the backup schedule"
         )
         self.schedule_role = iam.Role(
             self,

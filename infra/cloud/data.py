@@ -8,18 +8,16 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.cloud.functions import FunctionFactory
+from infra.cloud.queues import dead_letter_queue
 from infra.settings import EnvironmentSettings
 from infra.topology import STREAM_CONSUMER, TABLE
 
 # Frozen: CloudFormation replaces a resource whose logical ID changes, and this
 # one holds every submission.
 TABLE_LOGICAL_ID: Final = "SubmissionsTable"
-
-DLQ_RETENTION: Final = cdk.Duration.days(14)
 
 
 class Data(Construct):
@@ -62,19 +60,8 @@ class Data(Construct):
     def add_aggregator(self, functions: FunctionFactory) -> lambda_.Function:
         """The stream consumer: only INSERTs of raw submissions reach it."""
         consumer = STREAM_CONSUMER
-        self.stream_dlq = sqs.Queue(
-            self,
-            "StreamDeadLetters",
-            retention_period=DLQ_RETENTION,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-        )
-        cdk.Validations.of(self.stream_dlq).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-SQS3",
-                reason="This queue is itself the on-failure destination of the stream "
-                "consumer; its depth raises an alarm.",
-            )
+        self.stream_dlq = dead_letter_queue(
+            self, "StreamDeadLetters", holds="the stream consumer (its on-failure destination)"
         )
         self.aggregator = functions.function(
             self,
