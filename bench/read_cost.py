@@ -13,6 +13,8 @@ Wall times are moto's (in process, Query made partition-local as in DynamoDB):
 they compare the two read paths on one machine, not DynamoDB's latency.
 """
 
+import contextlib
+import io
 import os
 import random
 import uuid
@@ -205,7 +207,8 @@ def measure(volume: int, repeats: int, rng: random.Random) -> dict[str, Any]:
         for _ in range(repeats):
             # Both sides alternate within one run, so a noisy neighbour hits both.
             rollup_meter.reset()
-            seconds, response = timed(lambda: api.lambda_handler(event, FakeContext()))
+            with contextlib.redirect_stdout(io.StringIO()):  # the handler's EMF metrics
+                seconds, response = timed(lambda: api.lambda_handler(event, FakeContext()))
             rollup_times.append(seconds)
             seed_meter.reset()
             seconds, seed_answer = timed(lambda: seed_daily_stats(client, first, last))
