@@ -29,6 +29,12 @@ Response = dict[str, Any]
 
 _log = logging.getLogger(__name__)
 
+# DynamoDB's answers when the table is over its capacity: nothing is wrong with
+# the request, and a retry (with the same Idempotency-Key) will succeed.
+_CAPACITY_ERRORS: Final = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -105,13 +111,29 @@ def api_handler(route: Callable[[Event], Response]) -> Callable[[Event], Respons
             return route(event)
         except Problem as problem:
             return problem_response(problem)
-        except Exception:
+        except Exception as error:
+            if _error_code(error) in _CAPACITY_ERRORS:
+                _log.warning("table over capacity", exc_info=True)
+                return problem_response(
+                    Problem(
+                        503,
+                        "Service Unavailable",
+                        "The service is busy; retry in a moment.",
+                        headers={"Retry-After": "1"},
+                    )
+                )
             _log.exception("unhandled error")
             return problem_response(
                 Problem(500, "Internal Server Error", "The request could not be completed.")
             )
 
     return handle
+
+
+def _error_code(error: Exception) -> str | None:
+    """The AWS error code of a botocore ClientError, without importing botocore."""
+    response = getattr(error, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
 
 
 def header(event: Event, name: str) -> str | None:

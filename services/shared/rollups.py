@@ -12,6 +12,7 @@ transaction fail on its marker; it is dropped and the rest is retried. Retries,
 replays and concurrent consumers therefore never count a submission twice.
 """
 
+import calendar
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -73,12 +74,16 @@ class RollupSnapshot:
 
 def _months(first: date, last: date) -> Iterator[tuple[date, date]]:
     """(start, end) of each calendar month's slice of [first, last]."""
+    if first > last:
+        return
     start = first
-    while start <= last:
-        next_month = (start.replace(day=1) + timedelta(days=32)).replace(day=1)
-        end = min(last, next_month - timedelta(days=1))
-        yield start, end
-        start = next_month
+    while True:
+        month_end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
+        if month_end >= last:
+            yield start, last
+            return
+        yield start, month_end
+        start = month_end + timedelta(days=1)
 
 
 class RollupStore:
@@ -225,8 +230,11 @@ class RollupStore:
                     "pk": {"S": rollup_partition(date.fromisoformat(day))},
                     "sk": {"S": day},
                 },
-                "UpdateExpression": "ADD " + ", ".join(f"n{n} :n{n}" for n in added),
-                "ExpressionAttributeValues": {f":n{n}": {"N": str(histogram[n])} for n in added},
+                "UpdateExpression": "ADD "
+                + ", ".join(f"{_attribute(n)} :{_attribute(n)}" for n in added),
+                "ExpressionAttributeValues": {
+                    f":{_attribute(n)}": {"N": str(histogram[n])} for n in added
+                },
             }
         }
         return [*marks, rollup]

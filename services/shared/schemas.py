@@ -16,7 +16,8 @@ MAX_BODY_BYTES: Final = 4096
 MAX_RANGE_DAYS: Final = 366
 DEFAULT_RANGE_DAYS: Final = 7
 
-ISO_DATE_PATTERN: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+# Years 1000-2999: any day the app can hold, with room for date arithmetic on both sides.
+ISO_DATE_PATTERN: Final = r"^[12][0-9]{3}-[0-9]{2}-[0-9]{2}$"
 # ISO-8601 date-time with a mandatory offset or Z; the calendar is checked in code.
 ISO_DATETIME_PATTERN: Final = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"

@@ -331,6 +331,9 @@ CASES = [
     Case("from-negative-year", stats(**{"from": "-001-01-01"}), 400, "from"),
     Case("from-year-0000", stats(**{"from": "0000-01-01"}), 400, "from"),
     Case("from-twice", stats(**{"from": ["2026-01-01", "2026-01-02"]}), 400, "from"),
+    # Real dates at the ends of the calendar, where date arithmetic overflows.
+    Case("to-year-0001", stats(to="0001-01-03"), 400, "to"),
+    Case("to-year-9999", stats(**{"from": "9999-12-30", "to": "9999-12-31"}), 400, "from"),
     Case("extra-param", stats(foo="bar"), 400, "foo"),
     Case("param-case", stats(From="2026-01-01"), 400, "From"),
     *(

@@ -184,3 +184,15 @@ def test_rollup_parts_of_one_day_are_merged(
 
     # Then the parts add up
     assert answer["total"] == Histogram.of([1, 1, 9]).stats()
+
+
+@freeze_time(f"{TODAY}T12:00:00Z")
+def test_the_last_days_the_app_accepts_are_answered(
+    get_daily_stats: GetStats, counted: Count
+) -> None:
+    # Given the last week of the latest year the date pattern admits
+    answer = json_of(get_daily_stats(query={"from": "2999-12-25", "to": "2999-12-31"}))
+
+    # Then it is an ordinary, empty answer (month arithmetic must not overflow)
+    assert [day["date"] for day in answer["days"]][-1] == "2999-12-31"
+    assert answer["total"]["count"] == 0

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from botocore.exceptions import ClientError
 from freezegun import freeze_time
 
 from ingest import handler
@@ -312,3 +313,24 @@ def test_a_storage_failure_is_a_500_problem_without_details(
 
     problem = assert_problem(submit(body={"number": 1}), 500)
     assert "table" not in problem["detail"]
+
+
+def test_a_table_over_capacity_is_a_retryable_503_not_a_500(
+    submit: Submit, table: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a table that refuses writes for lack of provisioned capacity
+    def throttled(**_: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+            "PutItem",
+        )
+
+    monkeypatch.setattr(table, "put_item", throttled)
+
+    # When a valid pick arrives
+    response = submit(body={"number": 4}, headers={"Idempotency-Key": "k" * 20})
+
+    # Then the client is told to retry (with the same key), not that the server broke
+    problem = assert_problem(response, 503)
+    assert response["headers"]["Retry-After"] == "1"
+    assert problem["title"] == "Service Unavailable"
