@@ -9,6 +9,7 @@ record is never counted twice. Failures are reported per record
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -86,9 +87,10 @@ def _pick(record: Mapping[str, Any]) -> tuple[str, Pick, str] | None:
     try:
         day, number = image["date"]["S"], int(image["number"]["N"])
         sequence_number = change["SequenceNumber"]
+        well_formed = number in NUMBERS and date.fromisoformat(day).isoformat() == day
     except (KeyError, TypeError, ValueError):
-        number = 0
-    if number not in NUMBERS:
+        well_formed = False
+    if not well_formed:
         # A malformed record can never succeed: skip it rather than block the shard.
         logger.error("malformed submission record skipped", extra={"pk": pk})
         return None

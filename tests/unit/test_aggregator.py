@@ -234,6 +234,8 @@ def test_records_that_are_not_submission_inserts_are_ignored(
         stream_record("INSERT", keys, {**image, "number": {"N": "11"}}, "5"),
         stream_record("INSERT", keys, {**image, "number": {"S": "five"}}, "6"),
         stream_record("INSERT", keys, None, "7"),
+        stream_record("INSERT", keys, {**image, "date": {"S": "2026-02-30"}}, "8"),
+        stream_record("INSERT", keys, {**image, "date": {"S": "20260302"}}, "9"),
     ]
 
     # When they are delivered
