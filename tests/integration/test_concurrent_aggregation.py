@@ -4,7 +4,7 @@ embedded DynamoDB served over HTTP (transactions really interleave)."""
 import random
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,7 +13,7 @@ from shared.rollups import RollupStore
 from shared.submissions import SubmissionStore
 from stats import aggregator
 from tests.support.dynamo import raw_histograms, rollup_histograms, unmarked_submissions
-from tests.support.stream import Record, store_submissions
+from tests.support.stream import store_submissions
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -46,13 +46,9 @@ def test_concurrent_invocations_over_overlapping_records_count_each_submission_o
     # When several invocations run at once, each over an overlapping slice of the
     # stream in its own order (as after retries, bisection and a concurrent replay),
     # and whatever one reports as failed is delivered again
-    def invoke(batch: list[Record]) -> list[dict[str, Any]]:
-        failures: list[dict[str, Any]] = aggregator.aggregate(batch)["batchItemFailures"]
-        return failures
-
     slices = [rng.sample(records, k=200) for _ in range(INVOCATIONS)]
     with ThreadPoolExecutor(max_workers=INVOCATIONS) as pool:
-        list(pool.map(invoke, slices))
+        list(pool.map(aggregator.aggregate, slices))
     # (the mapping re-delivers everything once more, failed or not)
     leftovers = aggregator.aggregate(records)
 
