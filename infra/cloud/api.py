@@ -7,6 +7,7 @@ service (WAF, Secrets Manager) is needed to hold it.
 """
 
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -20,11 +21,13 @@ from constructs import Construct
 from infra.cloud.functions import FunctionFactory
 from infra.settings import EnvironmentSettings
 from infra.topology import DAILY_STATS, ROUTES, SUBMIT_NUMBER, Route
-from shared.http import PROBLEM_CONTENT_TYPE
+from shared.http import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE
 from shared.schemas import JsonSchema
 
 API_KEY_HEADER: Final = "x-api-key"
-JSON_CONTENT_TYPE: Final = "application/json"
+# The method API Gateway falls back on when a resource has no method of the request's
+# verb: a MOCK integration there answers 405 (no Lambda runs).
+FALLBACK_METHOD: Final = "ANY"
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,19 @@ def _text(detail: str) -> str:
 
 # $context.error.messageString is API Gateway's own message, already JSON-quoted.
 _MESSAGE: Final = "$context.error.messageString"
+# $context.error.validationErrorString is the model validator's findings as one unquoted
+# list whose inner quotes arrive backslash-escaped, e.g.
+#   [object has missing required properties ([\"number\"]), instance value (11) greater
+#   than maximum allowed (10)]
+# so it belongs inside a JSON string. Gateway response templates are plain substitution
+# (no VTL, no $util.escapeJavaScript), so nothing else can escape it.
+VALIDATION_ERRORS: Final = "$context.error.validationErrorString"
+_BODY_DETAIL: Final = f'"The body does not match the request schema: {VALIDATION_ERRORS}"'
 
 GATEWAY_PROBLEMS: Final[dict[apigw.ResponseType, GatewayProblem]] = {
-    apigw.ResponseType.BAD_REQUEST_BODY: GatewayProblem(
-        400, "Bad Request", _text("The body does not match the request schema.")
-    ),
+    # Names the offending fields in the validator's words (the function's own, more
+    # detailed errors are never reached for a body the model rejects).
+    apigw.ResponseType.BAD_REQUEST_BODY: GatewayProblem(400, "Bad Request", _BODY_DETAIL),
     apigw.ResponseType.BAD_REQUEST_PARAMETERS: GatewayProblem(400, "Bad Request", _MESSAGE),
     # An unknown route: API Gateway says 403 "Missing Authentication Token".
     apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN: GatewayProblem(
@@ -81,6 +92,7 @@ GATEWAY_PROBLEMS: Final[dict[apigw.ResponseType, GatewayProblem]] = {
         500, "Internal Server Error", _MESSAGE
     ),
     # Every other 4xx / 5xx type: one status, so that body and status line agree.
+    # 400, as its body says: this overrides the status of every 4XX type not listed above.
     apigw.ResponseType.DEFAULT_4_XX: GatewayProblem(400, "Bad Request", _MESSAGE),
     apigw.ResponseType.DEFAULT_5_XX: GatewayProblem(502, "Bad Gateway", _MESSAGE),
 }
@@ -122,6 +134,26 @@ def query_parameters(route: Route) -> dict[str, bool]:
     for name in route.headers:
         params[f"method.request.header.{name}"] = False
     return params
+
+
+METHOD_NOT_ALLOWED: Final = 405
+
+
+def allowed_methods() -> dict[str, list[str]]:
+    """Each route path of the topology -> its methods, sorted (the `Allow` header)."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for route in ROUTES:
+        found[route.path].append(route.method)
+    return {path: sorted(methods) for path, methods in found.items()}
+
+
+def method_not_allowed_body(path: str) -> str:
+    """The 405 problem in shared.http's shape; a VTL template ($context.httpMethod)."""
+    return (
+        '{"type":"about:blank","title":"Method Not Allowed",'
+        f'"status":{METHOD_NOT_ALLOWED},'
+        f'"detail":{json.dumps(f"{path} does not support $context.httpMethod.")}}}'
+    )
 
 
 class Api(Construct):
@@ -234,7 +266,49 @@ class Api(Construct):
             if route.body_schema:
                 options["request_models"] = {JSON_CONTENT_TYPE: self._model(route)}
             resource.add_method(route.method, apigw.LambdaIntegration(fn), **options)
+        for path, methods in allowed_methods().items():
+            self._add_method_not_allowed(path, methods)
         self._grant_table_access(table_arn)
+
+    def _add_method_not_allowed(self, path: str, methods: list[str]) -> None:
+        """`ANY` on a route's resource: API Gateway prefers the resource's own methods,
+        so only another verb lands here, and a MOCK integration (no Lambda) answers
+        405 problem+json with `Allow`, as the local stack does. Without it API Gateway
+        answers an unknown verb as MISSING_AUTHENTICATION_TOKEN (our 404).
+
+        It requires CloudFront's key like every other method, so a direct call still
+        gets 403. OPTIONS lands here too (405): the site calls its own origin, so there
+        is no CORS preflight to answer."""
+        allow = ", ".join(methods)
+        headers = {
+            "method.response.header.Allow": f"'{allow}'",
+            "method.response.header.Content-Type": f"'{PROBLEM_CONTENT_TYPE}'",
+            "method.response.header.Cache-Control": "'no-store'",
+        }
+        integration = apigw.MockIntegration(
+            request_templates={JSON_CONTENT_TYPE: f'{{"statusCode": {METHOD_NOT_ALLOWED}}}'},
+            # A body of another content type is refused (415 problem+json) rather than
+            # handed to the mock unmapped.
+            passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+            integration_responses=[
+                apigw.IntegrationResponse(
+                    status_code=str(METHOD_NOT_ALLOWED),
+                    response_parameters=headers,
+                    response_templates={JSON_CONTENT_TYPE: method_not_allowed_body(path)},
+                )
+            ],
+        )
+        self.rest_api.root.resource_for_path(path).add_method(
+            FALLBACK_METHOD,
+            integration,
+            api_key_required=True,
+            method_responses=[
+                apigw.MethodResponse(
+                    status_code=str(METHOD_NOT_ALLOWED),
+                    response_parameters=dict.fromkeys(headers, True),
+                )
+            ],
+        )
 
     def _model(self, route: Route) -> apigw.IModel:
         assert route.body_schema is not None

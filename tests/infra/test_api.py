@@ -3,9 +3,9 @@
 import json
 from typing import Any
 
-from infra.cloud.api import ACCESS_LOG_FIELDS, GATEWAY_PROBLEMS
+from infra.cloud.api import ACCESS_LOG_FIELDS, GATEWAY_PROBLEMS, VALIDATION_ERRORS
 from infra.topology import ROUTES
-from shared.http import PROBLEM_CONTENT_TYPE
+from shared.http import PROBLEM_CONTENT_TYPE, Problem
 from tests.infra.conftest import Synth
 
 
@@ -44,7 +44,44 @@ def test_regional_api_without_the_account_level_cloudwatch_role(dev: Synth) -> N
 
 
 def test_every_topology_route_and_nothing_else(dev: Synth) -> None:
-    assert set(methods(dev)) == {(r.method, r.path) for r in ROUTES}
+    routes = {(r.method, r.path) for r in ROUTES}
+    fallbacks = {("ANY", r.path) for r in ROUTES}
+    assert set(methods(dev)) == routes | fallbacks
+
+
+def test_another_method_on_a_route_answers_405_with_allow_and_no_function(dev: Synth) -> None:
+    found = methods(dev)
+    for route in ROUTES:
+        allow = ", ".join(sorted(r.method for r in ROUTES if r.path == route.path))
+        assert route.method in allow.split(", ")
+        fallback = found[("ANY", route.path)]
+        # Same resource as the route's own method, which API Gateway prefers over ANY.
+        assert fallback["ResourceId"] == found[(route.method, route.path)]["ResourceId"]
+        # Like every other method: without CloudFront's key a direct call gets 403.
+        assert fallback["ApiKeyRequired"] is True
+        integration = fallback["Integration"]
+        assert integration["Type"] == "MOCK"
+        assert "Uri" not in integration
+        assert json.loads(integration["RequestTemplates"]["application/json"]) == {
+            "statusCode": 405
+        }
+        [response] = integration["IntegrationResponses"]
+        assert response["StatusCode"] == "405"
+        assert "SelectionPattern" not in response  # the default: whatever the mock says
+        headers = response["ResponseParameters"]
+        assert headers["method.response.header.Allow"] == f"'{allow}'"
+        assert headers["method.response.header.Content-Type"] == f"'{PROBLEM_CONTENT_TYPE}'"
+        [method_response] = fallback["MethodResponses"]
+        assert method_response["StatusCode"] == "405"
+        assert set(method_response["ResponseParameters"]) == set(headers)
+        body = json.loads(
+            response["ResponseTemplates"]["application/json"].replace(
+                "$context.httpMethod", "DELETE"
+            )
+        )
+        # The shape services/shared/http.py gives every problem (and the local stack's 405).
+        expected = Problem(405, "Method Not Allowed", f"{route.path} does not support DELETE.")
+        assert body == expected.as_json()
 
 
 def test_every_method_requires_the_cloudfront_key_and_calls_its_function(dev: Synth) -> None:
@@ -168,3 +205,24 @@ def test_gateway_responses_answer_problem_json(dev: Synth) -> None:
     assert responses["THROTTLED"]["StatusCode"] == "429"
     assert responses["THROTTLED"]["ResponseParameters"]["gatewayresponse.header.Retry-After"]
     assert responses["BAD_REQUEST_BODY"]["StatusCode"] == "400"
+
+
+def test_a_body_the_model_rejects_names_the_offending_fields(dev: Synth) -> None:
+    [bad_body] = [
+        r["Properties"]
+        for r in dev.of_type("AWS::ApiGateway::GatewayResponse").values()
+        if r["Properties"]["ResponseType"] == "BAD_REQUEST_BODY"
+    ]
+    template = bad_body["ResponseTemplates"]["application/json"]
+    assert VALIDATION_ERRORS in template
+    # How API Gateway renders the variable: a bracketed list, unquoted, its inner
+    # quotes backslash-escaped (aws-samples/serverless-patterns shows it on the wire).
+    rendered = (
+        r"[object has missing required properties ([\"number\"]), "
+        r"instance value (11) greater than maximum allowed (10)]"
+    )
+    body = json.loads(template.replace(VALIDATION_ERRORS, rendered))
+    assert set(body) == {"type", "title", "status", "detail"}
+    assert body["status"] == 400
+    assert '(["number"])' in body["detail"]
+    assert "maximum allowed (10)" in body["detail"]

@@ -123,17 +123,20 @@ def test_daily_stats_may_only_query_the_table(dev: Synth) -> None:
 def test_aggregator_may_only_update_items_read_the_stream_and_dead_letter(dev: Synth) -> None:
     stream = str({"Fn::GetAtt": ["SubmissionsTable", "StreamArn"]})
     grants = _app_grants(dev, "Aggregator")
-    dlq = next(iter(dev.of_type("AWS::SQS::Queue")))
+    stream_dlq = dev.logical_id(dev.stack.data.stream_dlq)
+    schedule_dlq = dev.logical_id(dev.stack.backup.dead_letters)
+    assert stream_dlq != schedule_dlq
+    # The stream's on-failure destination is its own queue, not the schedule's.
+    _, mapping = dev.one("AWS::Lambda::EventSourceMapping")
+    on_failure = mapping["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+    assert on_failure == {"Fn::GetAtt": [stream_dlq, "Arn"]}
     queues = {g for g in grants if g[0].startswith("sqs:")}
     assert {a for a, _ in queues} == {
         "sqs:SendMessage",
         "sqs:GetQueueAttributes",
         "sqs:GetQueueUrl",
     }
-    assert {r for _, r in queues} <= {
-        str({"Fn::GetAtt": [q, "Arn"]}) for q in dev.of_type("AWS::SQS::Queue")
-    }
-    assert dlq
+    assert {r for _, r in queues} == {str({"Fn::GetAtt": [stream_dlq, "Arn"]})}
     assert grants - queues == {
         ("dynamodb:UpdateItem", TABLE_ARN),
         ("dynamodb:ListStreams", "*"),
