@@ -16,7 +16,6 @@ from infra.cloud.functions import ROOT
 from infra.security_headers import (
     CONTENT_SECURITY_POLICY,
     HSTS_MAX_AGE_SECONDS,
-    PERMISSIONS_POLICY,
     REFERRER_POLICY,
     SECURITY_HEADERS,
     STRICT_TRANSPORT_SECURITY,
@@ -58,7 +57,6 @@ def response_headers_policy(scope: Construct) -> cloudfront.ResponseHeadersPolic
         for name, value in SECURITY_HEADERS.items()
         if name not in _MANAGED_HEADERS
     ]
-    assert PERMISSIONS_POLICY in (h.value for h in custom)
     return cloudfront.ResponseHeadersPolicy(
         scope,
         "SecurityHeaders",
@@ -111,7 +109,9 @@ class Frontend(Construct):
                     abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
                 )
             ],
-            removal_policy=cdk.RemovalPolicy.DESTROY,
+            # Like the data: kept outside dev (a non-empty bucket would fail the stack's
+            # deletion), emptied and deleted with a dev stack.
+            removal_policy=settings.removal_policy,
             auto_delete_objects=not settings.retain_data,
         )
         _freeze(self.logs_bucket, LOGS_BUCKET_LOGICAL_ID)

@@ -73,12 +73,6 @@ class FunctionFactory:
     settings: EnvironmentSettings
     table_name: str
 
-    @classmethod
-    def create(
-        cls, scope: Construct, settings: EnvironmentSettings, table_name: str
-    ) -> "FunctionFactory":
-        return cls(scope, settings, table_name)
-
     def _layer(self) -> lambda_.ILayerVersion:
         stack = cdk.Stack.of(self.scope)
         existing = stack.node.try_find_child("PowertoolsLayer")

@@ -37,7 +37,7 @@ class PickANumberStack(cdk.Stack):
 
         self.data = Data(self, "Data", settings=settings)
         table = self.data.table
-        functions = FunctionFactory.create(self, settings, table.table_name)
+        functions = FunctionFactory(self, settings, table.table_name)
         aggregator = self.data.add_aggregator(functions)
         self.api = Api(
             self, "Api", settings=settings, functions=functions, table_arn=table.table_arn

@@ -10,7 +10,7 @@ from infra.cloud.frontend import (
     SITE_BUCKET_LOGICAL_ID,
     WEB_DIR,
 )
-from infra.security_headers import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
+from infra.security_headers import CONTENT_SECURITY_POLICY, PERMISSIONS_POLICY, SECURITY_HEADERS
 from tests.infra.conftest import Synth
 
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
@@ -76,9 +76,20 @@ def test_logs_bucket_expires_logs_after_the_retention_setting(dev: Synth, prod: 
     }
 
 
-def test_site_is_retained_outside_dev(dev: Synth, prod: Synth) -> None:
-    assert prod.resources[SITE_BUCKET_LOGICAL_ID]["DeletionPolicy"] == "Retain"
-    assert dev.resources[SITE_BUCKET_LOGICAL_ID]["DeletionPolicy"] == "Delete"
+def test_site_and_logs_are_retained_outside_dev_and_emptied_with_dev(
+    dev: Synth, prod: Synth
+) -> None:
+    buckets = (SITE_BUCKET_LOGICAL_ID, LOGS_BUCKET_LOGICAL_ID)
+    for bucket in buckets:
+        for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+            assert prod.resources[bucket][policy] == "Retain", (bucket, policy)
+            assert dev.resources[bucket][policy] == "Delete", (bucket, policy)
+    # `cdk destroy` of dev deletes both buckets, so both are emptied first; prod keeps them.
+    emptied = {
+        r["Properties"]["BucketName"]["Ref"]
+        for r in dev.of_type("Custom::S3AutoDeleteObjects").values()
+    }
+    assert emptied == set(buckets)
     assert not prod.of_type("Custom::S3AutoDeleteObjects")
 
 
@@ -161,6 +172,9 @@ def rendered_headers(policy: dict[str, Any]) -> dict[str, str]:
 
 def test_response_headers_policy_is_the_shared_declaration(dev: Synth) -> None:
     _, policy = dev.one("AWS::CloudFront::ResponseHeadersPolicy")
+    # CloudFront has no managed field for Permissions-Policy: it goes out as a custom header.
+    custom = policy["Properties"]["ResponseHeadersPolicyConfig"]["CustomHeadersConfig"]["Items"]
+    assert {"Header": "Permissions-Policy", "Value": PERMISSIONS_POLICY, "Override": True} in custom
     assert rendered_headers(policy["Properties"]) == SECURITY_HEADERS
     config = distribution(dev)
     policy_ref = config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"]
