@@ -13,7 +13,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
-from infra.topology import API_THROTTLE
+from backup.retention import InvalidRetention, check_retention
+from infra.topology import API_THROTTLE, BACKUP_RETENTION
 
 ENVIRONMENTS_CONTEXT_KEY: Final = "pick-a-number:environments"
 ENV_CONTEXT_KEY: Final = "env"
@@ -43,8 +44,8 @@ class EnvironmentSettings:
     # CloudWatch log groups (functions, API access logs) and the logs bucket.
     log_retention_days: int = 14
     # The nightly backup job keeps backups this long, and never fewer than min_keep.
-    backup_retention_days: int = 7
-    backup_min_keep: int = 3
+    backup_retention_days: int = BACKUP_RETENTION.days
+    backup_min_keep: int = BACKUP_RETENTION.min_keep
     # API Gateway stage, method and usage-plan throttling.
     api_rate_limit: float = API_THROTTLE.rate_per_second
     api_burst_limit: int = API_THROTTLE.burst
@@ -79,8 +80,10 @@ class EnvironmentSettings:
                     )
         if self.log_retention_days not in _RETENTION_DAYS:
             found.append(f"log_retention_days must be one of {sorted(_RETENTION_DAYS)}")
-        if self.backup_retention_days < 1 or self.backup_min_keep < 1:
-            found.append("backup_retention_days and backup_min_keep must be at least 1")
+        try:  # the backup function's own rule, checked before it is deployed
+            check_retention(self.backup_retention_days, self.backup_min_keep)
+        except InvalidRetention as error:
+            found.append(f"backup_retention_days, backup_min_keep: {error}")
         if self.api_rate_limit <= 0 or self.api_burst_limit < 1:
             found.append("api_rate_limit and api_burst_limit must be positive")
         if self.budget_usd < 1:

@@ -9,6 +9,7 @@ Lambda names them, relative to `services/`, the root of every function package.
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from backup.settings import MIN_KEEP_VARIABLE, RETENTION_DAYS_VARIABLE
 from shared.schemas import DAILY_STATS_QUERY_SCHEMA, SUBMISSION_SCHEMA, JsonSchema
 from shared.submissions import KEY_PREFIX as SUBMISSION_KEY_PREFIX
 
@@ -88,6 +89,18 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class BackupRetention:
+    """How long the nightly backups are kept, and how many survive whatever their age."""
+
+    days: int
+    min_keep: int
+
+    def environment(self) -> dict[str, str]:
+        """The backup function's settings (it requires both: it has no defaults)."""
+        return {RETENTION_DAYS_VARIABLE: str(self.days), MIN_KEEP_VARIABLE: str(self.min_keep)}
+
+
+@dataclass(frozen=True)
 class Throttle:
     rate_per_second: float = 10.0
     burst: int = 20
@@ -151,3 +164,7 @@ BACKUP_SCHEDULE: Final = Schedule(
 
 # Default API throttle; each environment may override it in its settings.
 API_THROTTLE: Final = Throttle()
+
+# The one declaration of the backup retention defaults: every environment's unless
+# its settings say otherwise (infra/settings.py), and the local stack's.
+BACKUP_RETENTION: Final = BackupRetention(days=7, min_keep=3)

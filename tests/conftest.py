@@ -2,6 +2,8 @@
 
 import os
 
+from infra.topology import BACKUP_RETENTION
+
 # Before any handler module is imported: they read their settings at import.
 os.environ.update(
     {
@@ -15,6 +17,8 @@ os.environ.update(
         "POWERTOOLS_METRICS_NAMESPACE": "PickANumber",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        # The backup function requires its retention; the local stack passes these too.
+        **BACKUP_RETENTION.environment(),
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)

@@ -19,7 +19,14 @@ from infra.local.runtime import LocalFunction
 from infra.local.scheduler import Scheduler
 from infra.local.stream_poller import DeadLetters, EventSourceMapping, StreamPoller
 from infra.local.throttle import TokenBucket
-from infra.topology import API_THROTTLE, BACKUP_SCHEDULE, FUNCTIONS, ROUTES, STREAM_CONSUMER
+from infra.topology import (
+    API_THROTTLE,
+    BACKUP_RETENTION,
+    BACKUP_SCHEDULE,
+    FUNCTIONS,
+    ROUTES,
+    STREAM_CONSUMER,
+)
 
 STATE_FILE: Final = "stack.json"  # where a running stack says where it is
 REAL_AWS: Final = "aws"  # --endpoint-url aws: the real AWS endpoints, the usual credentials
@@ -66,6 +73,9 @@ def function_environment(table_name: str) -> dict[str, str]:
         "TABLE_NAME": table_name,
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "PickANumber",
+        # The backup function requires its retention: the environments' defaults.
+        # (The functions share one process environment here, so every one sees it.)
+        **BACKUP_RETENTION.environment(),
     }
 
 

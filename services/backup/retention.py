@@ -13,6 +13,30 @@ MAX_NAME_LENGTH: Final = 255
 NIGHTLY_TAG: Final = "-nightly-"
 AVAILABLE: Final = "AVAILABLE"
 USER: Final = "USER"
+# The one rule on retention settings (the function's start-up and the CDK app's
+# synthesis check it too): pruning always leaves at least one backup.
+LEAST_RETENTION_DAYS: Final = 1
+LEAST_MIN_KEEP: Final = 1
+
+
+class InvalidRetention(ValueError):
+    """Retention settings that could prune every backup."""
+
+
+def check_retention(retention_days: int, min_keep: int) -> None:
+    """Refuse settings under which pruning could leave the table without a backup."""
+    problems = []
+    if retention_days < LEAST_RETENTION_DAYS:
+        problems.append(
+            f"retention_days must be at least {LEAST_RETENTION_DAYS}, not {retention_days}"
+        )
+    if min_keep < LEAST_MIN_KEEP:
+        problems.append(
+            f"min_keep must be at least {LEAST_MIN_KEEP}, not {min_keep}: "
+            "pruning must always leave a backup"
+        )
+    if problems:
+        raise InvalidRetention("; ".join(problems))
 
 
 @dataclass(frozen=True)
@@ -57,9 +81,9 @@ def to_prune(
 ) -> list[Backup]:
     """USER backups older than `retention_days`, except the newest `min_keep` available
     ones, which are kept whatever their age. Backups still being created are never
-    pruned (nor counted as kept: they may yet fail)."""
-    if retention_days < 1 or min_keep < 0:
-        raise ValueError("retention_days must be at least 1 and min_keep at least 0")
+    pruned (nor counted as kept: they may yet fail). InvalidRetention for settings
+    `check_retention` refuses."""
+    check_retention(retention_days, min_keep)
     cutoff = now - timedelta(days=retention_days)
     available = sorted(
         (b for b in backups if b.type == USER and b.status == AVAILABLE),

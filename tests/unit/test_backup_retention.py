@@ -4,8 +4,17 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from backup.retention import Backup, nightly_name, to_prune, tonights_backup
+from backup.retention import (
+    Backup,
+    InvalidRetention,
+    check_retention,
+    nightly_name,
+    to_prune,
+    tonights_backup,
+)
 from backup.settings import BackupSettings
+from infra.local.stack import function_environment
+from infra.topology import BACKUP_RETENTION
 from shared.settings import MissingSetting
 
 NOW = datetime(2026, 3, 10, 3, 30, tzinfo=UTC)
@@ -66,18 +75,51 @@ def test_only_available_user_backups_are_pruned_or_kept() -> None:
     assert to_prune([creating, system, old, nightly(0)], NOW, 35, 1) == [old]
 
 
-def test_settings_refuse_a_retention_that_would_keep_nothing() -> None:
-    with pytest.raises(MissingSetting):
-        BackupSettings("t", retention_days=0)
-    with pytest.raises(MissingSetting):
-        BackupSettings("t", min_keep=0)
+def test_a_retention_that_could_prune_every_backup_is_refused() -> None:
+    # The one rule, wherever it is checked: at least a day, and at least one backup kept.
+    check_retention(1, 1)
+    for days, keep in ((0, 1), (1, 0), (7, -1)):
+        with pytest.raises(InvalidRetention):
+            check_retention(days, keep)
+        with pytest.raises(InvalidRetention):
+            to_prune([nightly(40)], NOW, days, keep)
+        with pytest.raises(MissingSetting, match=r"BACKUP_RETENTION_DAYS=.*BACKUP_MIN_KEEP="):
+            BackupSettings("t", days, keep)
 
 
 def test_settings_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TABLE_NAME", "prod-table")
     monkeypatch.setenv("BACKUP_RETENTION_DAYS", "14")
-    monkeypatch.delenv("BACKUP_MIN_KEEP", raising=False)
-    assert BackupSettings.from_env() == BackupSettings("prod-table", 14, 7)
+    monkeypatch.setenv("BACKUP_MIN_KEEP", "5")
+    assert BackupSettings.from_env() == BackupSettings("prod-table", 14, 5)
     monkeypatch.setenv("BACKUP_MIN_KEEP", "many")
-    with pytest.raises(MissingSetting, match="BACKUP_MIN_KEEP"):
+    with pytest.raises(MissingSetting, match="BACKUP_MIN_KEEP must be an integer"):
         BackupSettings.from_env()
+    monkeypatch.setenv("BACKUP_MIN_KEEP", "0")
+    with pytest.raises(MissingSetting, match="min_keep must be at least 1"):
+        BackupSettings.from_env()
+
+
+@pytest.mark.parametrize("name", ["BACKUP_RETENTION_DAYS", "BACKUP_MIN_KEEP"])
+def test_the_function_has_no_default_retention(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The deployment always says how long to keep backups: a missing setting stops
+    # the function at start-up instead of pruning by a default of its own.
+    monkeypatch.setenv("TABLE_NAME", "t")
+    monkeypatch.setenv("BACKUP_RETENTION_DAYS", "7")
+    monkeypatch.setenv("BACKUP_MIN_KEEP", "3")
+    monkeypatch.delenv(name)
+    with pytest.raises(MissingSetting, match=f"{name} must be set"):
+        BackupSettings.from_env()
+
+
+def test_the_local_stack_passes_the_environments_default_retention(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # infra/settings.py takes its defaults from BACKUP_RETENTION too.
+    for name in ("BACKUP_RETENTION_DAYS", "BACKUP_MIN_KEEP"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in function_environment("local-table").items():
+        monkeypatch.setenv(name, value)
+    assert BackupSettings.from_env() == BackupSettings(
+        "local-table", BACKUP_RETENTION.days, BACKUP_RETENTION.min_keep
+    )
