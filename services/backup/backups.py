@@ -44,6 +44,8 @@ class ItemCounts:
     submissions: int = 0
     counted_submissions: int = 0  # carrying the aggregation marker
     rollups: int = 0
+    # The ISO days the rollup items are for (a sort key's day, parts merged).
+    rollup_days: frozenset[str] = frozenset()
 
     @property
     def other(self) -> int:
@@ -119,11 +121,13 @@ def table_status(client: "DynamoDBClient", table_name: str) -> str:
 
 
 def count_items(client: "DynamoDBClient", table_name: str) -> ItemCounts:
-    """Count a table's items by kind: a paginated Scan of keys and markers only."""
+    """Count a table's items by kind, and the days of the rollups: a paginated Scan
+    of keys and markers only."""
     total = submissions = counted = rollups = 0
+    rollup_days: set[str] = set()
     pages = client.get_paginator("scan").paginate(
         TableName=table_name,
-        ProjectionExpression="pk, #marker",
+        ProjectionExpression="pk, sk, #marker",
         ExpressionAttributeNames={"#marker": MARKER},
     )
     for page in pages:
@@ -135,7 +139,9 @@ def count_items(client: "DynamoDBClient", table_name: str) -> ItemCounts:
                 counted += MARKER in item
             elif is_rollup_key(pk):
                 rollups += 1
-    return ItemCounts(total, submissions, counted, rollups)
+                # YYYY-MM-DD[#part]: the day, as RollupStore reads it.
+                rollup_days.add(item["sk"]["S"][:10])
+    return ItemCounts(total, submissions, counted, rollups, frozenset(rollup_days))
 
 
 def _backup(summary: Mapping[str, Any]) -> Backup:

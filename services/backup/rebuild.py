@@ -30,7 +30,7 @@ from shared.rollups import (
     RollupSnapshot,
     RollupStore,
 )
-from shared.submissions import DatedPick, SubmissionStore
+from shared.submissions import DayOfPicks, SubmissionStore, picks_by_day
 
 
 @dataclass(frozen=True)
@@ -53,32 +53,21 @@ def rebuild(
     # Snapshot the rollups before reading the submissions: a count that lands in
     # between changes the rollup, so its replacement fails instead of losing it.
     snapshots = rollups.snapshots(first, last)
-    counted: dict[str, list[int]] = {}
-    uncounted: dict[str, list[Pick]] = {}
-    for pick in submissions.scan_picks(first.isoformat(), last.isoformat()):
-        _group(pick, counted, uncounted)
+    picks = picks_by_day(submissions.scan_picks(first.isoformat(), last.isoformat()))
     rebuilt = []
-    for day in sorted(set(snapshots) | set(counted) | set(uncounted)):
+    for day in sorted(set(snapshots) | set(picks)):
         snapshot = snapshots.get(day, RollupSnapshot(day))
-        histogram = Histogram.of(counted.get(day, []))
+        day_picks = picks.get(day, DayOfPicks())
+        histogram = Histogram.of(day_picks.counted_numbers)
         if snapshot.histogram != histogram or any(sk != day for sk, _ in snapshot.parts):
             rollups.replace_day(snapshot, histogram)
-        pending = uncounted.get(day, [])
+        pending = [Pick(p.submission_id, p.number) for p in day_picks.uncounted]
         newly = sum(
             rollups.count_once(day, pending[i : i + MAX_PICKS_PER_TRANSACTION])
             for i in range(0, len(pending), MAX_PICKS_PER_TRANSACTION)
         )
         rebuilt.append(DayRebuilt(day, snapshot.histogram, histogram, newly))
     return rebuilt
-
-
-def _group(
-    pick: DatedPick, counted: dict[str, list[int]], uncounted: dict[str, list[Pick]]
-) -> None:
-    if pick.counted:
-        counted.setdefault(pick.date, []).append(pick.number)
-    else:
-        uncounted.setdefault(pick.date, []).append(Pick(pick.submission_id, pick.number))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,7 +11,7 @@ verified, 1 restored but not verified, 2 refused (nothing restored).
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
@@ -28,7 +28,7 @@ from backup.backups import (
 from shared.aws import dynamodb
 from shared.histogram import Histogram
 from shared.rollups import RollupStore
-from shared.submissions import SubmissionStore
+from shared.submissions import SubmissionStore, picks_by_day
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -60,7 +60,7 @@ def verify(client: "DynamoDBClient", table: str, backup: BackupDescription) -> V
         )
     if backup.source_item_count and not counts.total:
         result.problems.append("the backup's table had items; the restored table has none")
-    for day, rollup, counted in _mismatched_days(client, table):
+    for day, rollup, counted in _mismatched_days(client, table, counts.rollup_days):
         result.problems.append(
             f"{day}: the rollup holds {rollup.count} picks, the counted submissions "
             f"{counted.count}: run `python -m backup.rebuild --table {table} "
@@ -70,25 +70,33 @@ def verify(client: "DynamoDBClient", table: str, backup: BackupDescription) -> V
 
 
 def _mismatched_days(
-    client: "DynamoDBClient", table: str
+    client: "DynamoDBClient", table: str, rollup_days: Iterable[str]
 ) -> list[tuple[str, Histogram, Histogram]]:
-    """Days whose rollup differs from the histogram of their counted submissions."""
-    counted: dict[str, list[int]] = {}
-    for pick in SubmissionStore(client, table).scan_picks("0000-01-01", "9999-12-31"):
-        if pick.counted:
-            counted.setdefault(pick.date, []).append(pick.number)
-    rollups = RollupStore(client, table)
-    days = sorted(counted)
-    found = (
-        rollups.histograms(date.fromisoformat(days[0]), date.fromisoformat(days[-1]))
-        if days
-        else {}
-    )
-    return [
-        (day, found.get(day, Histogram()), Histogram.of(counted.get(day, [])))
-        for day in sorted(set(found) | set(counted))
-        if found.get(day, Histogram()) != Histogram.of(counted.get(day, []))
-    ]
+    """Days whose rollup differs from the histogram of their counted submissions.
+
+    Every day that has a rollup item or a submission is compared, so a rollup of a
+    day without counted submissions (which daily-stats would report) is one too."""
+    picks = picks_by_day(SubmissionStore(client, table).scan_picks("0000-01-01", "9999-12-31"))
+    days = [d for text in set(picks) | set(rollup_days) if (d := _day(text)) is not None]
+    if not days:
+        return []
+    found = RollupStore(client, table).histograms(min(days), max(days))
+    mismatched = []
+    for day in sorted(set(found) | set(picks)):
+        rollup = found.get(day, Histogram())
+        counted = Histogram.of(picks[day].counted_numbers if day in picks else [])
+        if rollup != counted:
+            mismatched.append((day, rollup, counted))
+    return mismatched
+
+
+def _day(text: str) -> date | None:
+    """The day a rollup sort key or submission names; None for one that names none
+    (daily-stats never reads such a rollup)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def pointing_instructions(target: str, env: str) -> str:

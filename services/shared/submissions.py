@@ -5,8 +5,8 @@ optional client_timestamp and location, body_hash (idempotent replays) and
 aggregated_at, the marker the aggregator sets when the rollup has counted it.
 """
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
@@ -50,6 +50,27 @@ class DatedPick:
     date: str
     number: int
     counted: bool  # it carries the aggregation marker
+
+
+@dataclass
+class DayOfPicks:
+    """One day's stored submissions, split by whether its rollup counted them."""
+
+    counted: list[DatedPick] = field(default_factory=list)
+    uncounted: list[DatedPick] = field(default_factory=list)
+
+    @property
+    def counted_numbers(self) -> list[int]:
+        return [pick.number for pick in self.counted]
+
+
+def picks_by_day(picks: Iterable[DatedPick]) -> dict[str, DayOfPicks]:
+    """The picks grouped by ISO day, counted and uncounted apart."""
+    days: dict[str, DayOfPicks] = {}
+    for pick in picks:
+        day = days.setdefault(pick.date, DayOfPicks())
+        (day.counted if pick.counted else day.uncounted).append(pick)
+    return days
 
 
 class SubmissionStore:

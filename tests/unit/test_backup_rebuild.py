@@ -12,7 +12,7 @@ from backup import rebuild as rebuild_command
 from backup.rebuild import rebuild
 from shared.histogram import Histogram
 from shared.rollups import Pick, RollupChanged, RollupStore
-from shared.submissions import DatedPick, Submission, SubmissionStore
+from shared.submissions import DatedPick, Submission, SubmissionStore, picks_by_day
 from stats import aggregator
 from tests.support.backup import TABLE_NAME, all_items, backup_account, stream_records
 
@@ -183,3 +183,20 @@ def test_the_command_refuses_a_reversed_range(table: "DynamoDBClient") -> None:
     with pytest.raises(SystemExit) as exit_:
         rebuild_command.main(["--table", TABLE_NAME, "--from", "2026-03-03", "--to", "2026-03-01"])
     assert exit_.value.code == 2
+
+
+def test_picks_are_grouped_by_day_counted_apart() -> None:
+    picks = [
+        DatedPick("a", "2026-03-01", 1, counted=True),
+        DatedPick("b", "2026-03-02", 2, counted=False),
+        DatedPick("c", "2026-03-01", 3, counted=False),
+        DatedPick("d", "2026-03-01", 4, counted=True),
+    ]
+
+    days = picks_by_day(picks)
+
+    assert sorted(days) == ["2026-03-01", "2026-03-02"]
+    assert days["2026-03-01"].counted_numbers == [1, 4]
+    assert [p.submission_id for p in days["2026-03-01"].uncounted] == ["c"]
+    assert days["2026-03-02"].counted == []
+    assert [p.submission_id for p in days["2026-03-02"].uncounted] == ["b"]

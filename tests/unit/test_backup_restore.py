@@ -165,3 +165,54 @@ def test_a_restore_whose_rollups_disagree_with_the_submissions_is_not_verified(
     assert "python -m backup.rebuild --table restored --from 2026-03-01 --to 2026-03-01" in (
         capsys.readouterr().err
     )
+
+
+def put_rollup(client: "DynamoDBClient", day: str, **counts: int) -> None:
+    client.put_item(
+        TableName=TABLE_NAME,
+        Item={
+            "pk": {"S": f"ROLLUP#{day[:7]}"},
+            "sk": {"S": day},
+            **{name: {"N": str(count)} for name, count in counts.items()},
+        },
+    )
+
+
+def test_a_rollup_of_a_day_without_counted_submissions_is_not_verified(
+    app: "DynamoDBClient", capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given: two counted days, and stray rollups before, between (another month,
+    # so outside every month the counted days span) and after them
+    submit(5, DAY_1)
+    submit(6, datetime(2026, 4, 20, 9, 0, tzinfo=UTC))
+    run_aggregator(app)
+    put_rollup(app, "2026-02-27", n1=1)
+    put_rollup(app, "2026-03-15", n2=2)
+    put_rollup(app, "2026-05-09", n3=3)
+    backup_arn = nightly_backup()
+
+    status = restore.main(["--backup-arn", backup_arn, "--target", "restored"])
+
+    assert status == 1
+    err = capsys.readouterr().err
+    for day, picks in (("2026-02-27", 1), ("2026-03-15", 2), ("2026-05-09", 3)):
+        assert f"{day}: the rollup holds {picks} picks, the counted submissions 0" in err
+        assert f"--from {day} --to {day}" in err
+    assert "2026-03-01:" not in err
+    assert "2026-04-20:" not in err
+
+
+def test_a_rollup_when_nothing_is_counted_is_not_verified(
+    app: "DynamoDBClient", capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given: a submission not counted yet, and a rollup that counts a phantom pick
+    submit(5, DAY_1)
+    put_rollup(app, "2026-03-02", n7=1)
+    backup_arn = nightly_backup()
+
+    status = restore.main(["--backup-arn", backup_arn, "--target", "restored"])
+
+    assert status == 1
+    assert "2026-03-02: the rollup holds 1 picks, the counted submissions 0" in (
+        capsys.readouterr().err
+    )
