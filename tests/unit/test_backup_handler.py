@@ -2,8 +2,12 @@
 many nights (freezegun), pagination, errors and the EMF metrics the alarms watch."""
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -13,9 +17,9 @@ from freezegun import freeze_time
 from backup import handler
 from backup.backups import BackupStore
 from backup.settings import BackupSettings
-from infra.topology import TABLE
+from infra.topology import BACKUP, BACKUP_RETENTION, TABLE
 from shared.aws import dynamodb
-from shared.observability import metrics
+from shared.observability import NAMESPACE, metrics
 from tests.support.backup import TABLE_NAME, backup_account
 from tests.support.events import FakeContext
 
@@ -25,6 +29,18 @@ if TYPE_CHECKING:
 ARN_1 = f"arn:aws:dynamodb:us-east-1:123456789012:table/{TABLE_NAME}/backup/01"
 ARN_2 = ARN_1[:-2] + "02"
 FIRST_NIGHT = datetime(2026, 3, 1, 3, 30, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
+
+# One invocation in a fresh interpreter, as in Lambda: Powertools reads the service
+# name from the environment when `shared.observability` is first imported.
+COLD_START = """
+from tests.support.backup import backup_account
+from tests.support.events import FakeContext
+
+with backup_account():
+    from backup import handler
+    handler.lambda_handler({"source": "aws.scheduler"}, FakeContext())
+"""
 
 
 @pytest.fixture
@@ -86,6 +102,45 @@ def test_a_backup_named_after_the_table_and_night_is_created_and_counted(
     assert metric_values(capsys.readouterr().out, "BackupCreated") == [1]
 
 
+def test_the_emitted_metric_is_the_one_the_backup_missing_alarm_watches() -> None:
+    # Given: the environment the CDK app gives the function (infra/cloud/functions.py)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "BACKUP_"))}
+    env.update(
+        {
+            "TABLE_NAME": TABLE_NAME,
+            "POWERTOOLS_SERVICE_NAME": BACKUP.service,
+            "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "services"), str(ROOT)]),
+            **BACKUP_RETENTION.environment(),
+        }
+    )
+
+    # When: the function takes tonight's backup
+    run = subprocess.run(
+        [sys.executable, "-c", COLD_START],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    # Then: its EMF carries exactly what the BackupMissing alarm watches
+    # (tests/infra/test_backup_and_observability.py): PickANumber/BackupCreated,
+    # dimension service=backup, and nothing else.
+    assert run.returncode == 0, run.stderr
+    [doc] = [d for d in emitted(run.stdout) if "BackupCreated" in d]
+    [directive] = doc["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "PickANumber"
+    assert [m["Name"] for m in directive["Metrics"]] == ["BackupCreated"]
+    assert directive["Dimensions"] == [["service"]]
+    assert doc["service"] == "backup"
+    assert doc["BackupCreated"] in (1, [1])
+
+
 def test_a_retried_schedule_makes_no_second_backup_that_night(
     store: BackupStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -139,8 +194,9 @@ def test_pruning_emits_one_count_per_deleted_backup(
             store.create(name)
     capsys.readouterr()
 
+    monkeypatch.setattr(handler, "settings", BackupSettings(TABLE_NAME, 35, min_keep=7))
     with freeze_time(FIRST_NIGHT):
-        result = invoke()  # default settings: 35 days, keep 7
+        result = invoke()
 
     # Only 3 backups exist, fewer than BACKUP_MIN_KEEP: nothing may be pruned yet.
     assert result["pruned"] == []
