@@ -1,4 +1,4 @@
-"""The CDK app: `cdk.json` runs `python -m infra.app`.
+"""The CDK app: `cdk.json` runs `.venv/bin/python -m infra.app`.
 
 `-c env=<name>` picks the environment declared in cdk.json (default `dev`) and
 synthesizes its stack, `PickANumber-<name>`. No Docker, no AWS account needed:

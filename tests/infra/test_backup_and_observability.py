@@ -75,6 +75,15 @@ def test_slo_alarms_cover_api_functions_stream_queues_and_table(dev: Synth) -> N
         assert alarm["OKActions"] == [{"Ref": topic_id}]
 
 
+def test_alarm_count_is_the_one_docs_costs_prices(dev: Synth, prod: Synth) -> None:
+    # docs/COSTS.md: 12 standard alarms per environment, $0.10 each beyond the free 10.
+    # Changing the alarms? Update the CloudWatch alarms line and the totals there too.
+    for synth in (dev, prod):
+        found = alarms(synth)
+        assert len(found) == 12
+        assert all(a.get("Period", 60) >= 60 for a in found.values())  # none high-resolution
+
+
 def test_alarm_topic_has_the_email_subscription(dev: Synth) -> None:
     topic_id, _ = dev.one("AWS::SNS::Topic")
     _, subscription = dev.one("AWS::SNS::Subscription")
