@@ -72,7 +72,6 @@ def function_environment(table_name: str) -> dict[str, str]:
     return {
         "TABLE_NAME": table_name,
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_NAMESPACE": "PickANumber",
         # The backup function requires its retention: the environments' defaults.
         # (The functions share one process environment here, so every one sees it.)
         **BACKUP_RETENTION.environment(),
