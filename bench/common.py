@@ -24,9 +24,9 @@ READ_UNIT_BYTES = 4096
 EVENTUAL_READ_UNIT = 0.5
 
 FAKE_AWS = {
-    "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench",
-    "AWS_SESSION_TOKEN": "bench",
+    "AWS_ACCESS_KEY_ID": "fake",
+    "AWS_SECRET_ACCESS_KEY": "fake",
+    "AWS_SESSION_TOKEN": "fake",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     "POWERTOOLS_TRACE_DISABLED": "true",
