@@ -24,13 +24,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bench.common import fake_aws, item_size, median, print_table, write_results
-from bench.write_units import SCENARIOS, WriteMeter, _insert_records, _submit_event, write_units
+from bench.write_units import SCENARIOS, SUBMISSIONS, submitted, write_units
 from bench.write_units import measure as measure_exactly_once
 
 TABLE = "bench-write-units"  # bench.write_units meters this table
 THROUGHPUT_TABLE = "bench-aggregation"
 ADD_TABLE = "bench-aggregation-add"
-SUBMISSIONS = 300
 THROUGHPUT_RECORDS = 500
 THROUGHPUT_BATCH = 100
 THROUGHPUT_DAYS = 3
@@ -85,30 +84,7 @@ def _rollup_total(client: Any, table: str) -> int:
 
 def measure_add_counter(batch_size: int, days: int) -> dict[str, Any]:
     """The plain ADD aggregator over the same submissions as bench.write_units."""
-    from datetime import date, timedelta
-
-    from moto import mock_aws
-
-    from bench.write_units import FIRST_DAY
-    from infra.topology import TABLE as TOPOLOGY_TABLE
-    from ingest import handler as ingest_handler
-    from shared.aws import dynamodb
-    from shared.submissions import SubmissionStore
-
-    request = TOPOLOGY_TABLE.create_table_request(TABLE)
-    del request["StreamSpecification"]
-    with mock_aws():
-        client = dynamodb()
-        client.create_table(**request)
-        meter: Any = WriteMeter(client)
-        ingest_handler.store = SubmissionStore(meter, TABLE)
-        day_names = [
-            (date.fromisoformat(FIRST_DAY) + timedelta(days=d)).isoformat() for d in range(days)
-        ]
-        for i in range(SUBMISSIONS):
-            event = _submit_event(i % 10 + 1, day_names[i % days], i)
-            assert ingest_handler.submit_number(event)["statusCode"] == 201
-        records = _insert_records(client)
+    with submitted(days) as (client, meter, records):
         counter = AddCounter(client, TABLE)
         for start in range(0, len(records), batch_size):
             counter.aggregate(records[start : start + batch_size])

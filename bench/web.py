@@ -15,16 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, median, print_table, write_results
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 WEB = ROOT / "web"
 RUNS = 10
 SEED_SUBMISSIONS = 30
@@ -79,7 +71,7 @@ def _timings(url: str, runs: int) -> list[dict[str, Any]]:
     samples = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
         try:
             for _ in range(runs + 1):  # the first run warms the stack and the browser

@@ -16,7 +16,8 @@ import contextlib
 import io
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,7 +117,10 @@ def _insert_records(client: Any) -> list[dict[str, Any]]:
     ]
 
 
-def measure(batch_size: int, days: int) -> dict[str, Any]:
+@contextmanager
+def submitted(days: int) -> Iterator[tuple[Any, Any, list[dict[str, Any]]]]:
+    """Inside a moto table: SUBMISSIONS accepted by the ingest handler over `days`
+    days, written through a WriteMeter; yields (client, meter, stream records)."""
     from datetime import date, timedelta
 
     from moto import mock_aws
@@ -124,9 +128,7 @@ def measure(batch_size: int, days: int) -> dict[str, Any]:
     from infra.topology import TABLE as TOPOLOGY_TABLE
     from ingest import handler as ingest_handler
     from shared.aws import dynamodb
-    from shared.rollups import RollupStore
     from shared.submissions import SubmissionStore
-    from stats import aggregator
 
     request = TOPOLOGY_TABLE.create_table_request(TABLE)
     del request["StreamSpecification"]  # the stream's records are built from the items
@@ -135,16 +137,21 @@ def measure(batch_size: int, days: int) -> dict[str, Any]:
         client.create_table(**request)
         meter: Any = WriteMeter(client)
         ingest_handler.store = SubmissionStore(meter, TABLE)
-        aggregator.rollups = RollupStore(meter, TABLE)
-
         day_names = [
             (date.fromisoformat(FIRST_DAY) + timedelta(days=d)).isoformat() for d in range(days)
         ]
         for i in range(SUBMISSIONS):
             event = _submit_event(i % 10 + 1, day_names[i % days], i)
             assert ingest_handler.submit_number(event)["statusCode"] == 201
+        yield client, meter, _insert_records(client)
 
-        records = _insert_records(client)
+
+def measure(batch_size: int, days: int) -> dict[str, Any]:
+    from shared.rollups import RollupStore
+    from stats import aggregator
+
+    with submitted(days) as (_, meter, records):
+        aggregator.rollups = RollupStore(meter, TABLE)
         for start in range(0, len(records), batch_size):
             response = aggregator.aggregate(records[start : start + batch_size])
             assert response["batchItemFailures"] == []

@@ -17,18 +17,10 @@ from playwright.sync_api import ConsoleMessage, Error, Page, expect
 
 from infra.security_headers import CONTENT_SECURITY_POLICY
 from tests.integration.conftest import FAST_OPTIONS, LocalStack, start
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # The stats follow the table's stream: give the page time to poll them in.
 expect.set_options(timeout=20_000)
 
