@@ -39,10 +39,8 @@ def submit_number(event: Event) -> Response:
     payload = validate_submission(json_body(event))
     submission = new_submission(payload, idempotency_key(event), received_at(event))
     accepted = accept(store, submission)
-    if accepted.created:
-        metrics.add_metric(name="SubmissionAccepted", unit=MetricUnit.Count, value=1)
-    else:
-        metrics.add_metric(name="SubmissionReplayed", unit=MetricUnit.Count, value=1)
+    outcome = "SubmissionAccepted" if accepted.created else "SubmissionReplayed"
+    metrics.add_metric(name=outcome, unit=MetricUnit.Count, value=1)
     logger.info("submission stored", extra={"replay": not accepted.created, **submission.public()})
     return respond(201 if accepted.created else 200, accepted.submission.public())
 
