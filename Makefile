@@ -18,8 +18,8 @@ ENV ?= dev
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
-.PHONY: help setup dev test lint fmt typecheck test-unit test-infra test-integration test-e2e \
-        synth bench clean backup-local
+.PHONY: help setup dev test lint fmt typecheck test-unit test-infra test-contract test-integration test-e2e \
+        smoke synth bench clean backup-local
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -55,7 +55,7 @@ dev: $(VENV)/.synced ## run the whole app locally (http://127.0.0.1:8000); optio
 backup-local: $(VENV)/.synced ## run the nightly backup now, against the running local stack
 	$(PY) -m infra.local.backup $(ARGS)
 
-test: setup lint test-unit test-infra test-integration test-e2e ## run every check and test suite
+test: setup lint test-unit test-infra test-contract test-integration test-e2e ## run every check and test suite
 
 lint: $(VENV)/.synced node_modules/.installed ## the pre-commit hooks, offline: ruff, mypy, yamllint, actionlint, codespell, secrets, hygiene
 	PRE_COMMIT_HOME=$(CURDIR)/.cache/pre-commit $(VENV)/bin/pre-commit run --all-files
@@ -69,6 +69,17 @@ test-unit: $(VENV)/.synced ## domain, handler and property tests (moto, freezegu
 
 test-infra: setup ## CDK assertions, cdk-nag, cfn-lint
 	$(PYTEST_NO_BROWSER) tests/infra -q
+
+# The black-box contract suite (tests/contract) against the local stack it starts, in
+# both modes; `make smoke` points the same suite at a deployment.
+test-contract: $(VENV)/.synced ## the contract suite against the local stack: full, then read-only
+	CONTRACT_URL= CONTRACT_MODE=full $(PYTEST_NO_BROWSER) tests/contract -q
+	CONTRACT_URL= CONTRACT_MODE=read-only $(PYTEST_NO_BROWSER) tests/contract -q
+
+MODE ?= full
+smoke: $(VENV)/.synced ## the contract suite against a deployment: URL=https://… [MODE=read-only]
+	@if [ -z "$(URL)" ]; then echo "usage: make smoke URL=https://… [MODE=full|read-only]" >&2; exit 2; fi
+	CONTRACT_URL="$(URL)" CONTRACT_MODE="$(MODE)" $(PYTEST_NO_BROWSER) tests/contract -q
 
 test-integration: $(VENV)/.synced ## the local stack over HTTP
 	$(PYTEST_NO_BROWSER) tests/integration -q

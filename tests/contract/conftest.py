@@ -1,0 +1,90 @@
+"""The contract suite's target: a deployment's base URL, or the local stack.
+
+With CONTRACT_URL set (`make smoke URL=…`) the suite talks to that URL only. Without
+it, the suite starts the local stack (the integration tests' launcher) and, for
+the 429 check, a second one with a low rate limit, both on loopback.
+
+Tests marked `writes` store submissions, and `burst` sends a bounded burst of
+requests: neither runs in read-only mode (production).
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.contract.client import Client, Document, Mode, Settings
+from tests.integration.conftest import FAST_OPTIONS, start
+
+FULL_ONLY = ("writes", "burst")
+# The throttled local stack: 2 requests at once, then 1 per second.
+LOCAL_THROTTLE = ("--ephemeral", "--throttle-rate", "1", "--throttle-burst", "2")
+LOCAL_BURST = 10
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if Settings.from_env().mode is Mode.FULL:
+        return
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        in_suite = Path(__file__).parent in Path(item.path).parents
+        full_only = any(item.get_closest_marker(name) for name in FULL_ONLY)
+        (dropped if in_suite and full_only else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@pytest.fixture(scope="session")
+def document() -> Document:
+    return Document.load()
+
+
+@pytest.fixture(scope="session")
+def target_url(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if settings.url:
+        yield settings.url
+        return
+    stack = start(tmp_path_factory.mktemp("contract-stack"), *FAST_OPTIONS)
+    try:
+        yield stack.base_url
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def api(target_url: str, document: Document) -> Iterator[Client]:
+    client = Client(target_url, document)
+    yield client
+    client.close()
+
+
+@dataclass(frozen=True)
+class Throttled:
+    client: Client
+    burst: int  # the most requests the check may send
+
+
+@pytest.fixture
+def throttled(
+    settings: Settings, api: Client, document: Document, tmp_path: Path
+) -> Iterator[Throttled]:
+    """A target whose rate limit a bounded burst exceeds: the deployment itself, or a
+    local stack started with a low limit."""
+    if settings.url:
+        yield Throttled(api, settings.burst)
+        return
+    stack = start(tmp_path / "throttled-stack", *LOCAL_THROTTLE)
+    client = Client(stack.base_url, document)
+    try:
+        yield Throttled(client, LOCAL_BURST)
+    finally:
+        client.close()
+        stack.stop()
