@@ -19,7 +19,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
 .PHONY: help setup dev test lint fmt typecheck test-unit test-infra test-contract test-integration test-e2e \
-        smoke synth bench clean backup-local
+        smoke api-gate synth bench clean backup-local
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -80,6 +80,11 @@ MODE ?= full
 smoke: $(VENV)/.synced ## the contract suite against a deployment: URL=https://… [MODE=read-only]
 	@if [ -z "$(URL)" ]; then echo "usage: make smoke URL=https://… [MODE=full|read-only]" >&2; exit 2; fi
 	CONTRACT_URL="$(URL)" CONTRACT_MODE="$(MODE)" $(PYTEST_NO_BROWSER) tests/contract -q
+
+# CI runs it on every pull request with BASE=origin/<base branch> (tools/api_gate.py).
+BASE ?= origin/main
+api-gate: node_modules/.installed ## fail on a breaking change of web/openapi.json against BASE (origin/main)
+	python3 -m tools.api_gate --base "$(BASE)"
 
 test-integration: $(VENV)/.synced ## the local stack over HTTP
 	$(PYTEST_NO_BROWSER) tests/integration -q
