@@ -26,6 +26,10 @@ DEFAULT_ENV: Final = "dev"
 FREE_TIER_CAPACITY_UNITS: Final = 25
 
 BillingMode = Literal["PROVISIONED", "PAY_PER_REQUEST"]
+# How the deploy workflow checks a deployment with the contract suite (tests/contract):
+# `full` writes submissions, `read-only` writes nothing (production).
+SmokeMode = Literal["full", "read-only"]
+SMOKE_MODES: Final = ("full", "read-only")
 
 
 class SettingsError(ValueError):
@@ -59,6 +63,8 @@ class EnvironmentSettings:
     # then can CloudFront enforce TLSv1.2_2021 (the default certificate is fixed).
     domain_name: str | None = None
     certificate_arn: str | None = None
+    # The contract suite after each deployment (tools/deploy_environments.py reads it).
+    smoke_mode: SmokeMode = "read-only"
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -90,6 +96,8 @@ class EnvironmentSettings:
             found.append("budget_usd must be at least 1")
         if (self.domain_name is None) != (self.certificate_arn is None):
             found.append("domain_name and certificate_arn go together")
+        if self.smoke_mode not in SMOKE_MODES:
+            found.append(f"smoke_mode must be one of {list(SMOKE_MODES)}")
         if self.alarm_email is not None and "@" not in self.alarm_email:
             found.append("alarm_email must be an e-mail address")
         return found
