@@ -17,11 +17,13 @@ the rollup part items are the only shared ones. It prints:
    transaction attempts, the share cancelled by conflicts, retries per counted
    transaction, groups given up, counted picks/s;
 2. a few of those cells again at DynamoDB Local's measured latency;
-3. the model check: for each load level of docs/CAPACITY.md, that document's
-   configuration (shards x parallelization_factor writers, rollup_parts, batch
-   size) with picks arriving at that rate on the stream (Poisson), polled as
-   Lambda polls a shard; then the same configuration at saturation, for the
-   headroom.
+3. the model check: for each load level of docs/CAPACITY.md, on day one and
+   after 30 days of data (the stream's shards follow the table's partitions),
+   that document's configuration (shards x parallelization_factor writers,
+   rollup_parts, batch size, batching window) with picks arriving at that rate
+   on the stream (Poisson), read as Lambda reads a shard; then the same
+   configuration at saturation, for the headroom; and the configurations it is
+   compared with (one rollup item, twice the shards...).
 
     .venv/bin/python -m bench contention
 """
@@ -31,12 +33,13 @@ import itertools
 import random
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bench.common import percentile, print_table, write_results
 
 SEED = 16
+BATCH_SIZE = 100  # the topology's (run() checks that they agree)
 # The picks per transaction (shared.rollups) and the batch size (the topology) are
 # imported in run(), once bench/__main__ has put services/ on the path.
 INVOKE_SECONDS = 0.010  # the handler's own work per invocation, outside DynamoDB
@@ -52,7 +55,7 @@ LAG_TARGET_SECONDS = 1.0
 CONFLICT_TARGET = 0.10
 HEADROOM_TARGET = 2.0
 # At low loads a few seconds hold few picks: simulate at least this many.
-RECORDS, RECORDS_QUICK = 3_000, 1_000
+RECORDS, RECORDS_QUICK = 20_000, 5_000
 
 Process = Generator[float, None, Any]  # yields the simulated seconds it waits
 
@@ -109,24 +112,78 @@ class Configuration:
     parallelization_factor: int
     rollup_parts: int
     batch_size: int
+    batching_window_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
 class Plan:
-    """One row of docs/CAPACITY.md: a sustained load and the configuration for it."""
+    """One row of docs/CAPACITY.md: a sustained load, the data the table holds (the
+    shards follow it), the configuration for it, and others to compare it with."""
 
     picks_per_second: float
+    data: str
     configuration: Configuration
     setting: str  # which settings the row changes from the default
+    comparisons: tuple[tuple[str, Configuration], ...] = ()
+
+
+def _configuration(
+    shards: int, parts: int, window: float = 0.0, parallelization_factor: int = 1
+) -> Configuration:
+    return Configuration(shards, parallelization_factor, parts, BATCH_SIZE, window)
 
 
 # docs/CAPACITY.md, "Which configuration serves each load": keep the two in step.
+# Shards are not a setting: on day one they follow the throughput (1,000 WCU per
+# partition); after 30 days the data (about 10 GB per partition, 400 B per pick).
 PLANS = (
-    Plan(1, Configuration(1, 1, 1, 100), "free-tier default"),
-    Plan(10, Configuration(1, 1, 1, 100), "on-demand"),
-    Plan(100, Configuration(1, 1, 1, 100), "on-demand"),
-    Plan(1_000, Configuration(4, 1, 8, 100), "on-demand, rollup_parts 8"),
-    Plan(10_000, Configuration(32, 1, 64, 100), "on-demand, rollup_parts 64"),
+    Plan(1, "day one", _configuration(1, 1), "free-tier default"),
+    Plan(10, "day one", _configuration(1, 1), "on-demand"),
+    Plan(100, "day one", _configuration(1, 1), "on-demand"),
+    Plan(
+        100,
+        "30 days",
+        _configuration(11, 8),
+        "on-demand, rollup_parts 8",
+        (("with rollup_parts 1", _configuration(11, 1)),),
+    ),
+    Plan(
+        1_000,
+        "day one",
+        _configuration(4, 8),
+        "on-demand, rollup_parts 8",
+        (
+            ("with twice the shards", _configuration(8, 8)),
+            ("with rollup_parts 1", _configuration(4, 1)),
+        ),
+    ),
+    Plan(
+        1_000,
+        "30 days",
+        _configuration(104, 64),
+        "on-demand, rollup_parts 64",
+        (("with rollup_parts 8", _configuration(104, 8)),),
+    ),
+    Plan(
+        10_000,
+        "day one",
+        _configuration(32, 64),
+        "on-demand, rollup_parts 64",
+        (
+            ("with twice the shards", _configuration(64, 64)),
+            ("with rollup_parts 1", _configuration(32, 1)),
+        ),
+    ),
+    Plan(
+        10_000,
+        "30 days",
+        _configuration(1_040, 1_024),
+        "settings alone: rollup_parts 1024 (the text says what to do instead)",
+        (
+            ("with rollup_parts 64", _configuration(1_040, 64)),
+            ("with rollup_parts 256, 1 s window", _configuration(1_040, 256, window=1.0)),
+        ),
+    ),
 )
 WRITERS = (1, 2, 4, 8, 16, 32, 64)
 PARTS = (1, 2, 4, 8, 16, 32, 64)
@@ -214,16 +271,19 @@ class Saturated:
 class Shard:
     """One stream shard with Poisson arrivals, read as Lambda reads it: at most one
     GetRecords every POLL_SECONDS (+-20 %, from a phase of its own), of at most
-    PICKS_PER_READ picks, handed out in batches to the shard's free writers."""
+    PICKS_PER_READ picks; a batch goes to a free writer of the shard when it is
+    full or when the batching window, opened by its first record, has passed."""
 
     rate: float
     batch_size: int
+    window: float
     rng: random.Random
     unread: deque[float] = field(default_factory=deque)  # written, not yet read
     read: deque[float] = field(default_factory=deque)  # read, not yet in a batch
     redelivery: deque[list[float]] = field(default_factory=deque)
     next_arrival: float = 0.0
     next_read: float = 0.0
+    window_ends: float = 0.0
     arrived: int = 0  # picks written so far (up to the last look at the clock)
 
     def __post_init__(self) -> None:
@@ -233,9 +293,9 @@ class Shard:
     def take(self, now: float) -> list[float] | None:
         if self.redelivery:
             return self.redelivery.popleft()
-        if not self.read and now >= self.next_read:
+        if now >= self.next_read and len(self.read) < self.batch_size:
             self._get_records(now)
-        if not self.read:
+        if not self.read or (len(self.read) < self.batch_size and now < self.window_ends):
             return None
         count = min(self.batch_size, len(self.read))
         return [self.read.popleft() for _ in range(count)]
@@ -250,12 +310,16 @@ class Shard:
 
     def _get_records(self, now: float) -> None:
         self.written(now)
+        if not self.read and self.unread:
+            self.window_ends = now + self.window
         for _ in range(min(PICKS_PER_READ, len(self.unread))):
             self.read.append(self.unread.popleft())
         # Pollers are independent: no two shards stay in step.
         self.next_read = now + POLL_SECONDS * self.rng.uniform(0.8, 1.2)
 
     def next_poll(self, now: float) -> float:
+        if self.read:
+            return max(now, min(self.next_read, self.window_ends))
         return max(now, self.next_read)
 
     def give_back(self, records: list[float]) -> None:
@@ -318,7 +382,10 @@ class Simulation:
                 source = Saturated(configuration.batch_size)
             else:
                 shard = Shard(
-                    picks_per_second / configuration.shards, configuration.batch_size, rng
+                    picks_per_second / configuration.shards,
+                    configuration.batch_size,
+                    configuration.batching_window_seconds,
+                    rng,
                 )
                 shards.append(shard)
                 source = shard
@@ -466,9 +533,11 @@ def run(quick: bool = False) -> dict[str, Any]:
     from infra.topology import STREAM_CONSUMER
     from shared.rollups import MAX_PICKS_PER_TRANSACTION
 
-    grid_seconds, check_seconds = (10.0, 20.0) if quick else (30.0, 60.0)
+    grid_seconds, check_seconds = (10.0, 10.0) if quick else (30.0, 20.0)
     backoff = Backoff()
     batch_size = STREAM_CONSUMER.batch_size
+    if batch_size != BATCH_SIZE:
+        raise RuntimeError(f"the topology's batch size is {batch_size}, the plans' {BATCH_SIZE}")
     simulations = {
         latency.label: Simulation(latency, backoff, MAX_PICKS_PER_TRANSACTION)
         for latency in (AWS, DYNAMODB_LOCAL)
@@ -524,22 +593,18 @@ def run(quick: bool = False) -> dict[str, Any]:
     )
 
     checks = []
+    records = RECORDS_QUICK if quick else RECORDS
     for plan in PLANS:
-        variants = [("as planned", plan.configuration)]
-        if plan.configuration.shards > 1:
-            # DynamoDB may split the table (and so the stream) further than assumed;
-            # and today's layout, one rollup item a day, for comparison.
-            doubled = replace(plan.configuration, shards=2 * plan.configuration.shards)
-            variants.append(("with twice the shards", doubled))
-            variants.append(("with rollup_parts 1", replace(plan.configuration, rollup_parts=1)))
-        for variant, configuration in variants:
-            records = RECORDS_QUICK if quick else RECORDS
+        for variant, configuration in (("as planned", plan.configuration), *plan.comparisons):
             seconds = max(check_seconds, records / plan.picks_per_second)
             at_load = _figures(aws.run(configuration, seconds, plan.picks_per_second))
-            saturated = _figures(aws.run(configuration, grid_seconds))
+            # Saturation is steady within a few seconds; many writers make it slow.
+            writers = configuration.shards * configuration.parallelization_factor
+            saturated = _figures(aws.run(configuration, grid_seconds * min(1.0, 64 / writers)))
             checks.append(
                 {
                     "picks_per_second": plan.picks_per_second,
+                    "data": plan.data,
                     "setting": plan.setting,
                     "variant": variant,
                     "simulated_seconds": seconds,
@@ -550,11 +615,12 @@ def run(quick: bool = False) -> dict[str, Any]:
                 }
             )
     print_table(
-        f"6c. model check: docs/CAPACITY.md's configuration per load, Poisson arrivals at that"
-        f" load for {check_seconds:g} s or {RECORDS_QUICK if quick else RECORDS:,} picks,"
-        f" whichever is longer ({AWS.label} latency); capacity: the same at saturation",
+        f"6c. model check: docs/CAPACITY.md's configuration per load and data, Poisson"
+        f" arrivals at that load for {check_seconds:g} s or {records:,} picks, whichever is"
+        f" longer ({AWS.label} latency); capacity: the same at saturation",
         (
             "picks/s",
+            "data",
             "configuration",
             "shards x pf",
             "parts",
@@ -571,6 +637,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         [
             (
                 c["picks_per_second"],
+                c["data"],
                 c["variant"],
                 f"{c['shards']} x {c['parallelization_factor']}",
                 c["rollup_parts"],
@@ -591,10 +658,10 @@ def run(quick: bool = False) -> dict[str, Any]:
         verdicts = [
             f"{c['variant']}: " + ("ok" if c["passed"] else f"FAILED ({', '.join(c['failed'])})")
             for c in checks
-            if c["picks_per_second"] == plan.picks_per_second
+            if (c["picks_per_second"], c["data"]) == (plan.picks_per_second, plan.data)
         ]
         print(
-            f"  model check {plan.picks_per_second:>6,g} picks/s, {plan.setting}: "
+            f"  model check {plan.picks_per_second:>6,g} picks/s, {plan.data}, {plan.setting}: "
             + "; ".join(verdicts)
         )
     figures = {
