@@ -533,7 +533,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     from infra.topology import STREAM_CONSUMER
     from shared.rollups import MAX_PICKS_PER_TRANSACTION
 
-    grid_seconds, check_seconds = (10.0, 10.0) if quick else (30.0, 20.0)
+    grid_seconds, check_seconds = (10.0, 5.0) if quick else (20.0, 10.0)
     backoff = Backoff()
     batch_size = STREAM_CONSUMER.batch_size
     if batch_size != BATCH_SIZE:
@@ -639,16 +639,16 @@ def run(quick: bool = False) -> dict[str, Any]:
                 c["picks_per_second"],
                 c["data"],
                 c["variant"],
-                f"{c['shards']} x {c['parallelization_factor']}",
+                f"{c['shards']:,} x {c['parallelization_factor']}",
                 c["rollup_parts"],
-                round(c["at_load"]["counted_picks_per_second"], 1),
-                round(c["at_load"]["invocations_per_second"], 1),
-                round(c["at_load"]["picks_per_transaction"], 1),
+                f"{c['at_load']['counted_picks_per_second']:,.1f}",
+                f"{c['at_load']['invocations_per_second']:,.1f}",
+                f"{c['at_load']['picks_per_transaction']:.1f}",
                 f"{c['at_load']['conflict_rate']:.1%}",
                 _milliseconds(c["at_load"]["lag_p50_seconds"]),
                 _milliseconds(c["at_load"]["lag_p95_seconds"]),
                 round(c["saturated"]["counted_picks_per_second"]),
-                f"{c['headroom']:.1f}x",
+                f"{c['headroom']:,.1f}x",
                 "ok" if c["passed"] else "FAILED",
             )
             for c in checks
@@ -683,5 +683,5 @@ def run(quick: bool = False) -> dict[str, Any]:
     return figures
 
 
-def _milliseconds(seconds: float | None) -> float | None:
-    return None if seconds is None else seconds * 1000
+def _milliseconds(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:,.0f}"
