@@ -11,6 +11,10 @@ accepts any credentials. So on Linux it runs in a network namespace of its own
 talks to it through a Unix socket that `engine_sandbox` relays to that port.
 Where namespaces are not available (macOS, locked-down containers) the engine
 listens on a free port of every interface and the stack says so at start-up.
+
+Clients never use the socket directly: `infra.local.aws_endpoint.LocalAwsEndpoint`
+starts the engine and serves it (plus the backup API) on a loopback HTTP port,
+e.g. `with LocalAwsEndpoint(None) as local: boto3.client(..., endpoint_url=local.endpoint_url)`.
 """
 
 import contextlib
