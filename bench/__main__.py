@@ -22,6 +22,7 @@ BENCHMARKS = {
     "read_cost": "bench.read_cost",
     "write_units": "bench.write_units",
     "aggregation": "bench.aggregation",
+    "contention": "bench.contention",
     "cold_start": "bench.cold_start",
     "freshness": "bench.freshness",
     "web": "bench.web",

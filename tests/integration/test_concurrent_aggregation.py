@@ -1,5 +1,5 @@
 """Concurrent aggregator invocations over overlapping records, against the
-embedded DynamoDB served over HTTP (transactions really interleave)."""
+local AWS endpoint: DynamoDB Local, whose transactions really interleave."""
 
 import random
 from collections.abc import Iterator
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from infra.local.embedded_aws import EmbeddedAws, dynamodb, ensure_table
+from infra.local.aws_endpoint import LocalAwsEndpoint, dynamodb, ensure_table
 from shared.rollups import RollupStore
 from shared.submissions import SubmissionStore
 from stats import aggregator
@@ -24,15 +24,11 @@ INVOCATIONS = 6
 
 @pytest.fixture
 def table(monkeypatch: pytest.MonkeyPatch) -> Iterator["DynamoDBClient"]:
-    server = EmbeddedAws("127.0.0.1", 0)
-    server.start()
-    try:
-        client = dynamodb(server.endpoint_url)
+    with LocalAwsEndpoint(None) as endpoint:
+        client = dynamodb(endpoint.endpoint_url)
         ensure_table(client, TABLE)
         monkeypatch.setattr(aggregator, "rollups", RollupStore(client, TABLE))
         yield client
-    finally:
-        server.stop()
 
 
 def test_concurrent_invocations_over_overlapping_records_count_each_submission_once(
