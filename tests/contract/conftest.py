@@ -1,21 +1,23 @@
 """The contract suite's target: a deployment's base URL, or the local stack.
 
 With CONTRACT_URL set (`make smoke URL=…`) the suite talks to that URL only. Without
-it, the suite starts the local stack (the integration tests' launcher) and, for
-the 429 check, a second one with a low rate limit, both on loopback.
+it, the suite starts the local stack (infra.local.launcher, on loopback) and, in
+full mode, for the 429 check, a second one with a low rate limit; both start at
+once.
 
 Tests marked `writes` store submissions, and `burst` sends a bounded burst of
 requests: neither runs in read-only mode (production).
 """
 
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from infra.local.launcher import FAST_OPTIONS, RunningStack, start
 from tests.contract.client import Client, Document, Mode, Settings
-from tests.integration.conftest import FAST_OPTIONS, start
 
 FULL_ONLY = ("writes", "burst")
 # The throttled local stack: 2 requests at once, then 1 per second.
@@ -47,16 +49,39 @@ def document() -> Document:
     return Document.load()
 
 
+@dataclass(frozen=True)
+class LocalStacks:
+    main: RunningStack
+    throttled: "Future[RunningStack] | None"
+
+
 @pytest.fixture(scope="session")
-def target_url(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def local_stacks(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalStacks | None]:
+    """The local stacks the suite needs when it has no URL, started side by side."""
     if settings.url:
-        yield settings.url
+        yield None
         return
-    stack = start(tmp_path_factory.mktemp("contract-stack"), *FAST_OPTIONS)
-    try:
-        yield stack.base_url
-    finally:
-        stack.stop()
+    root = tmp_path_factory.mktemp("contract")
+    with ThreadPoolExecutor(2) as pool:
+        throttled = (
+            pool.submit(start, root / "throttled-stack", *LOCAL_THROTTLE)
+            if settings.mode is Mode.FULL
+            else None
+        )
+        main = start(root / "stack", *FAST_OPTIONS)
+        try:
+            yield LocalStacks(main, throttled)
+        finally:
+            main.stop()
+            if throttled is not None:
+                throttled.result().stop()
+
+
+@pytest.fixture(scope="session")
+def target_url(settings: Settings, local_stacks: LocalStacks | None) -> str:
+    return local_stacks.main.base_url if local_stacks else settings.url
 
 
 @pytest.fixture(scope="session")
@@ -74,17 +99,15 @@ class Throttled:
 
 @pytest.fixture
 def throttled(
-    settings: Settings, api: Client, document: Document, tmp_path: Path
+    settings: Settings, api: Client, document: Document, local_stacks: LocalStacks | None
 ) -> Iterator[Throttled]:
-    """A target whose rate limit a bounded burst exceeds: the deployment itself, or a
+    """A target whose rate limit a bounded burst exceeds: the deployment itself, or the
     local stack started with a low limit."""
-    if settings.url:
+    if local_stacks is None or local_stacks.throttled is None:
         yield Throttled(api, settings.burst)
         return
-    stack = start(tmp_path / "throttled-stack", *LOCAL_THROTTLE)
-    client = Client(stack.base_url, document)
+    client = Client(local_stacks.throttled.result().base_url, document)
     try:
         yield Throttled(client, LOCAL_BURST)
     finally:
         client.close()
-        stack.stop()
