@@ -30,6 +30,19 @@ BillingMode = Literal["PROVISIONED", "PAY_PER_REQUEST"]
 # `full` writes submissions, `read-only` writes nothing (production).
 SmokeMode = Literal["full", "read-only"]
 SMOKE_MODES: Final = ("full", "read-only")
+# How CodeDeploy shifts traffic to a new version of the functions (infra/cloud/release.py):
+# its predefined Lambda configurations, by their names without the prefix.
+RELEASES: Final = (
+    "AllAtOnce",
+    "Canary10Percent5Minutes",
+    "Canary10Percent10Minutes",
+    "Canary10Percent15Minutes",
+    "Canary10Percent30Minutes",
+    "Linear10PercentEvery1Minute",
+    "Linear10PercentEvery2Minutes",
+    "Linear10PercentEvery3Minutes",
+    "Linear10PercentEvery10Minutes",
+)
 
 
 class SettingsError(ValueError):
@@ -65,6 +78,8 @@ class EnvironmentSettings:
     certificate_arn: str | None = None
     # The contract suite after each deployment (tools/deploy_environments.py reads it).
     smoke_mode: SmokeMode = "read-only"
+    # A canary unless an environment says otherwise (dev: AllAtOnce).
+    release: str = "Canary10Percent5Minutes"
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -96,6 +111,8 @@ class EnvironmentSettings:
             found.append("budget_usd must be at least 1")
         if (self.domain_name is None) != (self.certificate_arn is None):
             found.append("domain_name and certificate_arn go together")
+        if self.release not in RELEASES:
+            found.append(f"release must be one of {list(RELEASES)}")
         if self.smoke_mode not in SMOKE_MODES:
             found.append(f"smoke_mode must be one of {list(SMOKE_MODES)}")
         if self.alarm_email is not None and "@" not in self.alarm_email:

@@ -207,6 +207,8 @@ class Api(Construct):
         self.stage = self.rest_api.deployment_stage
         self._add_gateway_responses()
         self.functions: dict[str, lambda_.Function] = {}
+        # What the routes call: each function's `live` alias (infra/cloud/release.py).
+        self.aliases: dict[str, lambda_.Alias] = {}
         self._add_routes(functions, table_arn)
         self._add_origin_key()
         for ack_id, reason in (
@@ -257,6 +259,7 @@ class Api(Construct):
             if fn is None:
                 fn = functions.function(self, route.function)
                 self.functions[route.function.name] = fn
+                self.aliases[route.function.name] = functions.live_alias(fn)
             resource = self.rest_api.root.resource_for_path(route.path)
             options: dict[str, Any] = {
                 "api_key_required": True,
@@ -265,7 +268,8 @@ class Api(Construct):
             }
             if route.body_schema:
                 options["request_models"] = {JSON_CONTENT_TYPE: self._model(route)}
-            resource.add_method(route.method, apigw.LambdaIntegration(fn), **options)
+            integration = apigw.LambdaIntegration(self.aliases[route.function.name])
+            resource.add_method(route.method, integration, **options)
         for path, methods in allowed_methods().items():
             self._add_method_not_allowed(path, methods)
         self._grant_table_access(table_arn)

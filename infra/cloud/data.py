@@ -74,7 +74,9 @@ class Data(Construct):
         self.aggregator.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[self.table.table_arn])
         )
-        self.aggregator.add_event_source(
+        # The mapping calls the `live` alias, which a release moves (infra/cloud/release.py).
+        self.aggregator_alias = functions.live_alias(self.aggregator)
+        self.aggregator_alias.add_event_source(
             sources.DynamoEventSource(
                 self.table,
                 starting_position=lambda_.StartingPosition(consumer.starting_position),

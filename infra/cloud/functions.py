@@ -34,6 +34,8 @@ ARCHITECTURE: Final = lambda_.Architecture.ARM_64
 LOGGING_FORMAT: Final = lambda_.LoggingFormat.JSON
 TRACING: Final = lambda_.Tracing.ACTIVE
 LOG_LEVEL: Final = "INFO"
+# Callers invoke this alias, never the function: a release moves it (infra/cloud/release.py).
+LIVE_ALIAS: Final = "live"
 
 # Kept out of every function package: tests, caches and anything not Python.
 ASSET_EXCLUDES: Final = [
@@ -140,3 +142,10 @@ class FunctionFactory:
             )
         )
         return fn
+
+    def live_alias(self, fn: lambda_.Function) -> lambda_.Alias:
+        """The function's `live` alias on the version this deployment publishes.
+
+        `current_version` is a new AWS::Lambda::Version whenever the code or the
+        configuration changes; moving the alias to it is what a release shifts."""
+        return lambda_.Alias(fn, "Live", alias_name=LIVE_ALIAS, version=fn.current_version)

@@ -11,6 +11,7 @@ from infra.cloud.data import Data
 from infra.cloud.frontend import Frontend
 from infra.cloud.functions import FunctionFactory
 from infra.cloud.observability import Observability
+from infra.cloud.release import Release
 from infra.settings import EnvironmentSettings
 
 STACK_NAME_PREFIX: Final = "PickANumber"
@@ -56,6 +57,15 @@ class PickANumberStack(cdk.Stack):
             aggregator=aggregator,
             table=table,
             dead_letter_queues=[self.data.stream_dlq, self.backup.dead_letters],
+        )
+
+        self.release = Release(
+            self,
+            "Release",
+            settings=settings,
+            api_aliases=self.api.aliases,
+            other_aliases={aggregator.node.id: self.data.aggregator_alias},
+            rest_api=self.api.rest_api,
         )
 
         cdk.CfnOutput(self, "SiteUrl", value=f"https://{self.frontend.distribution.domain_name}")

@@ -7,6 +7,7 @@ from infra.cloud.api import ACCESS_LOG_FIELDS, GATEWAY_PROBLEMS, VALIDATION_ERRO
 from infra.topology import ROUTES
 from shared.http import PROBLEM_CONTENT_TYPE, Problem
 from tests.infra.conftest import Synth
+from tests.infra.test_delivery import live_alias_function
 
 
 def resource_paths(synth: Synth) -> dict[str, str]:
@@ -92,11 +93,8 @@ def test_every_method_requires_the_cloudfront_key_and_calls_its_function(dev: Sy
         assert method["AuthorizationType"] == "NONE"
         integration = method["Integration"]
         assert integration["Type"] == "AWS_PROXY"
-        [function_id] = [
-            part["Fn::GetAtt"][0]
-            for part in integration["Uri"]["Fn::Join"][1]
-            if isinstance(part, dict) and "Fn::GetAtt" in part
-        ]
+        # It calls the function's `live` alias (test_delivery.py: what a release moves).
+        function_id = live_alias_function(dev, integration["Uri"])
         assert dev.resources[function_id]["Properties"]["Handler"] == route.function.handler
 
 

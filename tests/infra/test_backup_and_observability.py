@@ -9,7 +9,12 @@ from tests.infra.conftest import ALARM_EMAIL, Synth
 
 
 def alarms(synth: Synth) -> dict[str, dict[str, Any]]:
-    return {k: v["Properties"] for k, v in synth.of_type("AWS::CloudWatch::Alarm").items()}
+    """The SLO alarms (a canary's release alarms: test_delivery.py)."""
+    return {
+        k: v["Properties"]
+        for k, v in synth.of_type("AWS::CloudWatch::Alarm").items()
+        if not k.startswith("Release")
+    }
 
 
 def test_nightly_schedule_invokes_the_backup_function(dev: Synth) -> None:
@@ -76,12 +81,14 @@ def test_slo_alarms_cover_api_functions_stream_queues_and_table(dev: Synth) -> N
 
 
 def test_alarm_count_is_the_one_docs_costs_prices(dev: Synth, prod: Synth) -> None:
-    # docs/COSTS.md: 12 standard alarms per environment, $0.10 each beyond the free 10.
+    # docs/COSTS.md: 12 standard SLO alarms per environment, and 5 release alarms where a
+    # canary needs them (prod), $0.10 each beyond the free 10.
     # Changing the alarms? Update the CloudWatch alarms line and the totals there too.
-    for synth in (dev, prod):
-        found = alarms(synth)
-        assert len(found) == 12
-        assert all(a.get("Period", 60) >= 60 for a in found.values())  # none high-resolution
+    for synth, release_alarms in ((dev, 0), (prod, 5)):
+        every = synth.of_type("AWS::CloudWatch::Alarm")
+        assert len(alarms(synth)) == 12
+        assert len(every) == 12 + release_alarms
+        assert all(a["Properties"].get("Period", 60) >= 60 for a in every.values())
 
 
 def test_alarm_topic_has_the_email_subscription(dev: Synth) -> None:

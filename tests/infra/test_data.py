@@ -5,6 +5,7 @@ import json
 from infra.cloud.data import TABLE_LOGICAL_ID
 from infra.topology import STREAM_CONSUMER, TABLE
 from tests.infra.conftest import Synth
+from tests.infra.test_delivery import live_alias_function
 
 
 def test_table_keys_stream_and_encryption(dev: Synth) -> None:
@@ -59,7 +60,8 @@ def test_stream_consumer_follows_the_topology(dev: Synth) -> None:
     assert props["ParallelizationFactor"] == consumer.parallelization_factor
     assert props["StartingPosition"] == consumer.starting_position
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    target = props["FunctionName"]["Ref"]
+    # It calls the aggregator's `live` alias (test_delivery.py: what a release moves).
+    target = live_alias_function(dev, props["FunctionName"])
     assert dev.resources[target]["Properties"]["Handler"] == consumer.function.handler
 
 
