@@ -71,3 +71,4 @@ class PickANumberStack(cdk.Stack):
         cdk.CfnOutput(self, "SiteUrl", value=f"https://{self.frontend.distribution.domain_name}")
         cdk.CfnOutput(self, "TableName", value=table.table_name)
         cdk.CfnOutput(self, "DashboardName", value=self.observability.dashboard.dashboard_name)
+        cdk.CfnOutput(self, "ReleaseApplication", value=self.release.application.application_name)
