@@ -260,7 +260,8 @@ class LocalAwsEndpoint:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for a loop that never ran
+            self._server.shutdown()
         self._server.server_close()
         self.engine_connections.close()
         self.engine.stop()
