@@ -6,9 +6,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
 
 from infra.local.aws_endpoint import LocalAwsEndpoint, dynamodb, dynamodb_streams, ensure_table
+from tests.integration.conftest import submit
 
 TABLE = "endpoint-test"
 
@@ -189,3 +191,21 @@ def test_tables_and_backups_survive_a_restart_of_a_persistent_endpoint(tmp_path:
         assert client.get_item(TableName="kept", Key=item("SUB#kept"))["Item"]
         summaries = client.list_backups(TableName="kept")["BackupSummaries"]
         assert [s["BackupArn"] for s in summaries] == [arn]
+
+
+def test_the_stack_runs_against_any_other_endpoint_and_starts_no_engine(start_local_stack):
+    with LocalAwsEndpoint(None) as elsewhere:
+        stack = start_local_stack(
+            "--throttle-rate",
+            "0",
+            "--endpoint-url",
+            elsewhere.endpoint_url,
+            "--table-name",
+            "other",
+        )
+        assert stack.endpoint_url == elsewhere.endpoint_url
+        assert submit(requests, stack, {"number": 4}).status_code == 201
+        stack.wait_until_aggregated()
+        assert stack.rollup_histogram() == stack.raw_histogram() == {4: 1}
+        assert stack.stop() == 0
+        assert "engine" not in stack.stdout.read_text()

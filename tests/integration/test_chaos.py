@@ -16,8 +16,15 @@ SUBMISSIONS = 500
 CLIENTS = 50
 
 
-def test_500_concurrent_submissions_under_chaos_are_counted_exactly(start_local_stack):
-    stack = start_local_stack(*FAST_OPTIONS, "--chaos", "0.3", "--chaos-seed", "7")
+@pytest.mark.parametrize("parallelization_factor", [1, 4])
+def test_500_concurrent_submissions_under_chaos_are_counted_exactly(
+    start_local_stack, parallelization_factor
+):
+    stack = start_local_stack(
+        *FAST_OPTIONS,
+        *("--chaos", "0.3", "--chaos-seed", "7"),
+        *("--parallelization-factor", str(parallelization_factor)),
+    )
     rng = Random(7)
     picks = [rng.randint(1, 10) for _ in range(SUBMISSIONS)]
 
