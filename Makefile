@@ -84,18 +84,21 @@ synth: setup ## synthesize the CloudFormation templates (no Docker, no AWS accou
 # Alarm and budget e-mail of the deployment; CI passes its ALARM_EMAIL variable.
 EMAIL ?= $(ALARM_EMAIL)
 CDK_ENV := -c env=$(ENV) $(if $(EMAIL),-c email=$(EMAIL))
-.PHONY: bootstrap deploy diff destroy
+.PHONY: bootstrap deploy diff destroy cdk-tools
 
-bootstrap: setup ## once per account and region: the CDK bootstrap stack (admin credentials)
+# What synth and deploy need: the Python app and the CDK CLI (no browser).
+cdk-tools: $(VENV)/.synced node_modules/.installed
+
+bootstrap: cdk-tools ## once per account and region: the CDK bootstrap stack (admin credentials)
 	npx cdk bootstrap $(CDK_ENV)
 
-deploy: setup ## deploy PickANumber-$(ENV) (ENV=dev|prod, EMAIL=alarms@example.com)
+deploy: cdk-tools ## deploy PickANumber-$(ENV) (ENV=dev|prod, EMAIL=alarms@example.com)
 	npx cdk deploy PickANumber-$(ENV) $(CDK_ENV) --require-approval never
 
-diff: setup ## what `make deploy` would change in PickANumber-$(ENV)
+diff: cdk-tools ## what `make deploy` would change in PickANumber-$(ENV)
 	npx cdk diff PickANumber-$(ENV) $(CDK_ENV)
 
-destroy: setup ## delete PickANumber-$(ENV); outside dev the table and site bucket are retained
+destroy: cdk-tools ## delete PickANumber-$(ENV); outside dev the table and site bucket are retained
 	npx cdk destroy PickANumber-$(ENV) $(CDK_ENV) --force
 
 bench: $(VENV)/.synced ## benchmarks: print figures, write bench/results/*.json
@@ -122,5 +125,5 @@ clean: ## remove build output (keeps .venv and local data)
 # owner/repo of the GitHub repository allowed to deploy; default: this clone's GitHub origin
 GITHUB ?= $(shell git remote get-url origin 2>/dev/null | sed -nE 's#^(https://github\.com/|git@github\.com:)([^/]+/[^/]+)$$#\2#p' | sed 's#\.git$$##')
 .PHONY: deploy-account
-deploy-account: setup ## once per account: GitHub OIDC deploy roles + API Gateway logs role (GITHUB=owner/repo)
+deploy-account: cdk-tools ## once per account: GitHub OIDC deploy roles + API Gateway logs role (GITHUB=owner/repo)
 	npx cdk deploy PickANumber-account -c account=true $(if $(GITHUB),-c github=$(GITHUB))

@@ -139,6 +139,11 @@ def query_parameters(route: Route) -> dict[str, bool]:
 METHOD_NOT_ALLOWED: Final = 405
 
 
+def api_name(environment: str) -> str:
+    """The REST API's name: one per environment, so no two share CloudWatch metrics."""
+    return f"pick-a-number-{environment}"
+
+
 def allowed_methods() -> dict[str, list[str]]:
     """Each route path of the topology -> its methods, sorted (the `Allow` header)."""
     found: dict[str, list[str]] = defaultdict(list)
@@ -186,6 +191,8 @@ class Api(Construct):
         self.rest_api = apigw.RestApi(
             self,
             "RestApi",
+            # API Gateway's metrics are keyed by this name (ApiName) and the stage.
+            rest_api_name=api_name(settings.name),
             description=f"Pick a Number API ({settings.name}); reached through CloudFront only",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             # The account-level CloudWatch role belongs to the one-time account stack.
@@ -244,6 +251,24 @@ class Api(Construct):
                 response_headers=headers,
                 templates={JSON_CONTENT_TYPE: problem.template()},
             )
+            self._redeploy_on_change(
+                {
+                    "gatewayResponse": response_type.response_type,
+                    "status": problem.status,
+                    "headers": headers,
+                    "template": problem.template(),
+                }
+            )
+
+    def _redeploy_on_change(self, what: dict[str, Any], resource: Construct | None = None) -> None:
+        """A stage serves the snapshot of its Deployment, and CloudFormation only makes a
+        new one when the Deployment's logical ID changes: every part of the API that CDK
+        does not already hash into that ID (raw CfnModels, gateway responses) is added."""
+        deployment = self.rest_api.latest_deployment
+        assert deployment is not None
+        deployment.add_to_logical_id(what)
+        if resource is not None:
+            deployment.node.add_dependency(resource)
 
     def _add_routes(self, functions: FunctionFactory, table_arn: str) -> None:
         body_validator = self.rest_api.add_request_validator(
@@ -320,6 +345,9 @@ class Api(Construct):
             content_type=JSON_CONTENT_TYPE,
             description=str(route.body_schema.get("description", title)),
             schema=api_gateway_model(route.body_schema),
+        )
+        self._redeploy_on_change(
+            {"model": title, "contentType": JSON_CONTENT_TYPE, "schema": model.schema}, model
         )
         return apigw.Model.from_model_name(self, f"{title}ModelRef", model.ref)
 

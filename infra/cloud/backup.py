@@ -19,10 +19,11 @@ from infra.topology import BACKUP_SCHEDULE
 # The function's own actions, and nothing else (see services/backup/).
 BACKUP_ACTIONS: Final = (
     "dynamodb:CreateBackup",
-    "dynamodb:DescribeBackup",
     "dynamodb:DeleteBackup",
     "dynamodb:ListBackups",
 )
+# Schedules of this app live in EventBridge Scheduler's default group.
+SCHEDULE_GROUP: Final = "default"
 
 
 def _ref(fn: lambda_.Function) -> str:
@@ -58,8 +59,8 @@ class Backup(Construct):
         cdk.Validations.of(self.function.role).acknowledge(
             cdk.Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::<SubmissionsTable.Arn>/backup/*]",
-                reason="DescribeBackup/DeleteBackup on this table's backups only; DynamoDB "
-                "names each backup ARN when it creates it.",
+                reason="DeleteBackup on this table's backups only; DynamoDB names each "
+                "backup ARN when it creates it (DescribeBackup is the operator's, not granted).",
             )
         )
         self.function.add_to_role_policy(
@@ -67,7 +68,7 @@ class Backup(Construct):
         )
         self.function.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:DescribeBackup", "dynamodb:DeleteBackup"],
+                actions=["dynamodb:DeleteBackup"],
                 resources=[f"{table_arn}/backup/*"],
             )
         )
@@ -81,7 +82,20 @@ class Backup(Construct):
         self.schedule_role = iam.Role(
             self,
             "ScheduleRole",
-            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+            # Confused deputy: only this account's schedules of this group may assume it.
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID},
+                    "ArnEquals": {
+                        "aws:SourceArn": cdk.Stack.of(self).format_arn(
+                            service="scheduler",
+                            resource="schedule-group",
+                            resource_name=SCHEDULE_GROUP,
+                        )
+                    },
+                },
+            ),
             description="EventBridge Scheduler: invoke the backup function, nothing else",
         )
         cdk.Validations.of(self.schedule_role).acknowledge(

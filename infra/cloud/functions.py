@@ -24,7 +24,7 @@ from constructs import Construct
 
 from infra.settings import EnvironmentSettings
 from infra.topology import SERVICES_DIR, Function
-from shared.observability import NAMESPACE
+from shared.observability import environment_namespace
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 LOCK_FILE: Final = ROOT / "uv.lock"
@@ -124,7 +124,7 @@ class FunctionFactory:
             environment={
                 "TABLE_NAME": self.table_name,
                 "POWERTOOLS_SERVICE_NAME": spec.service,
-                "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
+                "POWERTOOLS_METRICS_NAMESPACE": environment_namespace(self.settings.name),
                 "POWERTOOLS_LOG_LEVEL": LOG_LEVEL,
                 **spec.environment,
                 **(environment or {}),

@@ -18,7 +18,7 @@ from constructs import Construct
 
 from infra.settings import EnvironmentSettings
 from infra.topology import BACKUP
-from shared.observability import NAMESPACE
+from shared.observability import environment_namespace
 
 FIVE_MINUTES: Final = cdk.Duration.minutes(5)
 API_5XX_RATE_THRESHOLD: Final = 0.01  # more than 1 % of requests, 3 periods in a row
@@ -38,7 +38,7 @@ class Observability(Construct):
         *,
         settings: EnvironmentSettings,
         cost_tag: tuple[str, str],
-        rest_api: apigw.RestApi,
+        stage: apigw.Stage,
         functions: Sequence[lambda_.Function],
         aggregator: lambda_.Function,
         table: dynamodb.Table,
@@ -55,21 +55,44 @@ class Observability(Construct):
                 "to a topic under the AWS-managed SNS key, and a customer key costs $1/month.",
             )
         )
+        # The topic policy (enforce_ssl makes one) replaces SNS's default policy, which is
+        # what let the account's services publish: allow each publisher explicitly.
+        account = {"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}}
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    **account,
+                    "ArnLike": {
+                        "aws:SourceArn": cdk.Stack.of(self).format_arn(
+                            service="cloudwatch",
+                            resource="alarm",
+                            resource_name="*",
+                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    },
+                },
+            )
+        )
         self.topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="BudgetsPublish",
                 principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
                 actions=["sns:Publish"],
                 resources=[self.topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
+                conditions=account,
             )
         )
         if settings.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
 
         self.alarms: list[cw.Alarm] = []
-        api_5xx = rest_api.metric_server_error(period=FIVE_MINUTES, statistic="Average")
-        api_latency = rest_api.metric_latency(period=FIVE_MINUTES, statistic="p95")
+        # Stage metrics: dimensions ApiName (the environment's API name) and Stage.
+        api_5xx = stage.metric_server_error(period=FIVE_MINUTES, statistic="Average")
+        api_latency = stage.metric_latency(period=FIVE_MINUTES, statistic="p95")
         self._alarm(
             "Api5xx",
             api_5xx,
@@ -121,7 +144,7 @@ class Observability(Construct):
                 comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             )
         backups = cw.Metric(
-            namespace=NAMESPACE,
+            namespace=environment_namespace(settings.name),
             metric_name=BACKUP_METRIC,
             dimensions_map={"service": BACKUP.service},
             period=cdk.Duration.hours(1),
@@ -141,8 +164,8 @@ class Observability(Construct):
         self.dashboard.add_widgets(
             cw.GraphWidget(
                 title="API requests and 5xx",
-                left=[rest_api.metric_count(period=FIVE_MINUTES)],
-                right=[rest_api.metric_server_error(period=FIVE_MINUTES)],
+                left=[stage.metric_count(period=FIVE_MINUTES)],
+                right=[stage.metric_server_error(period=FIVE_MINUTES)],
                 width=12,
             ),
             cw.GraphWidget(title="API latency p95", left=[api_latency], width=12),
@@ -174,17 +197,13 @@ class Observability(Construct):
         )
 
         tag_key, tag_value = cost_tag
+        # Through the topic only: its e-mail subscription forwards the alert (a direct
+        # EMAIL subscriber as well would deliver every alert twice).
         subscribers = [
             budgets.CfnBudget.SubscriberProperty(
                 subscription_type="SNS", address=self.topic.topic_arn
             )
         ]
-        if settings.alarm_email:
-            subscribers.append(
-                budgets.CfnBudget.SubscriberProperty(
-                    subscription_type="EMAIL", address=settings.alarm_email
-                )
-            )
         self.budget = budgets.CfnBudget(
             self,
             "Budget",

@@ -51,7 +51,7 @@ class PickANumberStack(cdk.Stack):
             "Observability",
             settings=settings,
             cost_tag=cost_tag,
-            rest_api=self.api.rest_api,
+            stage=self.api.stage,
             functions=[*self.api.functions.values(), aggregator, self.backup.function],
             aggregator=aggregator,
             table=table,

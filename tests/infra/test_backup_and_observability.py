@@ -43,7 +43,7 @@ def test_backup_function_settings(dev: Synth, prod: Synth) -> None:
 
 def test_no_backup_in_26_hours_raises_an_alarm(dev: Synth) -> None:
     [backup] = [a for a in alarms(dev).values() if a.get("MetricName") == "BackupCreated"]
-    assert backup["Namespace"] == "PickANumber"
+    assert backup["Namespace"] == "PickANumber/dev"
     assert backup["Dimensions"] == [{"Name": "service", "Value": "backup"}]
     assert backup["Statistic"] == "Sum"
     assert backup["ComparisonOperator"] == "LessThanThreshold"
@@ -107,7 +107,11 @@ def test_budget_is_filtered_by_the_environment_cost_tag(dev: Synth) -> None:
     assert props["Budget"]["BudgetLimit"] == {"Amount": 5, "Unit": "USD"}
     assert props["Budget"]["CostFilters"] == {"TagKeyValue": [f"user:{COST_TAG_KEY}$dev"]}
     assert props["Budget"]["TimeUnit"] == "MONTHLY"
+    topic_id, _ = dev.one("AWS::SNS::Topic")
     for notification in props["NotificationsWithSubscribers"]:
-        assert {"SubscriptionType": "EMAIL", "Address": ALARM_EMAIL} in notification["Subscribers"]
+        # Through the alarm topic, whose e-mail subscription forwards it (ALARM_EMAIL).
+        assert notification["Subscribers"] == [
+            {"SubscriptionType": "SNS", "Address": {"Ref": topic_id}}
+        ]
     kinds = {n["Notification"]["NotificationType"] for n in props["NotificationsWithSubscribers"]}
     assert kinds == {"ACTUAL", "FORECASTED"}
