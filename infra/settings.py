@@ -26,6 +26,10 @@ DEFAULT_ENV: Final = "dev"
 FREE_TIER_CAPACITY_UNITS: Final = 25
 
 BillingMode = Literal["PROVISIONED", "PAY_PER_REQUEST"]
+# Which alarms an environment gets (infra/cloud/observability.py): each level adds
+# to the one before. CloudWatch's free tier is 10 alarm metrics per account.
+AlarmLevel = Literal["minimal", "slo", "full"]
+ALARM_LEVELS: Final[tuple[AlarmLevel, ...]] = ("minimal", "slo", "full")
 
 
 class SettingsError(ValueError):
@@ -49,6 +53,9 @@ class EnvironmentSettings:
     # API Gateway stage, method and usage-plan throttling.
     api_rate_limit: float = API_THROTTLE.rate_per_second
     api_burst_limit: int = API_THROTTLE.burst
+    # Alarms: "minimal" (API 5xx, lost stream records), "slo" (+ latency, stream lag,
+    # backups) or "full" (+ per-function errors, table throttles, schedule DLQ).
+    alarms: AlarmLevel = "slo"
     # SNS alarm topic and budget alert; None: no e-mail subscription is created.
     alarm_email: str | None = None
     # Monthly AWS Budget (USD) over the resources tagged with this environment.
@@ -86,6 +93,8 @@ class EnvironmentSettings:
             found.append(f"backup_retention_days, backup_min_keep: {error}")
         if self.api_rate_limit <= 0 or self.api_burst_limit < 1:
             found.append("api_rate_limit and api_burst_limit must be positive")
+        if self.alarms not in ALARM_LEVELS:
+            found.append(f"alarms must be one of {list(ALARM_LEVELS)}")
         if self.budget_usd < 1:
             found.append("budget_usd must be at least 1")
         if (self.domain_name is None) != (self.certificate_arn is None):
@@ -93,6 +102,10 @@ class EnvironmentSettings:
         if self.alarm_email is not None and "@" not in self.alarm_email:
             found.append("alarm_email must be an e-mail address")
         return found
+
+    def has_alarms(self, level: AlarmLevel) -> bool:
+        """True when this environment's alarm level includes `level`'s alarms."""
+        return ALARM_LEVELS.index(self.alarms) >= ALARM_LEVELS.index(level)
 
     @property
     def removal_policy(self) -> cdk.RemovalPolicy:

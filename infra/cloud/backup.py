@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
+from aws_cdk import triggers
 from constructs import Construct
 
 from infra.cloud.functions import FunctionFactory
@@ -117,4 +118,15 @@ class Backup(Construct):
                 dead_letter_queue=self.dead_letters,
                 role=self.schedule_role,
             ),
+        )
+
+        # A new environment's first backup, taken while it is deployed: the
+        # BackupMissing alarm (missing data breaching) then has a datapoint from the
+        # start. Once, on creation: not again for every change of the function's code.
+        self.first_backup = triggers.Trigger(
+            self,
+            "FirstBackup",
+            handler=self.function,
+            execute_on_handler_change=False,
+            timeout=cdk.Duration.seconds(spec.function.timeout_seconds + 30),
         )

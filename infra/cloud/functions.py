@@ -24,6 +24,7 @@ from constructs import Construct
 
 from infra.settings import EnvironmentSettings
 from infra.topology import SERVICES_DIR, Function
+from shared.aws import TIMEOUT_VARIABLE
 from shared.observability import environment_namespace
 
 ROOT: Final = Path(__file__).resolve().parents[2]
@@ -126,6 +127,9 @@ class FunctionFactory:
                 "POWERTOOLS_SERVICE_NAME": spec.service,
                 "POWERTOOLS_METRICS_NAMESPACE": environment_namespace(self.settings.name),
                 "POWERTOOLS_LOG_LEVEL": LOG_LEVEL,
+                # shared/aws.py bounds botocore's retries below it (the one literal is
+                # the topology's).
+                TIMEOUT_VARIABLE: str(spec.timeout_seconds),
                 **spec.environment,
                 **(environment or {}),
             },

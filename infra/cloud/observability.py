@@ -16,7 +16,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.settings import EnvironmentSettings
+from infra.settings import AlarmLevel, EnvironmentSettings
 from infra.topology import BACKUP
 from shared.observability import environment_namespace
 
@@ -89,11 +89,18 @@ class Observability(Construct):
         if settings.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
 
+        # One alarm per signal that matters, within CloudWatch's 10 free alarm metrics
+        # for dev + prod: "minimal" (API 5xx, records given up on) and "slo" (+ latency,
+        # stream lag, missing backups) cover every failure; "full" adds the causes
+        # (per-function errors, throttles, the schedule's DLQ) at $0.10 per alarm-month.
+        self.settings = settings
         self.alarms: list[cw.Alarm] = []
         # Stage metrics: dimensions ApiName (the environment's API name) and Stage.
         api_5xx = stage.metric_server_error(period=FIVE_MINUTES, statistic="Average")
         api_latency = stage.metric_latency(period=FIVE_MINUTES, statistic="p95")
+        # A failing API function, a throttled table: every one of them answers 5xx.
         self._alarm(
+            "minimal",
             "Api5xx",
             api_5xx,
             API_5XX_RATE_THRESHOLD,
@@ -101,6 +108,7 @@ class Observability(Construct):
             evaluation_periods=3,
         )
         self._alarm(
+            "slo",
             "ApiLatencyP95",
             api_latency,
             API_P95_LATENCY_MS,
@@ -110,6 +118,7 @@ class Observability(Construct):
         for fn in functions:
             name = fn.node.id
             self._alarm(
+                "full",
                 f"{name}Errors",
                 fn.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
                 1,
@@ -117,16 +126,21 @@ class Observability(Construct):
                 comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             )
         iterator_age = aggregator.metric("IteratorAge", period=FIVE_MINUTES, statistic="Maximum")
+        # A failing or throttled aggregator falls behind the stream.
         self._alarm(
+            "slo",
             "AggregatorIteratorAge",
             iterator_age,
             ITERATOR_AGE_MS,
             "The aggregator is more than a minute behind the table's stream.",
             evaluation_periods=3,
         )
-        for queue in dead_letter_queues:
+        for index, queue in enumerate(dead_letter_queues):
             label = queue.node.scope.node.id if queue.node.scope else "Queue"
+            # The first queue holds the stream records given up on (lost counts); the
+            # others' loss (a missed backup) has its own alarm.
             self._alarm(
+                "minimal" if index == 0 else "full",
                 f"{label}{queue.node.id}Depth",
                 queue.metric_approximate_number_of_messages_visible(
                     period=FIVE_MINUTES, statistic="Maximum"
@@ -137,6 +151,7 @@ class Observability(Construct):
             )
         for event in ("ReadThrottleEvents", "WriteThrottleEvents"):
             self._alarm(
+                "full",
                 f"Table{event}",
                 table.metric(event, period=FIVE_MINUTES, statistic="Sum"),
                 1,
@@ -151,12 +166,15 @@ class Observability(Construct):
             statistic="Sum",
         )
         self.backup_alarm = self._alarm(
+            "slo",
             "BackupMissing",
             backups,
             1,
             f"No successful backup in {BACKUP_WINDOW_HOURS} hours.",
             comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
             evaluation_periods=BACKUP_WINDOW_HOURS,
+            # No datapoint at all is what a stopped schedule looks like; a new
+            # environment takes its first backup while it is deployed (Backup).
             missing=cw.TreatMissingData.BREACHING,
         )
 
@@ -231,6 +249,7 @@ class Observability(Construct):
 
     def _alarm(
         self,
+        level: AlarmLevel,
         id: str,
         metric: cw.IMetric,
         threshold: float,
@@ -239,7 +258,9 @@ class Observability(Construct):
         comparison: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluation_periods: int = 1,
         missing: cw.TreatMissingData = cw.TreatMissingData.NOT_BREACHING,
-    ) -> cw.Alarm:
+    ) -> cw.Alarm | None:
+        if not self.settings.has_alarms(level):
+            return None
         alarm = cw.Alarm(
             self,
             id,

@@ -58,6 +58,10 @@ class PickANumberStack(cdk.Stack):
             dead_letter_queues=[self.data.stream_dlq, self.backup.dead_letters],
         )
 
+        if self.observability.backup_alarm is not None:
+            # Created once the first backup exists: no alarm for a new environment.
+            self.observability.backup_alarm.node.add_dependency(self.backup.first_backup)
+
         cdk.CfnOutput(self, "SiteUrl", value=f"https://{self.frontend.distribution.domain_name}")
         cdk.CfnOutput(self, "TableName", value=table.table_name)
         cdk.CfnOutput(self, "DashboardName", value=self.observability.dashboard.dashboard_name)

@@ -5,7 +5,6 @@ these templates, cfn-lint and cdk-nag pass them, and AWS would still not do what
 the app needs. The assertions read the template as the service would.
 """
 
-import fnmatch
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -288,3 +287,121 @@ def test_deploying_needs_no_browser(target: str) -> None:
     assert result.returncode == 0, result.stderr
     assert "chromium" not in result.stdout.lower()
     assert "apt-get" not in result.stdout
+
+
+# ---- 12. Lambda kills a function at its timeout ------------------------------------
+
+
+def test_every_function_knows_its_timeout_for_its_aws_clients(dev: Synth) -> None:
+    """AWS: Lambda stops a function at its timeout (API Gateway then answers 502):
+    shared/aws.py bounds botocore's retries below FUNCTION_TIMEOUT_SECONDS, which must
+    be the function's own timeout, from the topology."""
+    from shared.aws import TIMEOUT_VARIABLE
+
+    for fn in dev.of_type("AWS::Lambda::Function").values():
+        props = fn["Properties"]
+        variables = props.get("Environment", {}).get("Variables", {})
+        if "POWERTOOLS_SERVICE_NAME" in variables:  # the app's own functions
+            assert variables[TIMEOUT_VARIABLE] == str(props["Timeout"])
+
+
+# ---- 9. A new environment has no backup yet ---------------------------------------
+
+
+def test_a_new_environment_takes_its_first_backup_at_deployment(prod: Synth) -> None:
+    """AWS (CloudWatch, TreatMissingData=breaching): with no datapoint in the whole
+    evaluation range the alarm is in ALARM, so a fresh environment would page until
+    its first nightly backup. The deployment takes that first backup (a trigger that
+    runs the backup function once, on creation, not on every code change), and the
+    alarm is created after it; missing data stays breaching, so a schedule that never
+    invokes the function still alarms within 26 hours."""
+    handler = "backup.handler.lambda_handler"
+    backup_id, _ = prod.one("AWS::Lambda::Function", lambda p: p.get("Handler") == handler)
+    [(trigger_id, trigger)] = [
+        (k, v) for k, v in prod.resources.items() if v["Type"] == "Custom::Trigger"
+    ]
+    [version_id] = [
+        k
+        for k, v in prod.of_type("AWS::Lambda::Version").items()
+        if v["Properties"]["FunctionName"] == {"Ref": backup_id}
+    ]
+    assert trigger["Properties"]["HandlerArn"] == {"Ref": version_id}
+    # executes once, on create (not again for every change of the code)
+    assert trigger["Properties"]["ExecuteOnHandlerChange"] is False
+    [(_, alarm)] = [
+        (k, v)
+        for k, v in prod.of_type("AWS::CloudWatch::Alarm").items()
+        if v["Properties"].get("MetricName") == "BackupCreated"
+    ]
+    assert trigger_id in as_list(alarm.get("DependsOn", []))
+    props = alarm["Properties"]
+    assert props["TreatMissingData"] == "breaching"
+    assert props["Period"] * props["EvaluationPeriods"] <= 26 * 3600
+
+
+# ---- 14. The always-free CloudWatch allowances at the seed's scale -----------------
+
+FREE_ALARM_METRICS = 10  # standard-resolution alarm metrics per account, always free
+FREE_DASHBOARDS = 3  # of up to 50 metrics each
+FREE_CUSTOM_METRICS = 10
+
+
+def alarm_metrics(synth: Synth) -> int:
+    """CloudWatch bills an alarm per metric it evaluates (a metric-math alarm counts
+    every metric of its expression); composite alarms are billed apart (none here)."""
+    count = 0
+    for alarm in synth.of_type("AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        assert props.get("Period", 60) >= 60, "high-resolution alarms are never free"
+        if "MetricName" in props:
+            count += 1
+        count += sum(1 for query in props.get("Metrics", []) if "MetricStat" in query)
+    return count
+
+
+def test_dev_and_prod_alarms_fit_the_free_alarm_metrics(dev: Synth, prod: Synth) -> None:
+    """AWS free tier: 10 standard alarm metrics per account, summed over dev and prod
+    (and anything else in the account); composite alarms are $0.50 each, never free."""
+    assert not dev.of_type("AWS::CloudWatch::CompositeAlarm")
+    assert not prod.of_type("AWS::CloudWatch::CompositeAlarm")
+    assert alarm_metrics(dev) + alarm_metrics(prod) <= FREE_ALARM_METRICS
+
+
+def test_dashboards_fit_the_free_dashboards(dev: Synth, prod: Synth) -> None:
+    """AWS free tier: 3 dashboards of up to 50 metrics each per account."""
+    dashboards = [*dev.of_type("AWS::CloudWatch::Dashboard").values()]
+    dashboards += [*prod.of_type("AWS::CloudWatch::Dashboard").values()]
+    assert len(dashboards) <= FREE_DASHBOARDS
+    for dashboard in dashboards:
+        body = json.dumps(dashboard["Properties"]["DashboardBody"])
+        assert body.count('\\"metrics\\"') <= 50
+
+
+def test_the_functions_emit_few_enough_custom_metrics_for_two_environments() -> None:
+    """AWS free tier: 10 custom metrics (namespace + name + dimensions) per account.
+    Each environment has its own namespace, so dev + prod emit twice the names one
+    environment emits; Powertools' ColdStart metric (one more per API function) is
+    off, Lambda's own Init Duration (in the REPORT log line) tells the same."""
+    import ast
+
+    from tests.infra.conftest import ROOT
+
+    names: set[str] = set()
+    for path in (ROOT / "services").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.keyword) and node.arg == "capture_cold_start_metric":
+                assert not (isinstance(node.value, ast.Constant) and node.value.value), path
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_metric":
+                for keyword in node.keywords:
+                    if keyword.arg == "name":
+                        names |= {
+                            n.value
+                            for n in ast.walk(keyword.value)
+                            if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                        }
+                        if isinstance(keyword.value, ast.Name):  # outcome = "A" if … else "B"
+                            names |= {"<computed>"}
+    names.discard("<computed>")
+    names |= {"SubmissionAccepted", "SubmissionReplayed"}  # services/ingest/handler.py
+    assert 2 * len(names) <= FREE_CUSTOM_METRICS, sorted(names)
