@@ -14,7 +14,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Node
 
 from backup.retention import InvalidRetention, check_retention
-from infra.topology import API_THROTTLE, BACKUP_RETENTION
+from infra.topology import API_THROTTLE, BACKUP_RETENTION, DAILY_STATS, SUBMIT_NUMBER
 
 ENVIRONMENTS_CONTEXT_KEY: Final = "pick-a-number:environments"
 ENV_CONTEXT_KEY: Final = "env"
@@ -24,6 +24,15 @@ DEFAULT_ENV: Final = "dev"
 # DynamoDB's always-free tier: 25 WCU and 25 RCU of *provisioned* capacity,
 # summed over every table and index of the region (this app has one table).
 FREE_TIER_CAPACITY_UNITS: Final = 25
+
+# What one request costs the table, measured (bench/write_units.py, docs/ARCHITECTURE.md):
+# an accepted pick writes 1 unit (raw item) + 2 (its marker, in the aggregator's
+# transaction) + 2/n (the rollup, shared by the n picks of a batch). At the rates a
+# free-tier table sustains a batch holds about one pick, so n = 1: 5 units (3.04 only
+# with batches of 100). A default daily-stats request (7 days, 1 or 2 months) reads
+# at most 1 unit (eventually consistent Query of <= 4 KB per month).
+WRITE_UNITS_PER_PICK: Final = 5.0
+READ_UNITS_PER_STATS_REQUEST: Final = 1.0
 
 BillingMode = Literal["PROVISIONED", "PAY_PER_REQUEST"]
 # Which alarms an environment gets (infra/cloud/observability.py): each level adds
@@ -50,9 +59,15 @@ class EnvironmentSettings:
     # The nightly backup job keeps backups this long, and never fewer than min_keep.
     backup_retention_days: int = BACKUP_RETENTION.days
     backup_min_keep: int = BACKUP_RETENTION.min_keep
-    # API Gateway stage, method and usage-plan throttling.
+    # API Gateway stage and usage-plan throttling (every method together).
     api_rate_limit: float = API_THROTTLE.rate_per_second
     api_burst_limit: int = API_THROTTLE.burst
+    # Per method, within what the table sustains (checked below when PROVISIONED):
+    # POST /api/submit-number from write_capacity, GET /api/daily-stats from read_capacity.
+    submit_rate_limit: float = 1.0
+    submit_burst_limit: int = 2
+    stats_rate_limit: float = 5.0
+    stats_burst_limit: int = 10
     # Alarms: "minimal" (API 5xx, lost stream records), "slo" (+ latency, stream lag,
     # backups) or "full" (+ per-function errors, table throttles, schedule DLQ).
     alarms: AlarmLevel = "slo"
@@ -91,8 +106,15 @@ class EnvironmentSettings:
             check_retention(self.backup_retention_days, self.backup_min_keep)
         except InvalidRetention as error:
             found.append(f"backup_retention_days, backup_min_keep: {error}")
-        if self.api_rate_limit <= 0 or self.api_burst_limit < 1:
-            found.append("api_rate_limit and api_burst_limit must be positive")
+        for prefix in ("api", "submit", "stats"):
+            rate, burst = (
+                getattr(self, f"{prefix}_rate_limit"),
+                getattr(self, f"{prefix}_burst_limit"),
+            )
+            if rate <= 0 or burst < 1:
+                found.append(f"{prefix}_rate_limit and {prefix}_burst_limit must be positive")
+        if self.billing_mode == "PROVISIONED":
+            found += self._capacity_problems()
         if self.alarms not in ALARM_LEVELS:
             found.append(f"alarms must be one of {list(ALARM_LEVELS)}")
         if self.budget_usd < 1:
@@ -102,6 +124,37 @@ class EnvironmentSettings:
         if self.alarm_email is not None and "@" not in self.alarm_email:
             found.append("alarm_email must be an e-mail address")
         return found
+
+    def _capacity_problems(self) -> list[str]:
+        """A provisioned table sustains its capacity per second: the API must not admit
+        more than that (past the burst credit, users would get 503s)."""
+        found = []
+        for method, rate, cost, units, capacity in (
+            ("submit", self.submit_rate_limit, WRITE_UNITS_PER_PICK, "write", self.write_capacity),
+            (
+                "stats",
+                self.stats_rate_limit,
+                READ_UNITS_PER_STATS_REQUEST,
+                "read",
+                self.read_capacity,
+            ),
+        ):
+            if rate * cost > capacity:
+                found.append(
+                    f"{method}_rate_limit {rate:g}/s x {cost:g} {units} units per request = "
+                    f"{rate * cost:g} > {units}_capacity {capacity}: lower {method}_rate_limit "
+                    f"to {capacity / cost:g} or less, raise {units}_capacity to "
+                    f"{rate * cost:g} or more, or set billing_mode PAY_PER_REQUEST"
+                )
+        return found
+
+    def method_throttle(self, function_name: str) -> tuple[float, int]:
+        """(rate per second, burst) of the API method served by `function_name`."""
+        if function_name == SUBMIT_NUMBER.name:
+            return self.submit_rate_limit, self.submit_burst_limit
+        if function_name == DAILY_STATS.name:
+            return self.stats_rate_limit, self.stats_burst_limit
+        return self.api_rate_limit, self.api_burst_limit
 
     def has_alarms(self, level: AlarmLevel) -> bool:
         """True when this environment's alarm level includes `level`'s alarms."""

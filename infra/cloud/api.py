@@ -181,10 +181,11 @@ class Api(Construct):
             retention=settings.log_retention,
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
+        # Per method, from the table's capacity (infra/settings.py checks it).
         method_options = {
             f"{route.path}/{route.method}": apigw.MethodDeploymentOptions(
-                throttling_rate_limit=settings.api_rate_limit,
-                throttling_burst_limit=settings.api_burst_limit,
+                throttling_rate_limit=settings.method_throttle(route.function.name)[0],
+                throttling_burst_limit=settings.method_throttle(route.function.name)[1],
             )
             for route in ROUTES
         }

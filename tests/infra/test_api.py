@@ -149,8 +149,10 @@ def test_stage_named_after_the_environment_with_tracing_logs_and_throttles(dev: 
         # API Gateway escapes '/' as '~1' in method setting paths.
         per_method = settings["/" + route.path.replace("/", "~1")]
         assert per_method["HttpMethod"] == route.method
-        assert per_method["ThrottlingRateLimit"] == 10
-        assert per_method["ThrottlingBurstLimit"] == 20
+        # from the table's capacity (cdk.json: dev submit 1/2, stats 5/10)
+        rate, burst = {"POST": (1, 2), "GET": (5, 10)}[route.method]
+        assert per_method["ThrottlingRateLimit"] == rate
+        assert per_method["ThrottlingBurstLimit"] == burst
 
 
 def test_prod_throttles_come_from_its_settings(prod: Synth) -> None:

@@ -405,3 +405,47 @@ def test_the_functions_emit_few_enough_custom_metrics_for_two_environments() -> 
     names.discard("<computed>")
     names |= {"SubmissionAccepted", "SubmissionReplayed"}  # services/ingest/handler.py
     assert 2 * len(names) <= FREE_CUSTOM_METRICS, sorted(names)
+
+
+# ---- 5. Provisioned capacity bounds what the API may admit -------------------------
+
+
+def method_throttles(synth: Synth) -> dict[tuple[str, str], dict[str, Any]]:
+    _, stage = synth.one("AWS::ApiGateway::Stage")
+    return {
+        # API Gateway escapes '/' as '~1' in a method setting's path: "/~1api~1…"
+        (s["HttpMethod"], s["ResourcePath"][1:].replace("~1", "/")): s
+        for s in stage["Properties"]["MethodSettings"]
+        if s["ResourcePath"] != "/*"
+    }
+
+
+def test_method_throttles_follow_the_table_capacity(dev: Synth, prod: Synth) -> None:
+    """AWS: a provisioned table sustains its WCU/RCU per second (burst credit covers
+    300 s of unused capacity at most); past it, writes fail with
+    ProvisionedThroughputExceeded (our 503) and the stream consumer falls behind. An
+    accepted pick costs up to 5 write units (1 raw put + 2 marker + 2 rollup in a
+    batch of one, bench/write_units.py); a default daily-stats read, 1 read unit. So
+    API Gateway's per-method rate must stay within capacity / cost."""
+    from infra.settings import READ_UNITS_PER_STATS_REQUEST, WRITE_UNITS_PER_PICK
+
+    for synth in (dev, prod):
+        _, table = synth.one("AWS::DynamoDB::Table")
+        capacity = table["Properties"]["ProvisionedThroughput"]
+        throttles = method_throttles(synth)
+        submit = throttles[("POST", "/api/submit-number")]["ThrottlingRateLimit"]
+        stats = throttles[("GET", "/api/daily-stats")]["ThrottlingRateLimit"]
+        assert submit * WRITE_UNITS_PER_PICK <= capacity["WriteCapacityUnits"]
+        assert stats * READ_UNITS_PER_STATS_REQUEST <= capacity["ReadCapacityUnits"]
+
+
+def test_synthesis_refuses_a_throttle_the_table_cannot_sustain() -> None:
+    """The same rule at synthesis: the message names the numbers to change."""
+    from infra.settings import EnvironmentSettings, SettingsError
+
+    with pytest.raises(SettingsError, match=r"submit_rate_limit.*write_capacity"):
+        EnvironmentSettings(name="dev", write_capacity=5, submit_rate_limit=10)
+    with pytest.raises(SettingsError, match=r"stats_rate_limit.*read_capacity"):
+        EnvironmentSettings(name="dev", read_capacity=5, stats_rate_limit=50)
+    # On-demand tables scale with the traffic: any throttle is accepted.
+    EnvironmentSettings(name="dev", billing_mode="PAY_PER_REQUEST", submit_rate_limit=100)
