@@ -5,6 +5,8 @@ entry per environment. `-c env=<name>` picks one (default `dev`); `-c email=…`
 sets the alarm and budget e-mail for that deployment (never committed).
 """
 
+import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Final, Literal
@@ -39,6 +41,16 @@ BillingMode = Literal["PROVISIONED", "PAY_PER_REQUEST"]
 # to the one before. CloudWatch's free tier is 10 alarm metrics per account.
 AlarmLevel = Literal["minimal", "slo", "full"]
 ALARM_LEVELS: Final[tuple[AlarmLevel, ...]] = ("minimal", "slo", "full")
+
+
+# `cdk bootstrap --qualifier`: 1-10 lower-case letters and digits (part of role and
+# bucket names). One per environment isolates their deploy and execution roles.
+_QUALIFIER: Final = re.compile(r"^[a-z0-9]{1,10}$")
+
+
+def default_qualifier(name: str) -> str:
+    """`pan<env>` (Pick A Number), for an environment that names none."""
+    return f"pan{name}"[:10]
 
 
 class SettingsError(ValueError):
@@ -77,6 +89,9 @@ class EnvironmentSettings:
     budget_usd: int = 5
     # True: RETAIN + deletion protection on the data (table, site bucket).
     retain_data: bool = True
+    # The CDK bootstrap qualifier of this environment (`make bootstrap ENV=<env>`);
+    # empty: `pan<name>`. Each environment's roles are cdk-<qualifier>-*.
+    bootstrap_qualifier: str = ""
     # Optional custom domain: an ACM certificate in us-east-1 covering it. Only
     # then can CloudFront enforce TLSv1.2_2021 (the default certificate is fixed).
     domain_name: str | None = None
@@ -115,6 +130,8 @@ class EnvironmentSettings:
                 found.append(f"{prefix}_rate_limit and {prefix}_burst_limit must be positive")
         if self.billing_mode == "PROVISIONED":
             found += self._capacity_problems()
+        if not _QUALIFIER.match(self.qualifier):
+            found.append("bootstrap_qualifier must be 1-10 lower-case letters and digits")
         if self.alarms not in ALARM_LEVELS:
             found.append(f"alarms must be one of {list(ALARM_LEVELS)}")
         if self.budget_usd < 1:
@@ -155,6 +172,10 @@ class EnvironmentSettings:
         if function_name == DAILY_STATS.name:
             return self.stats_rate_limit, self.stats_burst_limit
         return self.api_rate_limit, self.api_burst_limit
+
+    @property
+    def qualifier(self) -> str:
+        return self.bootstrap_qualifier or default_qualifier(self.name)
 
     def has_alarms(self, level: AlarmLevel) -> bool:
         """True when this environment's alarm level includes `level`'s alarms."""
@@ -202,7 +223,11 @@ def all_environments(node: Node) -> dict[str, EnvironmentSettings]:
     declared = node.try_get_context(ENVIRONMENTS_CONTEXT_KEY)
     if not isinstance(declared, dict) or not declared:
         raise SettingsError(f"cdk.json must declare context '{ENVIRONMENTS_CONTEXT_KEY}'")
-    return {name: EnvironmentSettings.from_mapping(name, v) for name, v in declared.items()}
+    found = {name: EnvironmentSettings.from_mapping(name, v) for name, v in declared.items()}
+    qualifiers = [settings.qualifier for settings in found.values()]
+    if len(set(qualifiers)) != len(qualifiers):
+        raise SettingsError("every environment needs its own bootstrap_qualifier")
+    return found
 
 
 def selected_environment(node: Node) -> EnvironmentSettings:
@@ -217,3 +242,24 @@ def selected_environment(node: Node) -> EnvironmentSettings:
         values = {f.name: getattr(chosen, f.name) for f in fields(chosen)}
         chosen = EnvironmentSettings(**{**values, "alarm_email": str(email)})
     return chosen
+
+
+def main(argv: list[str]) -> int:
+    """`python -m infra.settings qualifier <env>`: the Makefile's bootstrap qualifier."""
+    import json
+    from pathlib import Path
+
+    if len(argv) != 2 or argv[0] != "qualifier":
+        print("usage: python -m infra.settings qualifier <env>", file=sys.stderr)
+        return 2
+    cdk_json = Path(__file__).resolve().parents[1] / "cdk.json"
+    declared = json.loads(cdk_json.read_text())["context"][ENVIRONMENTS_CONTEXT_KEY]
+    if argv[1] not in declared:
+        print(f"unknown environment {argv[1]!r}; declared: {sorted(declared)}", file=sys.stderr)
+        return 2
+    print(EnvironmentSettings.from_mapping(argv[1], declared[argv[1]]).qualifier)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -29,6 +29,9 @@ class PickANumberStack(cdk.Stack):
             scope,
             stack_name(settings.name),
             description=f"Pick a Number, environment {settings.name}",
+            # Its own bootstrap (`make bootstrap ENV=<env>`): roles no other environment's
+            # deploy role may assume (infra/cloud/account.py).
+            synthesizer=cdk.DefaultStackSynthesizer(qualifier=settings.qualifier),
             **kwargs,
         )
         cost_tag = (COST_TAG_KEY, settings.name)
