@@ -83,6 +83,11 @@ class EnvironmentSettings:
     # Alarms: "minimal" (API 5xx, lost stream records), "slo" (+ latency, stream lag,
     # backups) or "full" (+ per-function errors, table throttles, schedule DLQ).
     alarms: AlarmLevel = "slo"
+    # X-Ray: the share of API requests traced (the environment's sampling rule, no
+    # reservoir), and whether the stream consumer is traced (Lambda samples a
+    # stream-invoked function at 1/s + 5 %, which no rule changes).
+    xray_sampling_rate: float = 0.05
+    trace_stream_consumer: bool = True
     # SNS alarm topic and budget alert; None: no e-mail subscription is created.
     alarm_email: str | None = None
     # Monthly AWS Budget (USD) over the resources tagged with this environment.
@@ -132,6 +137,8 @@ class EnvironmentSettings:
             found += self._capacity_problems()
         if not _QUALIFIER.match(self.qualifier):
             found.append("bootstrap_qualifier must be 1-10 lower-case letters and digits")
+        if not 0 <= self.xray_sampling_rate <= 1:
+            found.append("xray_sampling_rate must be between 0 and 1")
         if self.alarms not in ALARM_LEVELS:
             found.append(f"alarms must be one of {list(ALARM_LEVELS)}")
         if self.budget_usd < 1:

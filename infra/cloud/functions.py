@@ -90,6 +90,7 @@ class FunctionFactory:
         spec: Function,
         environment: dict[str, str] | None = None,
         wildcard_reason: str = "",
+        tracing: lambda_.Tracing = TRACING,
     ) -> lambda_.Function:
         """One function of the topology, under `scope`, with its role and log group.
 
@@ -118,7 +119,7 @@ class FunctionFactory:
             layers=[self._layer()],
             memory_size=spec.memory_mb,
             timeout=cdk.Duration.seconds(spec.timeout_seconds),
-            tracing=TRACING,
+            tracing=tracing,
             logging_format=LOGGING_FORMAT,
             log_group=log_group,
             role=role,

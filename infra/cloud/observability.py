@@ -14,8 +14,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_xray as xray
 from constructs import Construct
 
+from infra.cloud.api import api_name
 from infra.settings import AlarmLevel, EnvironmentSettings
 from infra.topology import BACKUP
 from shared.observability import environment_namespace
@@ -28,6 +30,8 @@ ITERATOR_AGE_MS: Final = 60_000  # rollups more than a minute behind the submiss
 BACKUP_METRIC: Final = "BackupCreated"
 BACKUP_WINDOW_HOURS: Final = 26
 BUDGET_ALERT_PERCENT: Final = 80
+# Before the account's default rule (10000); other rules of the account may come first.
+SAMPLING_RULE_PRIORITY: Final = 100
 
 
 class Observability(Construct):
@@ -176,6 +180,27 @@ class Observability(Construct):
             # No datapoint at all is what a stopped schedule looks like; a new
             # environment takes its first backup while it is deployed (Backup).
             missing=cw.TreatMissingData.BREACHING,
+        )
+
+        # X-Ray: API Gateway samples by the account's rules; this environment's API gets
+        # its own, a fixed share of requests (errors included) and no reservoir, which
+        # at 1 request/s would alone trace 2.6M requests a month.
+        self.sampling_rule = xray.CfnSamplingRule(
+            self,
+            "TraceSampling",
+            sampling_rule=xray.CfnSamplingRule.SamplingRuleProperty(
+                rule_name=f"pick-a-number-{settings.name}"[:32],
+                priority=SAMPLING_RULE_PRIORITY,
+                fixed_rate=settings.xray_sampling_rate,
+                reservoir_size=0,
+                service_name=f"{api_name(settings.name)}/{settings.name}",
+                service_type="AWS::ApiGateway::Stage",
+                host="*",
+                http_method="*",
+                url_path="*",
+                resource_arn="*",
+                version=1,
+            ),
         )
 
         self.dashboard = cw.Dashboard(self, "Dashboard", period_override=cw.PeriodOverride.AUTO)

@@ -41,7 +41,7 @@ class PickANumberStack(cdk.Stack):
         self.data = Data(self, "Data", settings=settings)
         table = self.data.table
         functions = FunctionFactory(self, settings, table.table_name)
-        aggregator = self.data.add_aggregator(functions)
+        aggregator = self.data.add_aggregator(functions, settings)
         self.api = Api(
             self, "Api", settings=settings, functions=functions, table_arn=table.table_arn
         )

@@ -449,3 +449,48 @@ def test_synthesis_refuses_a_throttle_the_table_cannot_sustain() -> None:
         EnvironmentSettings(name="dev", read_capacity=5, stats_rate_limit=50)
     # On-demand tables scale with the traffic: any throttle is accepted.
     EnvironmentSettings(name="dev", billing_mode="PAY_PER_REQUEST", submit_rate_limit=100)
+
+
+# ---- 13. X-Ray records what the sampling rules say ---------------------------------
+
+MONTH_SECONDS = 30 * 24 * 3600
+FREE_TRACES = 100_000  # X-Ray traces recorded per month, always free
+API_REQUESTS_AT_SCALE = 4_000_000  # 1M picks + 3M stats requests a month (docs/COSTS.md)
+STREAM_INVOCATIONS_AT_SCALE = 960_000  # aggregator invocations a month (docs/COSTS.md)
+
+
+def test_prod_traces_stay_in_the_free_tier_at_a_million_picks(prod: Synth) -> None:
+    """AWS X-Ray: API Gateway samples by the account's sampling rules (service name
+    `<api name>/<stage>`) and Lambda follows the caller's decision; without a rule,
+    the default (1 request/s + 5 %) traces nearly every request at 1.5 requests/s.
+    Lambda's own sampling of stream-invoked functions (1/s + 5 %) is not
+    configurable, so the aggregator traces only where its tracing setting says so."""
+    [rule] = [
+        r["Properties"]["SamplingRule"] for r in prod.of_type("AWS::XRay::SamplingRule").values()
+    ]
+    _, api = prod.one("AWS::ApiGateway::RestApi")
+    _, stage = prod.one("AWS::ApiGateway::Stage")
+    assert rule["ServiceName"] == f"{api['Properties']['Name']}/{stage['Properties']['StageName']}"
+    assert rule["ServiceType"] == "AWS::ApiGateway::Stage"
+    assert 0 < rule["FixedRate"]  # a steady trickle, errors included, keeps being traced
+    aggregator = prod.one(
+        "AWS::Lambda::Function", lambda p: p.get("Handler") == "stats.aggregator.lambda_handler"
+    )[1]["Properties"]
+    stream_traces = (
+        STREAM_INVOCATIONS_AT_SCALE if aggregator["TracingConfig"]["Mode"] == "Active" else 0
+    )
+    # the reservoir is up to that many requests each second, before the fixed rate
+    reservoir = rule["ReservoirSize"] * MONTH_SECONDS
+    traces = reservoir + API_REQUESTS_AT_SCALE * rule["FixedRate"] + stream_traces
+    assert traces <= FREE_TRACES
+
+
+def test_each_environment_has_its_own_sampling_rule(dev: Synth, prod: Synth) -> None:
+    """X-Ray sampling rules are per account and region, named uniquely."""
+    names = {
+        r["Properties"]["SamplingRule"]["RuleName"]
+        for synth in (dev, prod)
+        for r in synth.of_type("AWS::XRay::SamplingRule").values()
+    }
+    assert len(names) == 2
+    assert all(len(name) <= 32 for name in names)
