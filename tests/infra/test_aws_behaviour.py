@@ -472,7 +472,7 @@ def test_prod_traces_stay_in_the_free_tier_at_a_million_picks(prod: Synth) -> No
     _, stage = prod.one("AWS::ApiGateway::Stage")
     assert rule["ServiceName"] == f"{api['Properties']['Name']}/{stage['Properties']['StageName']}"
     assert rule["ServiceType"] == "AWS::ApiGateway::Stage"
-    assert 0 < rule["FixedRate"]  # a steady trickle, errors included, keeps being traced
+    assert rule["FixedRate"] > 0  # a steady trickle, errors included, keeps being traced
     aggregator = prod.one(
         "AWS::Lambda::Function", lambda p: p.get("Handler") == "stats.aggregator.lambda_handler"
     )[1]["Properties"]
