@@ -100,6 +100,7 @@ bootstrap: cdk-tools ## once per environment, account and region: its CDK bootst
 
 deploy: cdk-tools ## deploy PickANumber-$(ENV) (ENV=dev|prod, EMAIL=alarms@example.com)
 	$(CHECK_ENV)
+	PYTHONPATH=services $(PY) -m tools.check_powertools_layer
 	npx cdk deploy PickANumber-$(ENV) $(TOOLKIT) $(CDK_ENV) --require-approval never
 
 diff: cdk-tools ## what `make deploy` would change in PickANumber-$(ENV)
