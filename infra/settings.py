@@ -94,6 +94,9 @@ class EnvironmentSettings:
     budget_usd: int = 5
     # True: RETAIN + deletion protection on the data (table, site bucket).
     retain_data: bool = True
+    # Raise by one to rotate the key CloudFront sends to the API (a new random key
+    # replaces the old one within one deployment, without downtime).
+    origin_key_generation: int = 1
     # The CDK bootstrap qualifier of this environment (`make bootstrap ENV=<env>`);
     # empty: `pan<name>`. Each environment's roles are cdk-<qualifier>-*.
     bootstrap_qualifier: str = ""
@@ -135,6 +138,8 @@ class EnvironmentSettings:
                 found.append(f"{prefix}_rate_limit and {prefix}_burst_limit must be positive")
         if self.billing_mode == "PROVISIONED":
             found += self._capacity_problems()
+        if self.origin_key_generation < 1:
+            found.append("origin_key_generation must be at least 1")
         if not _QUALIFIER.match(self.qualifier):
             found.append("bootstrap_qualifier must be 1-10 lower-case letters and digits")
         if not 0 <= self.xray_sampling_rate <= 1:

@@ -494,3 +494,51 @@ def test_each_environment_has_its_own_sampling_rule(dev: Synth, prod: Synth) -> 
     }
     assert len(names) == 2
     assert all(len(name) <= 32 for name in names)
+
+
+# ---- 7. The origin key is a secret only if nobody can read it ----------------------
+
+
+def test_the_cloudfront_origin_key_is_random_and_in_no_template_or_output(
+    dev: Synth,
+) -> None:
+    """AWS: a stack id (arn:…:stack/<name>/<uuid>) is a time-based UUID that anyone
+    with cloudformation:DescribeStacks reads, so an API key derived from it is no
+    secret. An ApiKey without a Value gets a random one from API Gateway, which only
+    apigateway:GET (includeValue) on that key reveals; CloudFront receives it as an
+    origin header through a custom resource whose response is not logged."""
+    _, key = dev.one("AWS::ApiGateway::ApiKey")
+    assert "Value" not in key["Properties"]
+    text = json.dumps(dev.json)
+    assert "AWS::StackId" not in text
+    _, distribution = dev.one("AWS::CloudFront::Distribution")
+    [api_origin] = [
+        o
+        for o in distribution["Properties"]["DistributionConfig"]["Origins"]
+        if o.get("OriginCustomHeaders")
+    ]
+    [header] = api_origin["OriginCustomHeaders"]
+    assert header["HeaderName"] == "x-api-key"
+    reader_id = header["HeaderValue"]["Fn::GetAtt"][0]
+    reader = dev.resources[reader_id]
+    assert reader["Type"] == "Custom::OriginKey"
+    create = json.dumps(reader["Properties"]["Create"])
+    assert "getApiKey" in create or "GetApiKey" in create
+    assert '\\"logApiResponseData\\":false' in create.replace(" ", "")
+    # Outputs never carry it.
+    for output in dev.json.get("Outputs", {}).values():
+        assert reader_id not in json.dumps(output)
+
+
+def test_raising_the_key_generation_rotates_the_origin_key(dev: Synth) -> None:
+    """AWS CloudFormation: a new logical ID is a new resource, created before the old
+    one is deleted (in the cleanup phase): a new random key, bound and sent by
+    CloudFront before the old key disappears."""
+    from tests.infra.conftest import cdk_json_context
+
+    environments = json.loads(json.dumps(cdk_json_context()["pick-a-number:environments"]))
+    environments["dev"]["origin_key_generation"] = 2
+    rotated = Synth("dev", **{"pick-a-number:environments": environments})
+    before, _ = dev.one("AWS::ApiGateway::ApiKey")
+    after, _ = rotated.one("AWS::ApiGateway::ApiKey")
+    assert before != after

@@ -37,7 +37,9 @@ def test_the_parameter_is_the_locked_version_for_the_functions_runtime() -> None
 
 
 def test_a_published_layer_passes(capsys: pytest.CaptureFixture[str]) -> None:
-    arn = "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:7"
+    arn = (
+        "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:7"
+    )
     client = client_answering({"Parameter": {"Name": layer_parameter(), "Value": arn}})
 
     assert check(client) == 0
