@@ -16,8 +16,12 @@ from hypothesis import strategies as st
 
 from ingest.accept import new_submission
 from shared.http import Problem
-from shared.schemas import DAILY_STATS_QUERY_SCHEMA, ISO_DATE_PATTERN, ISO_DATETIME_PATTERN
-from shared.schemas import SUBMISSION_SCHEMA
+from shared.schemas import (
+    DAILY_STATS_QUERY_SCHEMA,
+    ISO_DATE_PATTERN,
+    ISO_DATETIME_PATTERN,
+    SUBMISSION_SCHEMA,
+)
 from shared.validation import compile_schema
 from stats.daily_stats import requested_range
 
