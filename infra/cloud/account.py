@@ -6,9 +6,10 @@ per-environment stacks:
 - the GitHub Actions OIDC identity provider (an account holds one per URL);
 - one deploy role per environment, assumable only by a GitHub Actions job of the
   named repository running in the GitHub environment of the same name, and
-  allowed nothing but `sts:AssumeRole` on the CDK bootstrap roles: the bootstrap
-  roles, not this one, hold the deployment permissions, so this role cannot touch
-  a resource directly;
+  allowed nothing but `sts:AssumeRole` on its own environment's CDK bootstrap roles
+  (`cdk-<qualifier>-*`) and reading AWS's public Powertools layer parameters: the
+  bootstrap roles, not this one, hold the deployment permissions, so this role
+  cannot touch a resource directly;
 - the account-level API Gateway CloudWatch role, which API Gateway needs before
   any stage can write access or execution logs.
 
@@ -55,6 +56,8 @@ STS_AUDIENCE: Final = "sts.amazonaws.com"
 # The tag `cdk bootstrap` puts on each role it creates, and its values.
 BOOTSTRAP_ROLE_TAG: Final = "aws-cdk:bootstrap-role"
 BOOTSTRAP_ROLE_KINDS: Final = ("deploy", "file-publishing", "image-publishing", "lookup")
+# AWS's public SSM parameters of the Powertools for Python layers (infra/cloud/functions.py).
+POWERTOOLS_PARAMETERS: Final = "/aws/service/powertools/python/*"
 
 # GitHub's rules for names: owner/org alphanumerics and hyphens, repo also . and _.
 _OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
@@ -221,6 +224,31 @@ class GitHubDeployRole(Construct):
                         f"iam:ResourceTag/{BOOTSTRAP_ROLE_TAG}": list(BOOTSTRAP_ROLE_KINDS)
                     }
                 },
+            )
+        )
+        # `make deploy` first checks AWS's public Powertools layer parameter in the target
+        # region (tools/check_powertools_layer.py): a read of AWS-owned public parameters.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadPowertoolsLayerParameter",
+                actions=["ssm:GetParameter"],
+                resources=[
+                    stack.format_arn(
+                        service="ssm",
+                        region="*",
+                        account="",
+                        resource="parameter",
+                        resource_name=POWERTOOLS_PARAMETERS.lstrip("/"),
+                    )
+                ],
+            )
+        )
+        cdk.Validations.of(self.role).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:*::"
+                f"parameter/{POWERTOOLS_PARAMETERS.lstrip('/')}]",
+                reason="Reads only AWS's public Powertools layer parameters (every version, in "
+                "the deploying region), which make deploy checks before it deploys.",
             )
         )
         cdk.Validations.of(self.role).acknowledge(

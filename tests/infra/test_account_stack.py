@@ -113,9 +113,14 @@ def test_deploy_roles_may_only_assume_the_tagged_cdk_bootstrap_roles(template):
         assert "ManagedPolicyArns" not in role["Properties"]
         assert "Policies" not in role["Properties"]
         assert "PermissionsBoundary" not in role["Properties"]
-        # ... and one attached policy with exactly one statement
+        # ... and one attached policy: the bootstrap roles, and the read of AWS's public
+        # Powertools layer parameters that `make deploy` checks first
         [document] = policies_of(template, role_id)
-        [statement] = document["Statement"]
+        statement, read_layer = document["Statement"]
+        assert read_layer["Action"] == "ssm:GetParameter"
+        assert read_layer["Resource"]["Fn::Join"][1][-1] == (
+            ":ssm:*::parameter/aws/service/powertools/python/*"
+        )
         assert statement["Effect"] == "Allow"
         assert statement["Action"] == "sts:AssumeRole"
         assert "NotAction" not in statement
@@ -273,6 +278,8 @@ def role_patterns(template: dict[str, Any], role_id: str) -> list[str]:
     patterns = []
     for document in policies_of(template, role_id):
         for statement in document["Statement"]:
+            if statement["Action"] != "sts:AssumeRole":
+                continue
             resource = statement["Resource"]
             parts = resource["Fn::Join"][1] if isinstance(resource, dict) else [resource]
             text = "".join(p if isinstance(p, str) else "" for p in parts)
