@@ -43,6 +43,9 @@ _OFFSET = "(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
 ISO_DATETIME_PATTERN: Final = (
     "^" + _calendar_date(_ANY_YEAR, _ANY_LEAP_YEAR) + "T" + _TIME + _OFFSET + "$"
 )
+# A day in an answer: a range may start before the first day a request may name
+# (`to=1000-01-01` answers from 0999-12-26), so answers admit any real day.
+ANY_DATE_PATTERN: Final = "^" + _calendar_date(_ANY_YEAR, _ANY_LEAP_YEAR) + "$"
 IDEMPOTENCY_KEY_PATTERN: Final = r"^[A-Za-z0-9_.:-]{16,128}$"
 
 SUBMISSION_SCHEMA: Final[JsonSchema] = {
@@ -119,7 +122,7 @@ STATS_SCHEMA: Final[JsonSchema] = {
 
 DAY_STATS_SCHEMA: Final[JsonSchema] = {
     **STATS_SCHEMA,
-    "properties": {"date": {"type": "string", "pattern": ISO_DATE_PATTERN}}
+    "properties": {"date": {"type": "string", "pattern": ANY_DATE_PATTERN}}
     | STATS_SCHEMA["properties"],
     "required": ["date", *STATS_SCHEMA["required"]],
 }
@@ -127,8 +130,8 @@ DAY_STATS_SCHEMA: Final[JsonSchema] = {
 DAILY_STATS_RESPONSE_SCHEMA: Final[JsonSchema] = {
     "type": "object",
     "properties": {
-        "from": {"type": "string", "pattern": ISO_DATE_PATTERN},
-        "to": {"type": "string", "pattern": ISO_DATE_PATTERN},
+        "from": {"type": "string", "pattern": ANY_DATE_PATTERN},
+        "to": {"type": "string", "pattern": ANY_DATE_PATTERN},
         "days": {"type": "array", "items": DAY_STATS_SCHEMA},
         "total": STATS_SCHEMA,
     },
@@ -140,7 +143,7 @@ SUBMISSION_RESPONSE_SCHEMA: Final[JsonSchema] = {
     "type": "object",
     "properties": {
         "id": {"type": "string"},
-        "date": {"type": "string", "pattern": ISO_DATE_PATTERN},
+        "date": {"type": "string", "pattern": ANY_DATE_PATTERN},
         "number": {"type": "integer", "minimum": NUMBER_MIN, "maximum": NUMBER_MAX},
     },
     "required": ["id", "date", "number"],

@@ -63,3 +63,15 @@ def test_every_schema_valid_timestamp_is_accepted_by_the_ingest_function(timesta
     payload = validate_submission({"number": 3, "timestamp": timestamp})
     submission = new_submission(payload, None, NOW)
     assert submission.public()["number"] == 3
+
+
+def test_an_answer_may_start_before_the_first_day_a_request_names() -> None:
+    """Found by schemathesis: `to=1000-01-01` answers from 0999-12-26 (the default
+    7-day range), which the response schema must describe."""
+    import re
+
+    from shared.schemas import DAILY_STATS_RESPONSE_SCHEMA
+
+    days = requested_range({"to": "1000-01-01"}, date(2026, 3, 1))
+    pattern = DAILY_STATS_RESPONSE_SCHEMA["properties"]["from"]["pattern"]
+    assert re.match(pattern, days.first.isoformat())
