@@ -179,6 +179,15 @@ def test_a_changed_request_schema_makes_a_new_deployment(monkeypatch: pytest.Mon
     assert deployment_id(Synth("dev")) != before
     monkeypatch.undo()
 
+    # a method: another request header declared on a route
+    changed = tuple(
+        type(r)(**{**r.__dict__, "headers": (*r.headers, "X-Trace")}) if r is route else r
+        for r in topology.ROUTES
+    )
+    monkeypatch.setattr(api, "ROUTES", changed)
+    assert deployment_id(Synth("dev")) != before
+    monkeypatch.undo()
+
     problems = {
         kind: (
             api.GatewayProblem(429, "Slow Down", '"Retry later."')
