@@ -119,19 +119,32 @@ synth: setup ## synthesize the CloudFormation templates (no Docker, no AWS accou
 # Alarm and budget e-mail of the deployment; CI passes its ALARM_EMAIL variable.
 EMAIL ?= $(ALARM_EMAIL)
 CDK_ENV := -c env=$(ENV) $(if $(EMAIL),-c email=$(EMAIL))
-.PHONY: bootstrap deploy diff destroy
+# Each environment has its own CDK bootstrap (qualifier from cdk.json, default pan<env>):
+# its deploy role can assume no other environment's roles (docs/SECURITY.md).
+QUALIFIER = $(shell PYTHONPATH=services $(PY) -m infra.settings qualifier $(ENV) 2>/dev/null)
+TOOLKIT = --toolkit-stack-name CDKToolkit-$(QUALIFIER)
+CHECK_ENV = @test -n "$(QUALIFIER)" || { echo "ENV=$(ENV) is not an environment of cdk.json"; exit 1; }
+.PHONY: bootstrap deploy diff destroy cdk-tools
 
-bootstrap: setup ## once per account and region: the CDK bootstrap stack (admin credentials)
-	npx cdk bootstrap $(CDK_ENV)
+# What synth and deploy need: the Python app and the CDK CLI (no browser).
+cdk-tools: $(VENV)/.synced node_modules/.installed
 
-deploy: setup ## deploy PickANumber-$(ENV) (ENV=dev|prod, EMAIL=alarms@example.com)
-	npx cdk deploy PickANumber-$(ENV) $(CDK_ENV) --require-approval never
+bootstrap: cdk-tools ## once per environment, account and region: its CDK bootstrap stack (admin credentials)
+	$(CHECK_ENV)
+	npx cdk bootstrap --qualifier $(QUALIFIER) $(TOOLKIT) $(CDK_ENV)
 
-diff: setup ## what `make deploy` would change in PickANumber-$(ENV)
-	npx cdk diff PickANumber-$(ENV) $(CDK_ENV)
+deploy: cdk-tools ## deploy PickANumber-$(ENV) (ENV=dev|prod, EMAIL=alarms@example.com)
+	$(CHECK_ENV)
+	PYTHONPATH=services $(PY) -m tools.check_powertools_layer
+	npx cdk deploy PickANumber-$(ENV) $(TOOLKIT) $(CDK_ENV) --require-approval never
 
-destroy: setup ## delete PickANumber-$(ENV); outside dev the table and site bucket are retained
-	npx cdk destroy PickANumber-$(ENV) $(CDK_ENV) --force
+diff: cdk-tools ## what `make deploy` would change in PickANumber-$(ENV)
+	$(CHECK_ENV)
+	npx cdk diff PickANumber-$(ENV) $(TOOLKIT) $(CDK_ENV)
+
+destroy: cdk-tools ## delete PickANumber-$(ENV); outside dev the table and site bucket are retained
+	$(CHECK_ENV)
+	npx cdk destroy PickANumber-$(ENV) $(TOOLKIT) $(CDK_ENV) --force
 
 bench: $(VENV)/.synced node_modules/.installed java ## benchmarks: print figures, write bench/results/*.json
 	$(PY) -m bench
@@ -157,5 +170,9 @@ clean: ## remove build output (keeps .venv and local data)
 # owner/repo of the GitHub repository allowed to deploy; default: this clone's GitHub origin
 GITHUB ?= $(shell git remote get-url origin 2>/dev/null | sed -nE 's#^(https://github\.com/|git@github\.com:)([^/]+/[^/]+)$$#\2#p' | sed 's#\.git$$##')
 .PHONY: deploy-account
-deploy-account: setup ## once per account: GitHub OIDC deploy roles + API Gateway logs role (GITHUB=owner/repo)
-	npx cdk deploy PickANumber-account -c account=true $(if $(GITHUB),-c github=$(GITHUB))
+# REGIONAL_ONLY=true: a further region of the account (API Gateway's logs role only);
+# ENVIRONMENTS=prod: deploy roles for these environments only (an account per environment).
+deploy-account: cdk-tools ## once per account (and region): GitHub OIDC deploy roles + API Gateway logs role (GITHUB=owner/repo)
+	npx cdk deploy PickANumber-account -c account=true $(if $(GITHUB),-c github=$(GITHUB)) \
+	  $(if $(REGIONAL_ONLY),-c account-regional-only=$(REGIONAL_ONLY)) \
+	  $(if $(ENVIRONMENTS),-c account-environments=$(ENVIRONMENTS))

@@ -190,7 +190,7 @@ class _Side:
         from infra.local.aws_endpoint import LocalAwsEndpoint, dynamodb
         from infra.local.demo import history, seed
 
-        self.stack.stop(signal.SIGINT)
+        self._stop()
         with LocalAwsEndpoint(self.data_dir) as engine:
             submissions = list(history(count, 30, datetime.now(UTC).date()))
             seeded = seed(dynamodb(engine.endpoint_url), self.stack.table_name, submissions)
@@ -205,20 +205,29 @@ class _Side:
         }
 
     def restart(self) -> dict[str, float]:
-        self.stack.stop(signal.SIGINT)
+        forced = self._stop()
         ready = self.start()
         began = time.perf_counter()
         counted, waited = self.wait_counted(COUNT_TIMEOUT_SECONDS)
         return {
+            "stop_forced": forced,
             "restart_to_ready_s": ready,
             "restart_to_consistent_s": ready + waited,
             "consistent": counted >= self.expected,
             "checked_in_s": time.perf_counter() - began,
         }
 
+    def _stop(self) -> bool:
+        """Ctrl-C; True if the stack did not stop in time and was killed."""
+        try:
+            self.stack.stop(signal.SIGINT)
+        except subprocess.TimeoutExpired:
+            return True
+        return False
+
     def stop(self) -> None:
         if self.stack is not None and self.stack.process.poll() is None:
-            self.stack.stop(signal.SIGINT)
+            self._stop()
 
 
 def _moto_server() -> tuple[subprocess.Popen[bytes], str]:

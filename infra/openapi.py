@@ -41,17 +41,22 @@ PROBLEM_JSON: Final = "application/problem+json"
 
 _PROBLEM_REF: Final = {"$ref": "#/components/schemas/Problem"}
 
-# Errors any route can answer, whichever layer (API Gateway or the function) answers.
+# Every status any route can answer, whichever layer (API Gateway's gateway responses,
+# its 405 for another method, or the function) answers; all as problem+json.
 _COMMON_ERRORS: Final = {
     "400": "Invalid input: the problem names the offending fields in `errors`.",
-    "429": "Throttled: retry after the number of seconds in `Retry-After`.",
-    "4XX": "Any other client error (unknown route, method, or a rule at the edge).",
-    "5XX": "Server error.",
-}
-_BODY_ERRORS: Final = {
+    "403": "The request did not come through the site's CloudFront distribution.",
+    "404": "No such resource (a path the API does not serve).",
+    "405": "Another method than the ones the path serves; `Allow` lists them.",
     "413": f"The body is larger than {MAX_BODY_BYTES} bytes.",
     "415": f"The body is not sent as `{JSON}`.",
+    "429": "Throttled: retry after the number of seconds in `Retry-After`.",
+    "500": "An unexpected error (logged with its request id).",
+    "502": "The function failed or answered something API Gateway could not use.",
+    "503": "The table is over capacity or slow: retry after `Retry-After` seconds.",
+    "504": "The function did not answer in time.",
 }
+_RETRY_AFTER: Final = {"429", "503"}
 
 
 # The order of an operation's fields in the document, for a stable and readable diff.
@@ -176,14 +181,13 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
         responses["409"] = _problem_response(
             "The Idempotency-Key was already used with another body."
         )
-        errors |= _BODY_ERRORS
     else:
         responses["200"] = _json_response(
             f"Statistics per day of the range (at most {MAX_RANGE_DAYS} days) and in total.",
             "DailyStats",
         )
     for status, description in errors.items():
-        responses[status] = _problem_response(description, retry_after=status == "429")
+        responses[status] = _problem_response(description, retry_after=status in _RETRY_AFTER)
     operation["responses"] = dict(sorted(responses.items()))
     return {key: operation[key] for key in _OPERATION_KEYS if key in operation}
 

@@ -5,6 +5,8 @@ entry per environment. `-c env=<name>` picks one (default `dev`); `-c email=…`
 sets the alarm and budget e-mail for that deployment (never committed).
 """
 
+import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Final, Literal
@@ -14,7 +16,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Node
 
 from backup.retention import InvalidRetention, check_retention
-from infra.topology import API_THROTTLE, BACKUP_RETENTION
+from infra.topology import API_THROTTLE, BACKUP_RETENTION, DAILY_STATS, SUBMIT_NUMBER
 
 ENVIRONMENTS_CONTEXT_KEY: Final = "pick-a-number:environments"
 ENV_CONTEXT_KEY: Final = "env"
@@ -24,6 +26,15 @@ DEFAULT_ENV: Final = "dev"
 # DynamoDB's always-free tier: 25 WCU and 25 RCU of *provisioned* capacity,
 # summed over every table and index of the region (this app has one table).
 FREE_TIER_CAPACITY_UNITS: Final = 25
+
+# What one request costs the table, measured (bench/write_units.py, docs/ARCHITECTURE.md):
+# an accepted pick writes 1 unit (raw item) + 2 (its marker, in the aggregator's
+# transaction) + 2/n (the rollup, shared by the n picks of a batch). At the rates a
+# free-tier table sustains a batch holds about one pick, so n = 1: 5 units (3.04 only
+# with batches of 100). A default daily-stats request (7 days, 1 or 2 months) reads
+# at most 1 unit (eventually consistent Query of <= 4 KB per month).
+WRITE_UNITS_PER_PICK: Final = 5.0
+READ_UNITS_PER_STATS_REQUEST: Final = 1.0
 
 BillingMode = Literal["PROVISIONED", "PAY_PER_REQUEST"]
 # How the deploy workflow checks a deployment with the contract suite (tests/contract):
@@ -43,6 +54,20 @@ RELEASES: Final = (
     "Linear10PercentEvery3Minutes",
     "Linear10PercentEvery10Minutes",
 )
+# Which alarms an environment gets (infra/cloud/observability.py): each level adds
+# to the one before. CloudWatch's free tier is 10 alarm metrics per account.
+AlarmLevel = Literal["minimal", "slo", "full"]
+ALARM_LEVELS: Final[tuple[AlarmLevel, ...]] = ("minimal", "slo", "full")
+
+
+# `cdk bootstrap --qualifier`: 1-10 lower-case letters and digits (part of role and
+# bucket names). One per environment isolates their deploy and execution roles.
+_QUALIFIER: Final = re.compile(r"^[a-z0-9]{1,10}$")
+
+
+def default_qualifier(name: str) -> str:
+    """`pan<env>` (Pick A Number), for an environment that names none."""
+    return f"pan{name}"[:10]
 
 
 class SettingsError(ValueError):
@@ -63,15 +88,35 @@ class EnvironmentSettings:
     # The nightly backup job keeps backups this long, and never fewer than min_keep.
     backup_retention_days: int = BACKUP_RETENTION.days
     backup_min_keep: int = BACKUP_RETENTION.min_keep
-    # API Gateway stage, method and usage-plan throttling.
+    # API Gateway stage and usage-plan throttling (every method together).
     api_rate_limit: float = API_THROTTLE.rate_per_second
     api_burst_limit: int = API_THROTTLE.burst
+    # Per method, within what the table sustains (checked below when PROVISIONED):
+    # POST /api/submit-number from write_capacity, GET /api/daily-stats from read_capacity.
+    submit_rate_limit: float = 1.0
+    submit_burst_limit: int = 2
+    stats_rate_limit: float = 5.0
+    stats_burst_limit: int = 10
+    # Alarms: "minimal" (API 5xx, lost stream records), "slo" (+ latency, stream lag,
+    # backups) or "full" (+ per-function errors, table throttles, schedule DLQ).
+    alarms: AlarmLevel = "slo"
+    # X-Ray: the share of API requests traced (the environment's sampling rule, no
+    # reservoir), and whether the stream consumer is traced (Lambda samples a
+    # stream-invoked function at 1/s + 5 %, which no rule changes).
+    xray_sampling_rate: float = 0.05
+    trace_stream_consumer: bool = True
     # SNS alarm topic and budget alert; None: no e-mail subscription is created.
     alarm_email: str | None = None
     # Monthly AWS Budget (USD) over the resources tagged with this environment.
     budget_usd: int = 5
     # True: RETAIN + deletion protection on the data (table, site bucket).
     retain_data: bool = True
+    # Raise by one to rotate the key CloudFront sends to the API (a new random key
+    # replaces the old one within one deployment, without downtime).
+    origin_key_generation: int = 1
+    # The CDK bootstrap qualifier of this environment (`make bootstrap ENV=<env>`);
+    # empty: `pan<name>`. Each environment's roles are cdk-<qualifier>-*.
+    bootstrap_qualifier: str = ""
     # Optional custom domain: an ACM certificate in us-east-1 covering it. Only
     # then can CloudFront enforce TLSv1.2_2021 (the default certificate is fixed).
     domain_name: str | None = None
@@ -105,8 +150,23 @@ class EnvironmentSettings:
             check_retention(self.backup_retention_days, self.backup_min_keep)
         except InvalidRetention as error:
             found.append(f"backup_retention_days, backup_min_keep: {error}")
-        if self.api_rate_limit <= 0 or self.api_burst_limit < 1:
-            found.append("api_rate_limit and api_burst_limit must be positive")
+        for prefix in ("api", "submit", "stats"):
+            rate, burst = (
+                getattr(self, f"{prefix}_rate_limit"),
+                getattr(self, f"{prefix}_burst_limit"),
+            )
+            if rate <= 0 or burst < 1:
+                found.append(f"{prefix}_rate_limit and {prefix}_burst_limit must be positive")
+        if self.billing_mode == "PROVISIONED":
+            found += self._capacity_problems()
+        if self.origin_key_generation < 1:
+            found.append("origin_key_generation must be at least 1")
+        if not _QUALIFIER.match(self.qualifier):
+            found.append("bootstrap_qualifier must be 1-10 lower-case letters and digits")
+        if not 0 <= self.xray_sampling_rate <= 1:
+            found.append("xray_sampling_rate must be between 0 and 1")
+        if self.alarms not in ALARM_LEVELS:
+            found.append(f"alarms must be one of {list(ALARM_LEVELS)}")
         if self.budget_usd < 1:
             found.append("budget_usd must be at least 1")
         if (self.domain_name is None) != (self.certificate_arn is None):
@@ -118,6 +178,45 @@ class EnvironmentSettings:
         if self.alarm_email is not None and "@" not in self.alarm_email:
             found.append("alarm_email must be an e-mail address")
         return found
+
+    def _capacity_problems(self) -> list[str]:
+        """A provisioned table sustains its capacity per second: the API must not admit
+        more than that (past the burst credit, users would get 503s)."""
+        found = []
+        for method, rate, cost, units, capacity in (
+            ("submit", self.submit_rate_limit, WRITE_UNITS_PER_PICK, "write", self.write_capacity),
+            (
+                "stats",
+                self.stats_rate_limit,
+                READ_UNITS_PER_STATS_REQUEST,
+                "read",
+                self.read_capacity,
+            ),
+        ):
+            if rate * cost > capacity:
+                found.append(
+                    f"{method}_rate_limit {rate:g}/s x {cost:g} {units} units per request = "
+                    f"{rate * cost:g} > {units}_capacity {capacity}: lower {method}_rate_limit "
+                    f"to {capacity / cost:g} or less, raise {units}_capacity to "
+                    f"{rate * cost:g} or more, or set billing_mode PAY_PER_REQUEST"
+                )
+        return found
+
+    def method_throttle(self, function_name: str) -> tuple[float, int]:
+        """(rate per second, burst) of the API method served by `function_name`."""
+        if function_name == SUBMIT_NUMBER.name:
+            return self.submit_rate_limit, self.submit_burst_limit
+        if function_name == DAILY_STATS.name:
+            return self.stats_rate_limit, self.stats_burst_limit
+        return self.api_rate_limit, self.api_burst_limit
+
+    @property
+    def qualifier(self) -> str:
+        return self.bootstrap_qualifier or default_qualifier(self.name)
+
+    def has_alarms(self, level: AlarmLevel) -> bool:
+        """True when this environment's alarm level includes `level`'s alarms."""
+        return ALARM_LEVELS.index(self.alarms) >= ALARM_LEVELS.index(level)
 
     @property
     def removal_policy(self) -> cdk.RemovalPolicy:
@@ -161,7 +260,11 @@ def all_environments(node: Node) -> dict[str, EnvironmentSettings]:
     declared = node.try_get_context(ENVIRONMENTS_CONTEXT_KEY)
     if not isinstance(declared, dict) or not declared:
         raise SettingsError(f"cdk.json must declare context '{ENVIRONMENTS_CONTEXT_KEY}'")
-    return {name: EnvironmentSettings.from_mapping(name, v) for name, v in declared.items()}
+    found = {name: EnvironmentSettings.from_mapping(name, v) for name, v in declared.items()}
+    qualifiers = [settings.qualifier for settings in found.values()]
+    if len(set(qualifiers)) != len(qualifiers):
+        raise SettingsError("every environment needs its own bootstrap_qualifier")
+    return found
 
 
 def selected_environment(node: Node) -> EnvironmentSettings:
@@ -176,3 +279,24 @@ def selected_environment(node: Node) -> EnvironmentSettings:
         values = {f.name: getattr(chosen, f.name) for f in fields(chosen)}
         chosen = EnvironmentSettings(**{**values, "alarm_email": str(email)})
     return chosen
+
+
+def main(argv: list[str]) -> int:
+    """`python -m infra.settings qualifier <env>`: the Makefile's bootstrap qualifier."""
+    import json
+    from pathlib import Path
+
+    if len(argv) != 2 or argv[0] != "qualifier":
+        print("usage: python -m infra.settings qualifier <env>", file=sys.stderr)
+        return 2
+    cdk_json = Path(__file__).resolve().parents[1] / "cdk.json"
+    declared = json.loads(cdk_json.read_text())["context"][ENVIRONMENTS_CONTEXT_KEY]
+    if argv[1] not in declared:
+        print(f"unknown environment {argv[1]!r}; declared: {sorted(declared)}", file=sys.stderr)
+        return 2
+    print(EnvironmentSettings.from_mapping(argv[1], declared[argv[1]]).qualifier)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -6,9 +6,10 @@ per-environment stacks:
 - the GitHub Actions OIDC identity provider (an account holds one per URL);
 - one deploy role per environment, assumable only by a GitHub Actions job of the
   named repository running in the GitHub environment of the same name, and
-  allowed nothing but `sts:AssumeRole` on the CDK bootstrap roles: the bootstrap
-  roles, not this one, hold the deployment permissions, so this role cannot touch
-  a resource directly;
+  allowed nothing but `sts:AssumeRole` on its own environment's CDK bootstrap roles
+  (`cdk-<qualifier>-*`) and reading AWS's public Powertools layer parameters: the
+  bootstrap roles, not this one, hold the deployment permissions, so this role
+  cannot touch a resource directly;
 - the account-level API Gateway CloudWatch role, which API Gateway needs before
   any stage can write access or execution logs.
 
@@ -25,7 +26,7 @@ Settings come from the CDK context (cdk.json or `-c`), never from the code:
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import aws_cdk as cdk
@@ -33,7 +34,7 @@ from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra.settings import ENVIRONMENTS_CONTEXT_KEY
+from infra.settings import ENVIRONMENTS_CONTEXT_KEY, EnvironmentSettings, default_qualifier
 
 STACK_NAME: Final = "PickANumber-account"
 
@@ -42,6 +43,11 @@ GITHUB_CONTEXT_KEY: Final = "pick-a-number:github"
 GITHUB_OVERRIDE_KEY: Final = "github"
 ACCOUNT_CONTEXT_KEY: Final = "pick-a-number:account"
 OIDC_PROVIDER_OVERRIDE_KEY: Final = "oidc-provider-arn"
+# `-c account-environments=prod`: deploy roles for these environments only (an account
+# per environment); `-c account-regional-only=true`: a further region of an account
+# whose global part (OIDC provider, deploy roles) exists already.
+ACCOUNT_ENVIRONMENTS_KEY: Final = "account-environments"
+REGIONAL_ONLY_KEY: Final = "account-regional-only"
 
 GITHUB_OIDC_HOST: Final = "token.actions.githubusercontent.com"
 GITHUB_OIDC_URL: Final = f"https://{GITHUB_OIDC_HOST}"
@@ -50,6 +56,8 @@ STS_AUDIENCE: Final = "sts.amazonaws.com"
 # The tag `cdk bootstrap` puts on each role it creates, and its values.
 BOOTSTRAP_ROLE_TAG: Final = "aws-cdk:bootstrap-role"
 BOOTSTRAP_ROLE_KINDS: Final = ("deploy", "file-publishing", "image-publishing", "lookup")
+# AWS's public SSM parameters of the Powertools for Python layers (infra/cloud/functions.py).
+POWERTOOLS_PARAMETERS: Final = "/aws/service/powertools/python/*"
 
 # GitHub's rules for names: owner/org alphanumerics and hyphens, repo also . and _.
 _OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
@@ -69,6 +77,10 @@ class AccountSettings:
     environments: tuple[str, ...]
     # An account already holding a GitHub OIDC provider (one per URL) reuses it.
     existing_oidc_provider_arn: str | None = None
+    # Each environment's CDK bootstrap qualifier; `pan<env>` when not named.
+    qualifiers: Mapping[str, str] = field(default_factory=dict)
+    # Only the per-region part (API Gateway's CloudWatch role) for a further region.
+    regional_only: bool = False
 
     def __post_init__(self) -> None:
         if not _OWNER.match(self.github_owner):
@@ -85,6 +97,9 @@ class AccountSettings:
         arn = self.existing_oidc_provider_arn
         if arn is not None and not _OIDC_PROVIDER_ARN.match(arn):
             raise AccountSettingsError(f"account.oidc_provider_arn {arn!r} is not an OIDC ARN")
+
+    def qualifier(self, environment: str) -> str:
+        return self.qualifiers.get(environment) or default_qualifier(environment)
 
     @property
     def repository(self) -> str:
@@ -106,7 +121,24 @@ class AccountSettings:
                 f"set the GitHub repository: `-c {GITHUB_OVERRIDE_KEY}=<owner>/<repo>` or the "
                 f'context `{GITHUB_CONTEXT_KEY}`: {{"owner": "<owner>", "repo": "<repo>"}}'
             )
-        environments = _environment_names(_context(node, ENVIRONMENTS_CONTEXT_KEY))
+        declared = _context(node, ENVIRONMENTS_CONTEXT_KEY)
+        environments = _environment_names(declared)
+        qualifiers = (
+            {
+                str(name): EnvironmentSettings.from_mapping(str(name), values or {}).qualifier
+                for name, values in declared.items()
+            }
+            if isinstance(declared, Mapping)
+            else {}
+        )
+        chosen = _context(node, ACCOUNT_ENVIRONMENTS_KEY)
+        if chosen:
+            wanted = _environment_names(chosen)
+            unknown = sorted(set(wanted) - set(environments))
+            if unknown:
+                raise AccountSettingsError(f"{ACCOUNT_ENVIRONMENTS_KEY}: unknown {unknown}")
+            environments = wanted
+        regional_only = str(_context(node, REGIONAL_ONLY_KEY)).lower() == "true"
         account = _context(node, ACCOUNT_CONTEXT_KEY)
         provider_arn = _context(node, OIDC_PROVIDER_OVERRIDE_KEY) or (
             account.get("oidc_provider_arn") if isinstance(account, Mapping) else None
@@ -116,6 +148,8 @@ class AccountSettings:
             github_repo=str(github.get("repo", "")),
             environments=environments,
             existing_oidc_provider_arn=str(provider_arn) if provider_arn else None,
+            qualifiers=qualifiers,
+            regional_only=regional_only,
         )
 
 
@@ -155,11 +189,12 @@ class GitHubDeployRole(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
+        qualifier = settings.qualifier(environment)
         self.role = iam.Role(
             self,
             "Role",
             description=f"GitHub Actions deploy role of {settings.repository}, environment "
-            f"{environment}: may only assume the CDK bootstrap roles",
+            f"{environment}: may only assume the CDK bootstrap roles of qualifier {qualifier}",
             assumed_by=iam.WebIdentityPrincipal(
                 provider_arn,
                 conditions={
@@ -180,7 +215,8 @@ class GitHubDeployRole(Construct):
                         service="iam",
                         region="",
                         resource="role",
-                        resource_name="cdk-*",
+                        # this environment's bootstrap only (any region of the account)
+                        resource_name=f"cdk-{qualifier}-*",
                     )
                 ],
                 conditions={
@@ -190,12 +226,37 @@ class GitHubDeployRole(Construct):
                 },
             )
         )
+        # `make deploy` first checks AWS's public Powertools layer parameter in the target
+        # region (tools/check_powertools_layer.py): a read of AWS-owned public parameters.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadPowertoolsLayerParameter",
+                actions=["ssm:GetParameter"],
+                resources=[
+                    stack.format_arn(
+                        service="ssm",
+                        region="*",
+                        account="",
+                        resource="parameter",
+                        resource_name=POWERTOOLS_PARAMETERS.lstrip("/"),
+                    )
+                ],
+            )
+        )
+        cdk.Validations.of(self.role).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:*::"
+                f"parameter/{POWERTOOLS_PARAMETERS.lstrip('/')}]",
+                reason="Reads only AWS's public Powertools layer parameters (every version, in "
+                "the deploying region), which make deploy checks before it deploys.",
+            )
+        )
         cdk.Validations.of(self.role).acknowledge(
             cdk.Acknowledgment(
                 id="AwsSolutions::AwsSolutions-IAM5"
-                "[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/cdk-*]",
-                reason="The bootstrap role names carry the bootstrap qualifier and region, so "
-                "the resource is role/cdk-*, narrowed by the aws-cdk:bootstrap-role tag condition.",
+                f"[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/cdk-{qualifier}-*]",
+                reason="The bootstrap role names end in the account and region, so the resource "
+                "is this environment's qualifier's roles, narrowed by the bootstrap-role tag.",
             )
         )
         cdk.CfnOutput(
@@ -220,8 +281,17 @@ class AccountStack(cdk.Stack):
         kwargs.setdefault(
             "description", "Pick a Number, once per account: GitHub OIDC deploy roles, API logs"
         )
+        # Deployed with the operator's own credentials, before any bootstrap exists.
+        kwargs.setdefault("synthesizer", cdk.CliCredentialsStackSynthesizer())
         super().__init__(scope, construct_id, **kwargs)
         self.settings = settings
+        self.deploy_roles: dict[str, iam.Role] = {}
+        # API Gateway's CloudWatch role is a setting of each account *and region*; the
+        # OIDC provider and the roles are global to the account (a second region's
+        # stack would collide with the provider).
+        self.api_gateway_logs_role = self._api_gateway_cloudwatch_role()
+        if settings.regional_only:
+            return
 
         if settings.existing_oidc_provider_arn:
             provider_arn = settings.existing_oidc_provider_arn
@@ -236,7 +306,6 @@ class AccountStack(cdk.Stack):
             )
             provider_arn = provider.oidc_provider_arn
 
-        self.deploy_roles: dict[str, iam.Role] = {}
         for environment in settings.environments:
             construct = GitHubDeployRole(
                 self,
@@ -246,8 +315,6 @@ class AccountStack(cdk.Stack):
                 environment=environment,
             )
             self.deploy_roles[environment] = construct.role
-
-        self.api_gateway_logs_role = self._api_gateway_cloudwatch_role()
 
     def _api_gateway_cloudwatch_role(self) -> iam.Role:
         # One setting per account and region: every environment's stages log through it,

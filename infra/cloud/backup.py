@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
+from aws_cdk import triggers
 from constructs import Construct
 
 from infra.cloud.functions import FunctionFactory
@@ -19,10 +20,11 @@ from infra.topology import BACKUP_SCHEDULE
 # The function's own actions, and nothing else (see services/backup/).
 BACKUP_ACTIONS: Final = (
     "dynamodb:CreateBackup",
-    "dynamodb:DescribeBackup",
     "dynamodb:DeleteBackup",
     "dynamodb:ListBackups",
 )
+# Schedules of this app live in EventBridge Scheduler's default group.
+SCHEDULE_GROUP: Final = "default"
 
 
 def _ref(fn: lambda_.Function) -> str:
@@ -58,8 +60,8 @@ class Backup(Construct):
         cdk.Validations.of(self.function.role).acknowledge(
             cdk.Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::<SubmissionsTable.Arn>/backup/*]",
-                reason="DescribeBackup/DeleteBackup on this table's backups only; DynamoDB "
-                "names each backup ARN when it creates it.",
+                reason="DeleteBackup on this table's backups only; DynamoDB names each "
+                "backup ARN when it creates it (DescribeBackup is the operator's, not granted).",
             )
         )
         self.function.add_to_role_policy(
@@ -67,7 +69,7 @@ class Backup(Construct):
         )
         self.function.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:DescribeBackup", "dynamodb:DeleteBackup"],
+                actions=["dynamodb:DeleteBackup"],
                 resources=[f"{table_arn}/backup/*"],
             )
         )
@@ -81,7 +83,20 @@ class Backup(Construct):
         self.schedule_role = iam.Role(
             self,
             "ScheduleRole",
-            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+            # Confused deputy: only this account's schedules of this group may assume it.
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID},
+                    "ArnEquals": {
+                        "aws:SourceArn": cdk.Stack.of(self).format_arn(
+                            service="scheduler",
+                            resource="schedule-group",
+                            resource_name=SCHEDULE_GROUP,
+                        )
+                    },
+                },
+            ),
             description="EventBridge Scheduler: invoke the backup function, nothing else",
         )
         cdk.Validations.of(self.schedule_role).acknowledge(
@@ -103,4 +118,15 @@ class Backup(Construct):
                 dead_letter_queue=self.dead_letters,
                 role=self.schedule_role,
             ),
+        )
+
+        # A new environment's first backup, taken while it is deployed: the
+        # BackupMissing alarm (missing data breaching) then has a datapoint from the
+        # start. Once, on creation: not again for every change of the function's code.
+        self.first_backup = triggers.Trigger(
+            self,
+            "FirstBackup",
+            handler=self.function,
+            execute_on_handler_change=False,
+            timeout=cdk.Duration.seconds(spec.function.timeout_seconds + 30),
         )

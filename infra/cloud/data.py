@@ -57,7 +57,9 @@ class Data(Construct):
             )
         )
 
-    def add_aggregator(self, functions: FunctionFactory) -> lambda_.Function:
+    def add_aggregator(
+        self, functions: FunctionFactory, settings: EnvironmentSettings
+    ) -> lambda_.Function:
         """The stream consumer: only INSERTs of raw submissions reach it."""
         consumer = STREAM_CONSUMER
         self.stream_dlq = dead_letter_queue(
@@ -68,6 +70,10 @@ class Data(Construct):
             consumer.function,
             wildcard_reason=" dynamodb:ListStreams (added by the stream event source) "
             "supports no resource-level permissions either.",
+            # Nothing upstream decides for a stream batch: PassThrough traces none.
+            tracing=lambda_.Tracing.ACTIVE
+            if settings.trace_stream_consumer
+            else lambda_.Tracing.PASS_THROUGH,
         )
         # TransactWriteItems needs UpdateItem on every item it updates: the markers on
         # raw submissions and the rollups, both in this one table.

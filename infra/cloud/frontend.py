@@ -217,9 +217,9 @@ class Frontend(Construct):
             distribution_paths=["/*"],
             memory_limit=256,
         )
-        self._acknowledge_deployment_handler()
+        self._acknowledge_deployment_handler(settings.qualifier)
 
-    def _acknowledge_deployment_handler(self) -> None:
+    def _acknowledge_deployment_handler(self, qualifier: str) -> None:
         """CDK's own BucketDeployment function: its runtime and grants are CDK's."""
         handler = self.deployment.handler_role.node.scope
         assert handler is not None
@@ -238,7 +238,7 @@ class Frontend(Construct):
             ("AwsSolutions-IAM5[Action::s3:Abort*]", f"{grants} with multipart uploads."),
             (
                 "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::"
-                "cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]",
+                f"cdk-{qualifier}-assets-<AWS::AccountId>-<AWS::Region>/*]",
                 f"{grants}: the asset objects' keys are content hashes.",
             ),
             (

@@ -24,7 +24,8 @@ from constructs import Construct
 
 from infra.settings import EnvironmentSettings
 from infra.topology import SERVICES_DIR, Function
-from shared.observability import NAMESPACE
+from shared.aws import TIMEOUT_VARIABLE
+from shared.observability import environment_namespace
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 LOCK_FILE: Final = ROOT / "uv.lock"
@@ -91,6 +92,7 @@ class FunctionFactory:
         spec: Function,
         environment: dict[str, str] | None = None,
         wildcard_reason: str = "",
+        tracing: lambda_.Tracing = TRACING,
     ) -> lambda_.Function:
         """One function of the topology, under `scope`, with its role and log group.
 
@@ -119,15 +121,18 @@ class FunctionFactory:
             layers=[self._layer()],
             memory_size=spec.memory_mb,
             timeout=cdk.Duration.seconds(spec.timeout_seconds),
-            tracing=TRACING,
+            tracing=tracing,
             logging_format=LOGGING_FORMAT,
             log_group=log_group,
             role=role,
             environment={
                 "TABLE_NAME": self.table_name,
                 "POWERTOOLS_SERVICE_NAME": spec.service,
-                "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
+                "POWERTOOLS_METRICS_NAMESPACE": environment_namespace(self.settings.name),
                 "POWERTOOLS_LOG_LEVEL": LOG_LEVEL,
+                # shared/aws.py bounds botocore's retries below it (the one literal is
+                # the topology's).
+                TIMEOUT_VARIABLE: str(spec.timeout_seconds),
                 **spec.environment,
                 **(environment or {}),
             },

@@ -14,11 +14,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_xray as xray
 from constructs import Construct
 
-from infra.settings import EnvironmentSettings
+from infra.cloud.api import api_name
+from infra.settings import AlarmLevel, EnvironmentSettings
 from infra.topology import BACKUP
-from shared.observability import NAMESPACE
+from shared.observability import environment_namespace
 
 FIVE_MINUTES: Final = cdk.Duration.minutes(5)
 API_5XX_RATE_THRESHOLD: Final = 0.01  # more than 1 % of requests, 3 periods in a row
@@ -28,6 +30,8 @@ ITERATOR_AGE_MS: Final = 60_000  # rollups more than a minute behind the submiss
 BACKUP_METRIC: Final = "BackupCreated"
 BACKUP_WINDOW_HOURS: Final = 26
 BUDGET_ALERT_PERCENT: Final = 80
+# Before the account's default rule (10000); other rules of the account may come first.
+SAMPLING_RULE_PRIORITY: Final = 100
 
 
 class Observability(Construct):
@@ -38,7 +42,7 @@ class Observability(Construct):
         *,
         settings: EnvironmentSettings,
         cost_tag: tuple[str, str],
-        rest_api: apigw.RestApi,
+        stage: apigw.Stage,
         functions: Sequence[lambda_.Function],
         aggregator: lambda_.Function,
         table: dynamodb.Table,
@@ -55,22 +59,52 @@ class Observability(Construct):
                 "to a topic under the AWS-managed SNS key, and a customer key costs $1/month.",
             )
         )
+        # The topic policy (enforce_ssl makes one) replaces SNS's default policy, which is
+        # what let the account's services publish: allow each publisher explicitly.
+        account = {"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}}
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    **account,
+                    "ArnLike": {
+                        "aws:SourceArn": cdk.Stack.of(self).format_arn(
+                            service="cloudwatch",
+                            resource="alarm",
+                            resource_name="*",
+                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    },
+                },
+            )
+        )
         self.topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="BudgetsPublish",
                 principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
                 actions=["sns:Publish"],
                 resources=[self.topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
+                conditions=account,
             )
         )
         if settings.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
 
+        # One alarm per signal that matters, within CloudWatch's 10 free alarm metrics
+        # for dev + prod: "minimal" (API 5xx, records given up on) and "slo" (+ latency,
+        # stream lag, missing backups) cover every failure; "full" adds the causes
+        # (per-function errors, throttles, the schedule's DLQ) at $0.10 per alarm-month.
+        self.settings = settings
         self.alarms: list[cw.Alarm] = []
-        api_5xx = rest_api.metric_server_error(period=FIVE_MINUTES, statistic="Average")
-        api_latency = rest_api.metric_latency(period=FIVE_MINUTES, statistic="p95")
+        # Stage metrics: dimensions ApiName (the environment's API name) and Stage.
+        api_5xx = stage.metric_server_error(period=FIVE_MINUTES, statistic="Average")
+        api_latency = stage.metric_latency(period=FIVE_MINUTES, statistic="p95")
+        # A failing API function, a throttled table: every one of them answers 5xx.
         self._alarm(
+            "minimal",
             "Api5xx",
             api_5xx,
             API_5XX_RATE_THRESHOLD,
@@ -78,6 +112,7 @@ class Observability(Construct):
             evaluation_periods=3,
         )
         self._alarm(
+            "slo",
             "ApiLatencyP95",
             api_latency,
             API_P95_LATENCY_MS,
@@ -87,6 +122,7 @@ class Observability(Construct):
         for fn in functions:
             name = fn.node.id
             self._alarm(
+                "full",
                 f"{name}Errors",
                 fn.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
                 1,
@@ -94,16 +130,21 @@ class Observability(Construct):
                 comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             )
         iterator_age = aggregator.metric("IteratorAge", period=FIVE_MINUTES, statistic="Maximum")
+        # A failing or throttled aggregator falls behind the stream.
         self._alarm(
+            "slo",
             "AggregatorIteratorAge",
             iterator_age,
             ITERATOR_AGE_MS,
             "The aggregator is more than a minute behind the table's stream.",
             evaluation_periods=3,
         )
-        for queue in dead_letter_queues:
+        for index, queue in enumerate(dead_letter_queues):
             label = queue.node.scope.node.id if queue.node.scope else "Queue"
+            # The first queue holds the stream records given up on (lost counts); the
+            # others' loss (a missed backup) has its own alarm.
             self._alarm(
+                "minimal" if index == 0 else "full",
                 f"{label}{queue.node.id}Depth",
                 queue.metric_approximate_number_of_messages_visible(
                     period=FIVE_MINUTES, statistic="Maximum"
@@ -114,6 +155,7 @@ class Observability(Construct):
             )
         for event in ("ReadThrottleEvents", "WriteThrottleEvents"):
             self._alarm(
+                "full",
                 f"Table{event}",
                 table.metric(event, period=FIVE_MINUTES, statistic="Sum"),
                 1,
@@ -121,28 +163,52 @@ class Observability(Construct):
                 comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             )
         backups = cw.Metric(
-            namespace=NAMESPACE,
+            namespace=environment_namespace(settings.name),
             metric_name=BACKUP_METRIC,
             dimensions_map={"service": BACKUP.service},
             period=cdk.Duration.hours(1),
             statistic="Sum",
         )
         self.backup_alarm = self._alarm(
+            "slo",
             "BackupMissing",
             backups,
             1,
             f"No successful backup in {BACKUP_WINDOW_HOURS} hours.",
             comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
             evaluation_periods=BACKUP_WINDOW_HOURS,
+            # No datapoint at all is what a stopped schedule looks like; a new
+            # environment takes its first backup while it is deployed (Backup).
             missing=cw.TreatMissingData.BREACHING,
+        )
+
+        # X-Ray: API Gateway samples by the account's rules; this environment's API gets
+        # its own, a fixed share of requests (errors included) and no reservoir, which
+        # at 1 request/s would alone trace 2.6M requests a month.
+        self.sampling_rule = xray.CfnSamplingRule(
+            self,
+            "TraceSampling",
+            sampling_rule=xray.CfnSamplingRule.SamplingRuleProperty(
+                rule_name=f"pick-a-number-{settings.name}"[:32],
+                priority=SAMPLING_RULE_PRIORITY,
+                fixed_rate=settings.xray_sampling_rate,
+                reservoir_size=0,
+                service_name=f"{api_name(settings.name)}/{settings.name}",
+                service_type="AWS::ApiGateway::Stage",
+                host="*",
+                http_method="*",
+                url_path="*",
+                resource_arn="*",
+                version=1,
+            ),
         )
 
         self.dashboard = cw.Dashboard(self, "Dashboard", period_override=cw.PeriodOverride.AUTO)
         self.dashboard.add_widgets(
             cw.GraphWidget(
                 title="API requests and 5xx",
-                left=[rest_api.metric_count(period=FIVE_MINUTES)],
-                right=[rest_api.metric_server_error(period=FIVE_MINUTES)],
+                left=[stage.metric_count(period=FIVE_MINUTES)],
+                right=[stage.metric_server_error(period=FIVE_MINUTES)],
                 width=12,
             ),
             cw.GraphWidget(title="API latency p95", left=[api_latency], width=12),
@@ -174,17 +240,13 @@ class Observability(Construct):
         )
 
         tag_key, tag_value = cost_tag
+        # Through the topic only: its e-mail subscription forwards the alert (a direct
+        # EMAIL subscriber as well would deliver every alert twice).
         subscribers = [
             budgets.CfnBudget.SubscriberProperty(
                 subscription_type="SNS", address=self.topic.topic_arn
             )
         ]
-        if settings.alarm_email:
-            subscribers.append(
-                budgets.CfnBudget.SubscriberProperty(
-                    subscription_type="EMAIL", address=settings.alarm_email
-                )
-            )
         self.budget = budgets.CfnBudget(
             self,
             "Budget",
@@ -212,6 +274,7 @@ class Observability(Construct):
 
     def _alarm(
         self,
+        level: AlarmLevel,
         id: str,
         metric: cw.IMetric,
         threshold: float,
@@ -220,7 +283,9 @@ class Observability(Construct):
         comparison: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluation_periods: int = 1,
         missing: cw.TreatMissingData = cw.TreatMissingData.NOT_BREACHING,
-    ) -> cw.Alarm:
+    ) -> cw.Alarm | None:
+        if not self.settings.has_alarms(level):
+            return None
         alarm = cw.Alarm(
             self,
             id,

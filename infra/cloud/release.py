@@ -9,11 +9,13 @@ then all). While a canary shifts, CodeDeploy watches the release alarms; when on
 is in ALARM it stops the deployment and points the alias back at the previous
 version (DEPLOYMENT_STOP_ON_ALARM), and CloudFormation fails and rolls back.
 
-The release alarms are short, one-minute alarms (the SLO alarms of Observability
-look at 15 minutes, longer than a canary): errors of the function through its
-alias and, for the API's functions, the stage's 5xx rate and p95 latency. Each
-treats missing data as not breaching: a new environment (or a quiet night) has no
-data points, and CodeDeploy rolls back only on ALARM, so the first deployment of an
+The release alarms are short, one- or two-minute alarms (the SLO alarms of
+Observability look at 15 minutes, longer than a canary): for the API's functions,
+the stage's 5xx rate and p95 latency (every failure of an API function is a 5xx
+answer); for the aggregator, its errors through the alias. Three alarms, so the
+account's alarms stay within CloudWatch's free 10 (docs/COSTS.md). Each treats
+missing data as not breaching: a new environment (or a quiet night) has no data
+points, and CodeDeploy rolls back only on ALARM, so the first deployment of an
 environment never rolls back for want of traffic.
 """
 
@@ -83,16 +85,21 @@ class Release(Construct):
         api_alarms = self._api_alarms(settings, rest_api) if self.gradual else []
         self.groups: dict[str, codedeploy.LambdaDeploymentGroup] = {}
         for name, alias in {**api_aliases, **other_aliases}.items():
-            alarms = []
-            if self.gradual:
-                errors = self._alarm(
-                    f"{name}Errors",
-                    alias.metric_errors(period=ONE_MINUTE, statistic="Sum"),
-                    1,
-                    f"Release: the {name} function failed through its alias.",
-                    comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                )
-                alarms = [errors, *api_alarms] if name in api_aliases else [errors]
+            alarms: list[cw.Alarm] = []
+            if name in api_aliases:
+                # An API function's failure is an answer: a 5xx (502 when it crashes or
+                # times out, 500 for an unhandled error), so the stage's rate catches it.
+                alarms = api_alarms
+            elif self.gradual:
+                alarms = [
+                    self._alarm(
+                        f"{name}Errors",
+                        alias.metric_errors(period=ONE_MINUTE, statistic="Sum"),
+                        1,
+                        f"Release: the {name} function failed through its alias.",
+                        comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                    )
+                ]
             self.groups[name] = codedeploy.LambdaDeploymentGroup(
                 self,
                 f"{name}Deployment",
@@ -141,7 +148,9 @@ class Release(Construct):
                 "ApiLatencyP95",
                 metric("Latency", "p95"),
                 API_P95_LATENCY_MS,
-                f"Release: API p95 latency above {API_P95_LATENCY_MS} ms in a minute.",
+                f"Release: API p95 latency above {API_P95_LATENCY_MS} ms two minutes running.",
+                # Two minutes: one minute of a quiet API can be a single cold start.
+                minutes=2,
             ),
         ]
 
@@ -153,6 +162,7 @@ class Release(Construct):
         description: str,
         *,
         comparison: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        minutes: int = 1,
     ) -> cw.Alarm:
         alarm = cw.Alarm(
             self,
@@ -160,8 +170,8 @@ class Release(Construct):
             metric=metric,
             threshold=threshold,
             comparison_operator=comparison,
-            evaluation_periods=1,
-            datapoints_to_alarm=1,
+            evaluation_periods=minutes,
+            datapoints_to_alarm=minutes,
             # No data (a new environment, no traffic) is no reason to roll back.
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
             alarm_description=description,

@@ -30,6 +30,9 @@ class PickANumberStack(cdk.Stack):
             scope,
             stack_name(settings.name),
             description=f"Pick a Number, environment {settings.name}",
+            # Its own bootstrap (`make bootstrap ENV=<env>`): roles no other environment's
+            # deploy role may assume (infra/cloud/account.py).
+            synthesizer=cdk.DefaultStackSynthesizer(qualifier=settings.qualifier),
             **kwargs,
         )
         cost_tag = (COST_TAG_KEY, settings.name)
@@ -39,7 +42,7 @@ class PickANumberStack(cdk.Stack):
         self.data = Data(self, "Data", settings=settings)
         table = self.data.table
         functions = FunctionFactory(self, settings, table.table_name)
-        aggregator = self.data.add_aggregator(functions)
+        aggregator = self.data.add_aggregator(functions, settings)
         self.api = Api(
             self, "Api", settings=settings, functions=functions, table_arn=table.table_arn
         )
@@ -52,12 +55,16 @@ class PickANumberStack(cdk.Stack):
             "Observability",
             settings=settings,
             cost_tag=cost_tag,
-            rest_api=self.api.rest_api,
+            stage=self.api.stage,
             functions=[*self.api.functions.values(), aggregator, self.backup.function],
             aggregator=aggregator,
             table=table,
             dead_letter_queues=[self.data.stream_dlq, self.backup.dead_letters],
         )
+
+        if self.observability.backup_alarm is not None:
+            # Created once the first backup exists: no alarm for a new environment.
+            self.observability.backup_alarm.node.add_dependency(self.backup.first_backup)
 
         self.release = Release(
             self,

@@ -311,7 +311,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         request = self._read_request()
         if request is None:
             return
-        response = self.server.gateway.handle(request)
+        self._write(self.server.gateway.handle(request))
+
+    def _write(self, response: HttpResponse) -> None:
         self.send_response(response.status)
         for name, value in response.headers:
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):
@@ -324,6 +326,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve
+
+    def __getattr__(self, name: str) -> Any:
+        """http.server answers a method without `do_<METHOD>` with an HTML 501: route
+        every method instead (405 with Allow on a path that serves others, else 404)."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own rejections (a malformed request line, headers or length)
+        as problem+json, like every other answer; the connection is closed after it."""
+        title = self.responses.get(code, ("Error",))[0]
+        self.close_connection = True
+        self._write(problem(Problem(code, title, message or explain or title)))
 
     def _read_request(self) -> HttpRequest | None:
         oversize = False

@@ -28,7 +28,7 @@ _idempotency_key_format = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Response:
     return submit_number(event)

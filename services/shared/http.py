@@ -112,7 +112,7 @@ def api_handler(route: Callable[[Event], Response]) -> Callable[[Event], Respons
         except Problem as problem:
             return problem_response(problem)
         except Exception as error:
-            if _error_code(error) in _CAPACITY_ERRORS:
+            if _error_code(error) in _CAPACITY_ERRORS or _is_timeout(error):
                 _log.warning("table over capacity", exc_info=True)
                 return problem_response(
                     Problem(
@@ -128,6 +128,18 @@ def api_handler(route: Callable[[Event], Response]) -> Callable[[Event], Respons
             )
 
     return handle
+
+
+# botocore's own exceptions when every try of a call timed out or could not connect:
+# the table is slow or out of reach, and a retry later may well succeed.
+_TIMEOUT_ERRORS: Final = frozenset(
+    {"ReadTimeoutError", "ConnectTimeoutError", "EndpointConnectionError", "ConnectionClosedError"}
+)
+
+
+def _is_timeout(error: Exception) -> bool:
+    """A botocore connection or timeout error, without importing botocore."""
+    return any(kind.__name__ in _TIMEOUT_ERRORS for kind in type(error).__mro__)
 
 
 def _error_code(error: Exception) -> str | None:

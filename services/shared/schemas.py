@@ -16,13 +16,36 @@ MAX_BODY_BYTES: Final = 4096
 MAX_RANGE_DAYS: Final = 366
 DEFAULT_RANGE_DAYS: Final = 7
 
-# Years 1000-2999: any day the app can hold, with room for date arithmetic on both sides.
-ISO_DATE_PATTERN: Final = r"^[12][0-9]{3}-[0-9]{2}-[0-9]{2}$"
-# ISO-8601 date-time with a mandatory offset or Z; the calendar is checked in code.
-ISO_DATETIME_PATTERN: Final = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
-    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+
+def _calendar_date(year: str, leap_year: str) -> str:
+    """YYYY-MM-DD of a real Gregorian day, as a regex (plain ECMA-262 and Python
+    syntax: groups and alternatives only, as API Gateway's draft-4 validator and
+    OpenAPI tools read it): 31-, 30-day months, February 1-28, and the 29th of
+    February in the years `leap_year` matches."""
+    days_31 = "(0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])"
+    days_30 = "(0[469]|11)-(0[1-9]|[12][0-9]|30)"
+    february = "02-(0[1-9]|1[0-9]|2[0-8])"
+    return f"({year}-({days_31}|{days_30}|{february})|{leap_year}-02-29)"
+
+
+# Leap years end in 04, 08, ..., 96 (not 00); or are centuries divisible by 400.
+_LEAP_IN_CENTURY = "(0[48]|[2468][048]|[13579][26])"
+# Days: years 1000-2999, any day the app can hold, with room for date arithmetic.
+ISO_DATE_PATTERN: Final = (
+    "^" + _calendar_date("[12][0-9]{3}", f"([12][0-9]{_LEAP_IN_CENTURY}|(1[26]|2[048])00)") + "$"
 )
+# A client's clock: ISO-8601 date-time with seconds and fraction optional and a
+# mandatory Z or offset, as Python's datetime.fromisoformat reads it; years 0001-9999.
+_ANY_YEAR = "(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+_ANY_LEAP_YEAR = f"([0-9]{{2}}{_LEAP_IN_CENTURY}|{_LEAP_IN_CENTURY}00)"
+_TIME = "([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?"
+_OFFSET = "(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+ISO_DATETIME_PATTERN: Final = (
+    "^" + _calendar_date(_ANY_YEAR, _ANY_LEAP_YEAR) + "T" + _TIME + _OFFSET + "$"
+)
+# A day in an answer: a range may start before the first day a request may name
+# (`to=1000-01-01` answers from 0999-12-26), so answers admit any real day.
+ANY_DATE_PATTERN: Final = "^" + _calendar_date(_ANY_YEAR, _ANY_LEAP_YEAR) + "$"
 IDEMPOTENCY_KEY_PATTERN: Final = r"^[A-Za-z0-9_.:-]{16,128}$"
 
 SUBMISSION_SCHEMA: Final[JsonSchema] = {
@@ -99,7 +122,7 @@ STATS_SCHEMA: Final[JsonSchema] = {
 
 DAY_STATS_SCHEMA: Final[JsonSchema] = {
     **STATS_SCHEMA,
-    "properties": {"date": {"type": "string", "pattern": ISO_DATE_PATTERN}}
+    "properties": {"date": {"type": "string", "pattern": ANY_DATE_PATTERN}}
     | STATS_SCHEMA["properties"],
     "required": ["date", *STATS_SCHEMA["required"]],
 }
@@ -107,8 +130,8 @@ DAY_STATS_SCHEMA: Final[JsonSchema] = {
 DAILY_STATS_RESPONSE_SCHEMA: Final[JsonSchema] = {
     "type": "object",
     "properties": {
-        "from": {"type": "string", "pattern": ISO_DATE_PATTERN},
-        "to": {"type": "string", "pattern": ISO_DATE_PATTERN},
+        "from": {"type": "string", "pattern": ANY_DATE_PATTERN},
+        "to": {"type": "string", "pattern": ANY_DATE_PATTERN},
         "days": {"type": "array", "items": DAY_STATS_SCHEMA},
         "total": STATS_SCHEMA,
     },
@@ -120,7 +143,7 @@ SUBMISSION_RESPONSE_SCHEMA: Final[JsonSchema] = {
     "type": "object",
     "properties": {
         "id": {"type": "string"},
-        "date": {"type": "string", "pattern": ISO_DATE_PATTERN},
+        "date": {"type": "string", "pattern": ANY_DATE_PATTERN},
         "number": {"type": "integer", "minimum": NUMBER_MIN, "maximum": NUMBER_MAX},
     },
     "required": ["id", "date", "number"],

@@ -24,7 +24,7 @@ validate_query = compile_schema(DAILY_STATS_QUERY_SCHEMA)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Response:
     return get_daily_stats(event)

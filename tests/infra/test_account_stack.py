@@ -5,6 +5,7 @@ themselves: the trust conditions, and that every permission of a deploy role is 
 `sts:AssumeRole` on the tagged CDK bootstrap roles.
 """
 
+import fnmatch
 import os
 from typing import Any
 
@@ -107,13 +108,19 @@ def test_one_deploy_role_per_environment_trusted_only_by_its_github_environment(
 
 def test_deploy_roles_may_only_assume_the_tagged_cdk_bootstrap_roles(template):
     for role_id, role in deploy_roles(template).items():
+        qualifier = "pandev" if role_id.startswith("DeployRoleDev") else "panprod"
         # no managed policies, no inline policies on the role itself ...
         assert "ManagedPolicyArns" not in role["Properties"]
         assert "Policies" not in role["Properties"]
         assert "PermissionsBoundary" not in role["Properties"]
-        # ... and one attached policy with exactly one statement
+        # ... and one attached policy: the bootstrap roles, and the read of AWS's public
+        # Powertools layer parameters that `make deploy` checks first
         [document] = policies_of(template, role_id)
-        [statement] = document["Statement"]
+        statement, read_layer = document["Statement"]
+        assert read_layer["Action"] == "ssm:GetParameter"
+        assert read_layer["Resource"]["Fn::Join"][1][-1] == (
+            ":ssm:*::parameter/aws/service/powertools/python/*"
+        )
         assert statement["Effect"] == "Allow"
         assert statement["Action"] == "sts:AssumeRole"
         assert "NotAction" not in statement
@@ -126,7 +133,7 @@ def test_deploy_roles_may_only_assume_the_tagged_cdk_bootstrap_roles(template):
                     {"Ref": "AWS::Partition"},
                     ":iam::",
                     {"Ref": "AWS::AccountId"},
-                    ":role/cdk-*",
+                    f":role/cdk-{qualifier}-*",
                 ],
             ]
         }
@@ -253,3 +260,94 @@ def test_missing_github_context_fails_with_a_clear_message():
     app = cdk.App(context={"pick-a-number:environments": {"dev": {}}})
     with pytest.raises(AccountSettingsError, match="github"):
         AccountSettings.from_context(app.node)
+
+
+# ---- issue 13, item 4: an environment's job cannot reach another's bootstrap roles ----
+
+
+def bootstrap_role_names(qualifier: str, account: str = "123456789012") -> list[str]:
+    """The roles `cdk bootstrap --qualifier <q>` creates (one set per region)."""
+    return [
+        f"cdk-{qualifier}-{kind}-role-{account}-{region}"
+        for kind in ("deploy", "file-publishing", "image-publishing", "lookup", "cfn-exec")
+        for region in ("us-east-1", "eu-west-1")
+    ]
+
+
+def role_patterns(template: dict[str, Any], role_id: str) -> list[str]:
+    patterns = []
+    for document in policies_of(template, role_id):
+        for statement in document["Statement"]:
+            if statement["Action"] != "sts:AssumeRole":
+                continue
+            resource = statement["Resource"]
+            parts = resource["Fn::Join"][1] if isinstance(resource, dict) else [resource]
+            text = "".join(p if isinstance(p, str) else "" for p in parts)
+            patterns.append(text.rsplit(":role/", 1)[1])
+    return patterns
+
+
+def test_the_dev_role_cannot_assume_prod_bootstrap_roles(template):
+    """AWS (CDK bootstrap): the deploy and CloudFormation execution roles are named
+    cdk-<qualifier>-<kind>-role-<account>-<region>; with one qualifier per environment
+    and each GitHub role allowed only `cdk-<its qualifier>-*`, a job in the unprotected
+    `dev` environment cannot deploy, change or destroy `prod` through them."""
+    from infra.settings import EnvironmentSettings
+
+    qualifiers = {env: EnvironmentSettings(name=env).qualifier for env in ENVIRONMENTS}
+    assert len(set(qualifiers.values())) == len(qualifiers)
+    for env, role_id in (("dev", "DeployRoleDevRole"), ("prod", "DeployRoleProdRole")):
+        [found] = [k for k in deploy_roles(template) if k.startswith(role_id)]
+        patterns = role_patterns(template, found)
+        assert patterns
+        for other, qualifier in qualifiers.items():
+            names = bootstrap_role_names(qualifier)
+            reachable = [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
+            if other == env:
+                assert reachable, f"{env} cannot reach its own bootstrap roles"
+            else:
+                assert not reachable, f"{env}'s role reaches {other}'s roles: {reachable}"
+
+
+def test_each_environment_stack_uses_its_own_bootstrap_qualifier():
+    """The CLI assumes the roles the stack's synthesizer names: the qualifier's."""
+    from tests.infra.conftest import make_app
+
+    seen = set()
+    for env in ("dev", "prod"):
+        app, stack = make_app(env)
+        template = app.synth().get_stack_by_name(stack.stack_name).template
+        parameter = template["Parameters"]["BootstrapVersion"]["Default"]
+        qualifier = parameter.split("/")[2]
+        assert qualifier != "hnb659fds"  # CDK's default, shared by every environment
+        seen.add(qualifier)
+    assert len(seen) == 2
+
+
+def test_the_account_stack_needs_no_bootstrap(template):
+    """It is deployed with the operator's own credentials before any environment."""
+    assert "BootstrapVersion" not in template.get("Parameters", {})
+
+
+# ---- issue 13, item 8: the account stack in a second region ---------------------------
+
+
+def test_a_second_region_gets_only_the_regional_part():
+    """AWS: API Gateway's CloudWatch role (AWS::ApiGateway::Account) is a setting per
+    account *and region*, while IAM (the GitHub OIDC provider, one per URL and account;
+    the deploy roles) is global: a second region's stack must not create them again."""
+    template = synth(**{"account-regional-only": "true"})
+    assert not resources(template, "AWS::IAM::OIDCProvider")
+    assert not deploy_roles(template)
+    assert len(resources(template, "AWS::ApiGateway::Account")) == 1
+
+
+def test_an_account_per_environment_gets_only_its_deploy_role():
+    """Separate accounts (the strict isolation): `-c account-environments=prod`."""
+    template = synth(**{"account-environments": "prod"})
+    assert [k for k in deploy_roles(template) if "Policy" not in k] == [
+        k for k in deploy_roles(template) if k.startswith("DeployRoleProdRole")
+    ]
+    assert deploy_roles(template)
+    with pytest.raises(AccountSettingsError, match="unknown"):
+        synth(**{"account-environments": "staging"})

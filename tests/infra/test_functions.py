@@ -62,7 +62,7 @@ def test_functions_share_runtime_architecture_tracing_logging_and_layer(dev: Syn
         assert props["Timeout"] == spec.timeout_seconds
         env = props["Environment"]["Variables"]
         assert env["POWERTOOLS_SERVICE_NAME"] == spec.service
-        assert env["POWERTOOLS_METRICS_NAMESPACE"] == "PickANumber"
+        assert env["POWERTOOLS_METRICS_NAMESPACE"] == "PickANumber/dev"
         assert env["TABLE_NAME"] == {"Ref": "SubmissionsTable"}
 
 
@@ -150,7 +150,6 @@ def test_backup_may_only_manage_backups_of_the_table(dev: Synth) -> None:
     backups = str({"Fn::Join": ["", [{"Fn::GetAtt": ["SubmissionsTable", "Arn"]}, "/backup/*"]]})
     assert _app_grants(dev, "Backup") == {
         ("dynamodb:CreateBackup", TABLE_ARN),
-        ("dynamodb:DescribeBackup", backups),
         ("dynamodb:DeleteBackup", backups),
         ("dynamodb:ListBackups", "*"),
     }

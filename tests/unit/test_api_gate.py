@@ -103,7 +103,7 @@ ADDITIVE = {
         maximum=20
     ),
     "a new response": lambda d: d["paths"][STATS]["get"]["responses"].update(
-        {"503": d["paths"][STATS]["get"]["responses"]["5XX"]}
+        {"507": d["paths"][STATS]["get"]["responses"]["500"]}
     ),
     "new prose": lambda d: d["info"].update(description="Pick a number, any number."),
 }

@@ -70,3 +70,24 @@ def test_draft_4_type_lists_become_nullable():
     assert converted == {"type": "object", "nullable": True}
     with pytest.raises(ValueError, match="type list"):
         to_openapi_schema({"type": ["string", "integer"]})
+
+
+def test_every_status_the_api_can_answer_is_documented(document):
+    """Issue 13 (schemathesis): a client must find every status the API answers,
+    whichever layer answers it: API Gateway's gateway responses (their statuses are
+    read from the CDK app), its 405 for another method, and the functions' own 409
+    (Idempotency-Key reuse) and 503 (table over capacity or slow, Retry-After)."""
+    from infra.cloud.api import GATEWAY_PROBLEMS, METHOD_NOT_ALLOWED
+
+    gateway = {str(problem.status) for problem in GATEWAY_PROBLEMS.values()}
+    required = gateway | {str(METHOD_NOT_ALLOWED), "400", "404", "413", "415", "429", "502", "503"}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            documented = set(operation["responses"])
+            missing = required - documented
+            assert not missing, f"{method.upper()} {path} does not document {sorted(missing)}"
+            assert not {"4XX", "5XX", "default"} & documented  # every status, by number
+            for status in ("429", "503"):
+                assert "Retry-After" in operation["responses"][status]["headers"]
+            if method == "post":
+                assert "409" in documented
