@@ -13,6 +13,7 @@ import importlib
 import inspect
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as error:  # one broken benchmark does not hide the others
             failed.append(name)
             print(f"\n{name}: FAILED: {type(error).__name__}: {error}", file=sys.stderr)
+            traceback.print_exc()
         print(f"  ({name}: {time.perf_counter() - start:.0f} s)")
     if failed:
         print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -264,10 +265,17 @@ def _measure(name: str, count: int, samples: int, extra: tuple[str, ...] = ()) -
             _progress(f"{name}, {count:,}: {figures['import']}")
             figures["full"] = side.latencies(samples)
             figures["rss_bytes"] = _rss_bytes(side.stack.process.pid)
+            _progress(f"{name}, {count:,}: full store {figures['full']}")
             if name == ENGINE:
                 _progress(f"{name}, {count:,}: backlog")
-                figures["backlog"] = side.drain_backlog(max(1_000, count // 5))
+                try:
+                    figures["backlog"] = side.drain_backlog(max(1_000, count // 5))
+                except Exception:  # keep the other figures; say what failed
+                    traceback.print_exc()
+                    if side.stack.process.poll() is not None:
+                        side.start()
             figures |= side.restart()
+            _progress(f"{name}, {count:,}: {figures}")
         finally:
             side.stop()
     return figures
@@ -318,6 +326,7 @@ def run(quick: bool = False, long: bool = False) -> dict[str, Any]:
     os.environ.pop("AWS_SESSION_TOKEN", None)
     os.environ.pop("AWS_PROFILE", None)
     results = [_measure(ENGINE, compared, samples)]
+    write_results("local_volume", {"samples": samples, "results": results})
     moto, url = _moto_server()
     try:
         results.append(_measure("moto server", compared, samples, ("--endpoint-url", url)))
@@ -325,7 +334,10 @@ def run(quick: bool = False, long: bool = False) -> dict[str, Any]:
     finally:
         moto.kill()  # its data is not needed; a graceful stop can take long
         moto.wait(10)
-    results += [_measure(ENGINE, volume, samples) for volume in volumes]
+    write_results("local_volume", {"samples": samples, "results": results})
+    for volume in volumes:
+        results.append(_measure(ENGINE, volume, samples))
+        write_results("local_volume", {"samples": samples, "results": results})
     print_table(
         f"local stack at volume (latencies p50/p95 ms, {samples} sequential requests each)",
         (
