@@ -19,7 +19,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
 .PHONY: help setup dev test lint fmt typecheck test-unit test-infra test-integration test-e2e \
-        synth bench clean backup-local
+        synth bench clean backup-local mutation
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -97,6 +97,9 @@ diff: setup ## what `make deploy` would change in PickANumber-$(ENV)
 
 destroy: setup ## delete PickANumber-$(ENV); outside dev the table and site bucket are retained
 	npx cdk destroy PickANumber-$(ENV) $(CDK_ENV) --force
+
+mutation: $(VENV)/.synced ## mutation testing of the exactly-once core (minutes; not part of `make test`)
+	$(PY) -m tools.mutation $(ARGS)
 
 bench: $(VENV)/.synced ## benchmarks: print figures, write bench/results/*.json
 	$(PY) -m bench

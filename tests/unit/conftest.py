@@ -13,7 +13,7 @@ from stats import aggregator as aggregator_module
 from stats import api as stats_api
 from tests.support.dynamo import TABLE_NAME, emulated_table
 from tests.support.events import api_event
-from tests.support.faults import FaultyClient
+from tests.support.faults import FaultyClient, skipped_waits
 from tests.support.stream import Record, store_submissions
 
 if TYPE_CHECKING:
@@ -77,12 +77,19 @@ def faulty_client(table: "DynamoDBClient") -> FaultyClient:
 
 
 @pytest.fixture
-def aggregate(faulty_client: FaultyClient, monkeypatch: pytest.MonkeyPatch) -> Aggregate:
+def waits() -> list[float]:
+    """The back-off waits of the aggregator's rollup writes, recorded, never slept."""
+    return []
+
+
+@pytest.fixture
+def aggregate(
+    faulty_client: FaultyClient, waits: list[float], monkeypatch: pytest.MonkeyPatch
+) -> Aggregate:
     """The aggregator's batch entry point, writing through the fault-injecting client
-    (its back-off between conflicting attempts skipped)."""
-    rollups = RollupStore(faulty_client.as_dynamodb(), TABLE_NAME)
+    (its back-off between contended attempts recorded in `waits`)."""
+    rollups = RollupStore(faulty_client.as_dynamodb(), TABLE_NAME, backoff=skipped_waits(waits))
     monkeypatch.setattr(aggregator_module, "rollups", rollups)
-    monkeypatch.setattr("shared.rollups.time.sleep", lambda _: None)
     return aggregator_module.aggregate
 
 

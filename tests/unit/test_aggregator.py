@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from shared.histogram import Histogram
-from shared.rollups import MAX_PICKS_PER_TRANSACTION
+from shared.rollups import MAX_PICKS_PER_TRANSACTION, Backoff
 from stats import aggregator
 from tests.support.dynamo import raw_histograms, rollup_histograms, unmarked_submissions
 from tests.support.events import FakeContext, stream_record
@@ -22,7 +22,7 @@ Given = Callable[..., list[Record]]
 
 MON, TUE, WED = "2026-03-02", "2026-03-03", "2026-03-04"
 # count_once's attempts at a conflicting transaction before it gives up
-GIVE_UP = [Fault.CONFLICT] * 4
+GIVE_UP = [Fault.CONFLICT] * Backoff().attempts
 
 
 def _sequence_numbers(records: list[Record]) -> list[str]:
@@ -244,6 +244,65 @@ def test_records_that_are_not_submission_inserts_are_ignored(
     # Then nothing is counted and nothing blocks the shard
     assert response == {"batchItemFailures": []}
     assert rollup_histograms(table) == {}
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"N": "1"}}}},
+        {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": None}}}},
+        {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": "SUB#x"}}},
+        {"eventName": "INSERT", "dynamodb": {"Keys": {}}},
+        {"eventName": "INSERT", "dynamodb": {"Keys": None}},
+        {"eventName": "INSERT", "dynamodb": "garbage"},
+        {"eventName": "INSERT"},
+        "not a record",
+    ],
+    ids=[
+        "pk-not-S",
+        "pk-S-null",
+        "pk-not-typed",
+        "no-pk",
+        "keys-null",
+        "change-str",
+        "no-change",
+        "str",
+    ],
+)
+def test_a_record_of_any_shape_is_skipped_alone_and_the_rest_counted(
+    aggregate: Aggregate, given_submissions: Given, table: "DynamoDBClient", odd: Any
+) -> None:
+    # Given a malformed record between two good ones
+    first, last = given_submissions((MON, 2), (MON, 9))
+
+    # When the batch is aggregated
+    response = aggregate([first, odd, last])
+
+    # Then the malformed record is skipped; neither the batch fails nor the rest is dropped
+    assert response == {"batchItemFailures": []}
+    assert rollup_histograms(table) == {MON: Histogram.of([2, 9])}
+    assert_counted_exactly_once(table)
+
+
+def test_a_submission_after_ignored_records_is_counted(
+    aggregate: Aggregate, given_submissions: Given, table: "DynamoDBClient"
+) -> None:
+    # Given a batch whose first records are not submission INSERTs
+    first, second = given_submissions((MON, 3), (TUE, 4))
+    rollup_keys = {"pk": {"S": "ROLLUP#2026-03"}, "sk": {"S": MON}}
+    batch = [
+        stream_record("MODIFY", first["dynamodb"]["Keys"], first["dynamodb"]["NewImage"], "1"),
+        first,
+        stream_record("INSERT", rollup_keys, {**rollup_keys, "n3": {"N": "1"}}, "2"),
+        second,
+    ]
+
+    # When it is aggregated
+    response = aggregate(batch)
+
+    # Then the submissions after the ignored records are counted, not skipped
+    assert response == {"batchItemFailures": []}
+    assert rollup_histograms(table) == {MON: Histogram.of([3]), TUE: Histogram.of([4])}
 
 
 def test_the_lambda_entry_point_takes_the_stream_event(
