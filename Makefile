@@ -115,7 +115,8 @@ restore: $(VENV)/.synced ## restore BACKUP=<arn> into a new table TARGET=<name>,
 	PYTHONPATH=services $(PY) -m backup.restore --env $(ENV) --backup-arn "$(BACKUP)" --target "$(TARGET)"
 
 rebuild: $(VENV)/.synced ## recompute the rollups of TABLE_NAME from FROM=<day> to TO=<day>
-	PYTHONPATH=services $(PY) -m backup.rebuild --from "$(FROM)" --to "$(TO)"
+	PYTHONPATH=services ROLLUP_PARTS=$$(PYTHONPATH=services $(PY) -c 'from infra.topology import ROLLUP_LAYOUT; print(ROLLUP_LAYOUT.parts)') \
+	  $(PY) -m backup.rebuild --from "$(FROM)" --to "$(TO)"
 
 clean: ## remove build output (keeps .venv and local data)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache test-results

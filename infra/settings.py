@@ -14,7 +14,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Node
 
 from backup.retention import InvalidRetention, check_retention
-from infra.topology import API_THROTTLE, BACKUP_RETENTION
+from infra.topology import API_THROTTLE, BACKUP_RETENTION, STREAM_CONSUMER
 
 ENVIRONMENTS_CONTEXT_KEY: Final = "pick-a-number:environments"
 ENV_CONTEXT_KEY: Final = "env"
@@ -24,6 +24,8 @@ DEFAULT_ENV: Final = "dev"
 # DynamoDB's always-free tier: 25 WCU and 25 RCU of *provisioned* capacity,
 # summed over every table and index of the region (this app has one table).
 FREE_TIER_CAPACITY_UNITS: Final = 25
+# Lambda runs 1 to 10 batches of one stream shard at once (order kept per item).
+MAX_PARALLELIZATION_FACTOR: Final = 10
 
 BillingMode = Literal["PROVISIONED", "PAY_PER_REQUEST"]
 
@@ -49,6 +51,9 @@ class EnvironmentSettings:
     # API Gateway stage, method and usage-plan throttling.
     api_rate_limit: float = API_THROTTLE.rate_per_second
     api_burst_limit: int = API_THROTTLE.burst
+    # Concurrent batches per stream shard for the aggregator; above 1, concurrent
+    # invocations write the same day's rollup: see ROLLUP_LAYOUT in infra/topology.py.
+    parallelization_factor: int = STREAM_CONSUMER.parallelization_factor
     # SNS alarm topic and budget alert; None: no e-mail subscription is created.
     alarm_email: str | None = None
     # Monthly AWS Budget (USD) over the resources tagged with this environment.
@@ -86,6 +91,8 @@ class EnvironmentSettings:
             found.append(f"backup_retention_days, backup_min_keep: {error}")
         if self.api_rate_limit <= 0 or self.api_burst_limit < 1:
             found.append("api_rate_limit and api_burst_limit must be positive")
+        if not 1 <= self.parallelization_factor <= MAX_PARALLELIZATION_FACTOR:
+            found.append(f"parallelization_factor must be 1..{MAX_PARALLELIZATION_FACTOR}")
         if self.budget_usd < 1:
             found.append("budget_usd must be at least 1")
         if (self.domain_name is None) != (self.certificate_arn is None):
