@@ -43,11 +43,15 @@ MODULES: Final = (
 )
 # Copied next to src/ so that the unit tests run as in the repository.
 _COPIED: Final = ("tests", "infra", "web", "package.json")
-# Tests that start a Python process on the repository's services/ (not the mutants).
 _DESELECTED: Final = (
+    # starts a Python process on the repository's services/, not on the mutants
     "tests/unit/test_backup_handler.py::"
     "test_the_emitted_metric_is_the_one_the_backup_missing_alarm_watches",
+    # the pre-commit hooks: no core module in them
+    "tests/unit/test_tooling.py",
 )
+# Examples of the exactly-once property per mutant (50 in `make test`).
+_PROPERTY_EXAMPLES: Final = "12"
 # A mutant no test runs survives as surely as one the tests run and miss.
 _UNTESTED: Final = frozenset({"no tests"})
 _KILLED: Final = frozenset({"killed", "timeout", "caught by type check"})
@@ -87,12 +91,14 @@ only_mutate = [{only}]
 also_copy = [{", ".join(f'"{name}"' for name in _COPIED)}]
 pytest_add_cli_args = ["-p", "no:playwright", "-p", "no:cacheprovider", "-q", {deselect}]
 pytest_add_cli_args_test_selection = ["tests/unit"]
+# A mutant that loops forever is a kill by timeout; no need to wait 15 times the tests.
+timeout_multiplier = 4.0
 """
     (STAGING / "pyproject.toml").write_text(pyproject)
 
 
 def mutmut(*args: str) -> str:
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PROPERTY_EXAMPLES": _PROPERTY_EXAMPLES}
     done = subprocess.run(  # noqa: S603 (the venv's own mutmut, fixed arguments)
         [str(MUTMUT), *args], cwd=STAGING, env=env, capture_output=True, text=True, check=False
     )

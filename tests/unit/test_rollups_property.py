@@ -3,6 +3,7 @@ record has been acknowledged the rollups equal the histograms of the raw
 submissions, and replaying the whole stream again changes nothing: with the
 day's rollup in one item or spread over several parts."""
 
+import os
 import random
 from contextlib import suppress
 from unittest.mock import patch
@@ -24,6 +25,8 @@ from tests.support.faults import Fault, FaultyClient, InvocationTimedOut, skippe
 from tests.support.stream import Record, deliver, store_submissions
 
 DAYS = ("2026-02-28", "2026-03-01", "2026-03-02")
+# `make mutation` runs this test once per mutant it covers: fewer examples there.
+EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "50"))
 
 picks = st.lists(
     st.tuples(st.sampled_from(DAYS), st.integers(min_value=1, max_value=10)),
@@ -48,7 +51,7 @@ def _deliver_stray(batch: list[Record]) -> None:
         aggregator.aggregate(batch)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(
     picks=picks,
     batch_size=st.integers(min_value=1, max_value=12),
