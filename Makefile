@@ -18,7 +18,7 @@ ENV ?= dev
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
-.PHONY: help setup dev test lint fmt typecheck test-unit test-infra test-integration test-e2e \
+.PHONY: help setup java dev demo test lint fmt typecheck test-unit test-infra test-integration test-e2e \
         synth bench clean backup-local mutation
 
 help: ## list the targets
@@ -26,7 +26,7 @@ help: ## list the targets
 
 ## ---- setup (idempotent) -------------------------------------------------------------
 
-setup: $(VENV)/.synced node_modules/.installed browser ## build .venv, node tools and the browser
+setup: $(VENV)/.synced node_modules/.installed java browser ## build .venv, node tools, Java and the browser
 
 $(UV):
 	python3 -m venv .tools
@@ -40,6 +40,20 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# DynamoDB Local (the local stack's engine, from node_modules) runs on Java 17+.
+java: ## install a Java 17+ runtime for DynamoDB Local when there is none (apt-get)
+	@if ! java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])'; then \
+	  if command -v apt-get >/dev/null; then \
+	    echo "installing a Java runtime for DynamoDB Local (apt-get default-jre-headless)"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq default-jre-headless >/dev/null; \
+	  else \
+	    echo "DynamoDB Local needs Java 17 or newer and there is no apt-get here:" >&2; \
+	    echo "  macOS: brew install openjdk@17 (or any JDK 17+), then make setup again" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
 browser: ## install Debian's chromium for the end-to-end tests when it is missing
 	@if [ ! -x $(CHROMIUM) ]; then \
 	  echo "installing chromium (apt-get)"; \
@@ -49,8 +63,13 @@ browser: ## install Debian's chromium for the end-to-end tests when it is missin
 
 ## ---- everyday loop -------------------------------------------------------------------
 
-dev: $(VENV)/.synced ## run the whole app locally (http://127.0.0.1:8000); options: ARGS="--help"
+dev: $(VENV)/.synced node_modules/.installed java ## run the whole app locally (http://127.0.0.1:8000); options: ARGS="--help"
 	$(PY) -m infra.local $(ARGS)
+
+N ?= 3000
+DAYS ?= 30
+demo: $(VENV)/.synced ## seed a realistic history into the running local stack (N=3000 DAYS=30)
+	$(PY) -m infra.local.demo --submissions $(N) --days $(DAYS)
 
 backup-local: $(VENV)/.synced ## run the nightly backup now, against the running local stack
 	$(PY) -m infra.local.backup $(ARGS)
@@ -70,7 +89,7 @@ test-unit: $(VENV)/.synced ## domain, handler and property tests (moto, freezegu
 test-infra: setup ## CDK assertions, cdk-nag, cfn-lint
 	$(PYTEST_NO_BROWSER) tests/infra -q
 
-test-integration: $(VENV)/.synced ## the local stack over HTTP
+test-integration: $(VENV)/.synced node_modules/.installed java ## the local stack over HTTP, on DynamoDB Local
 	$(PYTEST_NO_BROWSER) tests/integration -q
 
 test-e2e: setup ## the web app in headless Chromium
@@ -101,7 +120,7 @@ destroy: setup ## delete PickANumber-$(ENV); outside dev the table and site buck
 mutation: $(VENV)/.synced ## mutation testing of the exactly-once core (minutes; not part of `make test`)
 	$(PY) -m tools.mutation $(ARGS)
 
-bench: $(VENV)/.synced ## benchmarks: print figures, write bench/results/*.json
+bench: $(VENV)/.synced node_modules/.installed java ## benchmarks: print figures, write bench/results/*.json
 	$(PY) -m bench
 
 ## ---- backups (docs/RUNBOOK.md; TABLE_NAME and AWS_ENDPOINT_URL pick the table) -------

@@ -10,6 +10,7 @@ Every comparison runs both sides in the same run, interleaved where it can.
 
 import argparse
 import importlib
+import inspect
 import sys
 import time
 from collections.abc import Callable
@@ -22,9 +23,11 @@ BENCHMARKS = {
     "read_cost": "bench.read_cost",
     "write_units": "bench.write_units",
     "aggregation": "bench.aggregation",
+    "contention": "bench.contention",
     "cold_start": "bench.cold_start",
     "freshness": "bench.freshness",
     "web": "bench.web",
+    "local_volume": "bench.local_volume",
 }
 
 
@@ -34,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         "names", nargs="*", metavar="NAME", help=f"default: all of {', '.join(BENCHMARKS)}"
     )
     parser.add_argument("--quick", action="store_true", help="smaller volumes, fewer runs")
+    parser.add_argument("--long", action="store_true", help="also the largest volumes (1M)")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.names) - set(BENCHMARKS))
     if unknown:
@@ -52,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         try:
             run: Callable[..., Any] = importlib.import_module(BENCHMARKS[name]).run
-            run(quick=args.quick)
+            takes_long = "long" in inspect.signature(run).parameters
+            run(quick=args.quick, **({"long": args.long} if takes_long else {}))
         except Exception as error:  # one broken benchmark does not hide the others
             failed.append(name)
             print(f"\n{name}: FAILED: {type(error).__name__}: {error}", file=sys.stderr)

@@ -28,7 +28,9 @@ def parse_options(argv: list[str] | None = None) -> Options:
         "--data-dir", type=Path, default=Path(".local"), help="local data (%(default)s)"
     )
     parser.add_argument(
-        "--ephemeral", action="store_true", help="start empty and save nothing on exit"
+        "--ephemeral",
+        action="store_true",
+        help="keep everything in memory: the data dir is neither read nor locked",
     )
     parser.add_argument(
         "--endpoint-url",
@@ -55,7 +57,13 @@ def parse_options(argv: list[str] | None = None) -> Options:
         metavar="SECONDS",
         help="the stream's batching window (the topology's: %(default)s)",
     )
-    parser.add_argument("--snapshot-interval", type=float, default=DEFAULTS.snapshot_interval)
+    parser.add_argument(
+        "--parallelization-factor",
+        type=int,
+        default=DEFAULTS.parallelization_factor,
+        metavar="N",
+        help="stream batches of a shard processed at once (the topology's: %(default)s)",
+    )
     parser.add_argument(
         "--function-log-level",
         default=DEFAULTS.function_log_level,
@@ -64,6 +72,8 @@ def parse_options(argv: list[str] | None = None) -> Options:
     args = parser.parse_args(argv)
     if not 0 <= args.chaos <= 1:
         parser.error("--chaos is a probability between 0 and 1")
+    if not 1 <= args.parallelization_factor <= 10:
+        parser.error("--parallelization-factor is between 1 and 10, as in Lambda")
     return Options(
         host=args.host,
         port=args.port,
@@ -78,7 +88,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
         throttle_rate=args.throttle_rate,
         throttle_burst=args.throttle_burst,
         batching_window=args.batching_window,
-        snapshot_interval=args.snapshot_interval,
+        parallelization_factor=args.parallelization_factor,
         function_log_level=args.function_log_level.upper(),
     )
 

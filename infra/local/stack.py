@@ -11,13 +11,17 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from infra.local import REPO_ROOT
+from infra.local.aws_endpoint import LocalAwsEndpoint, dynamodb, dynamodb_streams, ensure_table
 from infra.local.chaos import Chaos
-from infra.local.embedded_aws import EmbeddedAws, dynamodb, dynamodb_streams, ensure_table
 from infra.local.gateway import Gateway, LocalHttpServer, Router, json_lines
-from infra.local.persistence import Snapshotter, TableSnapshots
 from infra.local.runtime import LocalFunction
 from infra.local.scheduler import Scheduler
-from infra.local.stream_poller import DeadLetters, EventSourceMapping, StreamPoller
+from infra.local.stream_poller import (
+    DeadLetters,
+    EventSourceMapping,
+    StreamPoller,
+    StreamPositions,
+)
 from infra.local.throttle import TokenBucket
 from infra.topology import (
     API_THROTTLE,
@@ -47,7 +51,7 @@ class Options:
     throttle_rate: float = API_THROTTLE.rate_per_second
     throttle_burst: int = API_THROTTLE.burst
     batching_window: float = STREAM_CONSUMER.batching_window_seconds
-    snapshot_interval: float = 2.0
+    parallelization_factor: int = STREAM_CONSUMER.parallelization_factor
     function_log_level: str = "WARNING"
 
     @property
@@ -83,11 +87,9 @@ class LocalStack:
         self.options = options
         self.out = out
         self.stop_event = threading.Event()
-        self.embedded: EmbeddedAws | None = None
+        self.embedded: LocalAwsEndpoint | None = None
         self.http: LocalHttpServer | None = None
         self.threads: list[threading.Thread] = []
-        self.snapshotter: Snapshotter | None = None
-        self.restored = 0
         self._lock_file: IO[str] | None = None
         self._chaos = Chaos(options.chaos, options.chaos_seed)
 
@@ -96,13 +98,10 @@ class LocalStack:
     def start(self) -> None:
         options = self.options
         options.data_dir.mkdir(parents=True, exist_ok=True)
-        self._lock_data_dir()
+        if options.persistent:
+            self._lock_data_dir()
         endpoint_url = self._start_aws()
-        client = dynamodb(endpoint_url)
-        stream_arn, created = ensure_table(client, options.table_name)
-        snapshots = TableSnapshots(client, options.table_name, options.data_dir)
-        if options.persistent and created:
-            self.restored = snapshots.restore()
+        stream_arn, _ = ensure_table(dynamodb(endpoint_url), options.table_name)
 
         environment = function_environment(options.table_name)
         functions = {fn.name: LocalFunction(fn, environment) for fn in FUNCTIONS}
@@ -117,24 +116,17 @@ class LocalStack:
             self.stop_event,
         )
         region = os.environ["AWS_DEFAULT_REGION"]
+        positions = StreamPositions(self.stream_positions_path, stream_arn)
         poller = StreamPoller(
             dynamodb_streams(endpoint_url),
-            stream_arn,
+            positions,
             region,
             mapping,
             options.batching_window,
             self.stop_event,
+            options.parallelization_factor,
         )
         self.threads.append(poller)
-        if options.persistent:
-            self.snapshotter = Snapshotter(
-                snapshots,
-                lambda: poller.records_read,
-                mapping.invocation_lock,
-                options.snapshot_interval,
-                self.stop_event,
-            )
-            self.threads.append(self.snapshotter)
         self.threads.append(
             Scheduler(
                 BACKUP_SCHEDULE,
@@ -171,7 +163,8 @@ class LocalStack:
             os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
             os.environ.pop("AWS_SESSION_TOKEN", None)
             os.environ.pop("AWS_PROFILE", None)
-            self.embedded = EmbeddedAws("127.0.0.1", self.options.aws_port)
+            data_dir = self.options.data_dir if self.options.persistent else None
+            self.embedded = LocalAwsEndpoint(data_dir, "127.0.0.1", self.options.aws_port)
             self.embedded.start()
             endpoint_url: str | None = self.embedded.endpoint_url
         elif self.options.endpoint_url == REAL_AWS:
@@ -198,6 +191,11 @@ class LocalStack:
         return self.options.data_dir / "dead-letters.jsonl"
 
     @property
+    def stream_positions_path(self) -> Path | None:
+        """None for an ephemeral stack, whose stream is gone when it stops."""
+        return self.options.data_dir / "stream-positions.json" if self.options.persistent else None
+
+    @property
     def state_path(self) -> Path:
         return self.options.data_dir / STATE_FILE
 
@@ -209,6 +207,7 @@ class LocalStack:
             "table_name": self.options.table_name,
             "region": os.environ["AWS_DEFAULT_REGION"],
             "pid": os.getpid(),
+            "engine_pid": self.embedded.engine.pid if self.embedded else None,
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         temporary = self.state_path.with_suffix(".tmp")
@@ -221,13 +220,15 @@ class LocalStack:
         assert self.http is not None
         options = self.options
         endpoint = self.embedded.endpoint_url if self.embedded else (options.endpoint_url or "")
-        if options.persistent:
+        if not options.embedded:
+            data = f"table {options.table_name} at {endpoint or 'AWS'} (not managed here)"
+        elif options.persistent:
             data = (
-                f"{options.data_dir} (restored {self.restored} items; "
-                f"saved every {options.snapshot_interval:g} s and at Ctrl-C)"
+                f"{options.data_dir} (DynamoDB Local, SQLite under dynamodb/: every answered "
+                "write is on disk; backups under backups/)"
             )
         else:
-            data = f"{options.data_dir} (ephemeral: nothing restored or saved)"
+            data = "in memory (ephemeral: the data dir is not read; nothing is kept)"
         throttle = (
             f"{options.throttle_rate:g} requests/s, burst {options.throttle_burst}"
             if options.throttle_rate > 0
@@ -242,8 +243,11 @@ class LocalStack:
             f"  app           {self.http.url}",
             f"  AWS endpoint  {endpoint}  (table {options.table_name})",
             f"  data          {data}",
+            *self._engine_lines(),
             f"  stream        {consumer.function.name}: batch {consumer.batch_size}, "
-            f"window {options.batching_window:g} s, {consumer.max_retry_attempts} retries, "
+            f"window {options.batching_window:g} s, "
+            f"parallelization {options.parallelization_factor}, "
+            f"{consumer.max_retry_attempts} retries, "
             f"dead letters to {self.dead_letters_path}",
             f"  throttle      {throttle}",
             f"  backup        {BACKUP_SCHEDULE.cron} UTC, next {next_backup:%Y-%m-%d %H:%M}; "
@@ -252,6 +256,19 @@ class LocalStack:
             "Ctrl-C stops it. Access log (JSON lines) follows.",
         ]
         return "\n".join(lines)
+
+    def _engine_lines(self) -> list[str]:
+        if self.embedded is None:
+            return []
+        engine = self.embedded.engine
+        if engine.isolated:
+            reach = "in its own network namespace: only this stack can reach it"
+        else:
+            reach = (
+                "WARNING: listening on every interface of this machine (no network "
+                "namespaces here); any host that can reach this machine can reach it"
+            )
+        return [f"  engine        DynamoDB Local, pid {engine.pid}, {reach}"]
 
     # -- stop --------------------------------------------------------------------------
 
@@ -262,8 +279,6 @@ class LocalStack:
             self.http.server_close()
         for thread in self.threads:
             thread.join(timeout=15)
-        if self.snapshotter is not None:
-            self.snapshotter.save()
         if self.embedded is not None:
             self.embedded.stop()
         self.state_path.unlink(missing_ok=True)

@@ -83,7 +83,7 @@ class SubmissionStore:
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=_to_item(submission),
+                Item=submission_item(submission),
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except self._client.exceptions.ConditionalCheckFailedException:
@@ -125,7 +125,8 @@ class SubmissionStore:
                 )
 
 
-def _to_item(s: Submission) -> dict[str, Any]:
+def submission_item(s: Submission) -> dict[str, Any]:
+    """The DynamoDB item of a submission: the one place its shape is written."""
     item: dict[str, Any] = {
         **submission_key(s.id),
         "number": {"N": str(s.number)},

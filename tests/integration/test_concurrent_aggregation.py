@@ -1,6 +1,6 @@
 """Concurrent aggregator invocations over overlapping records, against the
-embedded DynamoDB served over HTTP (transactions really interleave): with the
-rollup in one item or spread over parts, and with conflicts and throttling
+local AWS endpoint: DynamoDB Local, whose transactions really interleave; with
+the rollup in one item or spread over parts, and with conflicts and throttling
 injected on top of the real interleaving."""
 
 import random
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from infra.local.embedded_aws import EmbeddedAws, dynamodb, ensure_table
+from infra.local.aws_endpoint import LocalAwsEndpoint, dynamodb, ensure_table
 from shared.rollups import RollupStore
 from shared.submissions import SubmissionStore
 from stats import aggregator
@@ -33,15 +33,10 @@ def parts(request: pytest.FixtureRequest) -> int:
 
 @pytest.fixture
 def table(parts: int) -> Iterator["DynamoDBClient"]:
-    server = EmbeddedAws("127.0.0.1", 0)
-    server.start()
-    try:
-        client = dynamodb(server.endpoint_url)
-        # the embedded engine's tables outlive a server: one table per layout
+    with LocalAwsEndpoint(None) as endpoint:
+        client = dynamodb(endpoint.endpoint_url)
         ensure_table(client, f"{TABLE}-{parts}")
         yield client
-    finally:
-        server.stop()
 
 
 def test_concurrent_invocations_over_overlapping_records_count_each_submission_once(

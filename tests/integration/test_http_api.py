@@ -192,3 +192,15 @@ def test_the_backup_runs_on_demand_against_the_local_stack(local_stack: LocalSta
     assert result.returncode == 0, result.stderr
     backups = local_stack.dynamodb().list_backups(TableName=local_stack.table_name)
     assert [b["BackupStatus"] for b in backups["BackupSummaries"]] == ["AVAILABLE"]
+
+
+def test_requests_over_the_throttle_get_429_problem_with_retry_after(start_local_stack, http):
+    stack = start_local_stack("--ephemeral", "--throttle-rate", "0.1", "--throttle-burst", "2")
+
+    responses = [http.get(stack.url("/api/daily-stats"), timeout=10) for _ in range(3)]
+
+    assert [r.status_code for r in responses] == [200, 200, 429]
+    throttled = responses[-1]
+    assert throttled.headers["Content-Type"] == "application/problem+json"
+    assert int(throttled.headers["Retry-After"]) >= 1
+    assert throttled.json()["status"] == 429

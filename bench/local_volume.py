@@ -1,0 +1,294 @@
+"""Benchmark: the local stack at a realistic volume.
+
+One workload, run against the local stack on DynamoDB Local and, in the same
+run, against the same stack pointed (`--endpoint-url`) at a plain moto server
+(the engine it used before). Per side:
+
+1. start the stack; time until it serves (start-up);
+2. on the empty store: submit p50/p95, 7- and 30-day daily-stats p50/p95;
+3. import N submissions spread over 30 days straight into the table, as an
+   operator's batch-write-item would (`make demo`'s seeding): the import rate;
+4. wait until the stream has counted them: submissions counted per second
+   (bounded: a side that cannot catch up in time reports how far it got);
+5. the same latencies again on the full store; the RSS of the stack + engine;
+6. Ctrl-C and start again: restart-to-ready (serving) and restart-to-consistent
+   (the statistics hold every import).
+
+Sizes: 10k on both sides, then 100k on DynamoDB Local alone (`--long`: 1M too).
+Traffic goes to 127.0.0.1 only; every wait is bounded.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, percentile, print_table, write_results
+
+SAMPLES = 200
+QUICK_SAMPLES = 40
+COUNT_TIMEOUT_SECONDS = 600
+MOTO_COUNT_TIMEOUT_SECONDS = 180  # moto counts ~20/s at volume: report how far it got
+READY_TIMEOUT_SECONDS = 120
+
+
+def _rss_bytes(pid: int) -> int:
+    """Resident memory of a process and everything below it (Linux /proc)."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            pending += [int(child) for child in task.read_text().split()]
+    return total
+
+
+def _latencies(call: Callable[[], Any], samples: int) -> dict[str, float]:
+    times = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1000)
+    return {"p50_ms": percentile(times, 50), "p95_ms": percentile(times, 95)}
+
+
+class _Side:
+    """One stack under test, and the workload's steps against it."""
+
+    def __init__(self, name: str, data_dir: Path, extra: tuple[str, ...]) -> None:
+        self.name = name
+        self.data_dir = data_dir
+        self.extra = extra
+        self.stack: Any = None
+        self.expected = 0
+        today = datetime.now(UTC).date()
+        self.week = {"from": str(today - timedelta(days=6)), "to": str(today)}
+        self.month = {"from": str(today - timedelta(days=29)), "to": str(today)}
+
+    def start(self) -> float:
+        """Seconds from launch until the app answers."""
+        import requests
+
+        from infra.local.launcher import start
+
+        began = time.perf_counter()
+        self.stack = start(self.data_dir, "--throttle-rate", "0", *self.extra)
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.stack.url("/api/daily-stats"), timeout=5).ok:
+                    return time.perf_counter() - began
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.name}: not serving after {READY_TIMEOUT_SECONDS} s")
+
+    def counted(self, session: Any) -> int:
+        response = session.get(self.stack.url("/api/daily-stats"), params=self.month, timeout=30)
+        return int(response.json()["total"]["count"]) if response.ok else -1
+
+    def latencies(self, samples: int) -> dict[str, dict[str, float]]:
+        import requests
+
+        with requests.Session() as session:
+
+            def submit() -> None:
+                url = self.stack.url("/api/submit-number")
+                session.post(url, json={"number": 7}, timeout=30).raise_for_status()
+
+            def stats(params: dict[str, str]) -> Callable[[], None]:
+                def get() -> None:
+                    url = self.stack.url("/api/daily-stats")
+                    session.get(url, params=params, timeout=30).raise_for_status()
+
+                return get
+
+            figures = {
+                "submit": _latencies(submit, samples),
+                "stats_7_days": _latencies(stats(self.week), samples),
+                "stats_30_days": _latencies(stats(self.month), samples),
+            }
+        self.expected += samples
+        return figures
+
+    def wait_counted(self, timeout: float) -> tuple[int, float]:
+        """(submissions counted, seconds) once all are counted or the time is up."""
+        import requests
+
+        began = time.perf_counter()
+        with requests.Session() as session:
+            while (counted := self.counted(session)) < self.expected:
+                if time.perf_counter() - began > timeout:
+                    break
+                time.sleep(0.5)
+        return counted, time.perf_counter() - began
+
+    def import_history(self, count: int) -> dict[str, float]:
+        from infra.local.aws_endpoint import dynamodb
+        from infra.local.demo import history, seed
+
+        client = dynamodb(self.stack.endpoint_url)
+        submissions = list(history(count, 30, datetime.now(UTC).date()))
+        began = time.perf_counter()
+        seeded = seed(client, self.stack.table_name, submissions)
+        self.expected += seeded.submissions
+        timeout = COUNT_TIMEOUT_SECONDS if "moto" not in self.name else MOTO_COUNT_TIMEOUT_SECONDS
+        counted, _ = self.wait_counted(timeout)
+        elapsed = time.perf_counter() - began
+        return {
+            "imported": seeded.submissions,
+            "import_per_second": seeded.per_second,
+            "counted": counted,
+            "all_counted": counted >= self.expected,
+            "counted_per_second": (counted - (self.expected - seeded.submissions)) / elapsed,
+        }
+
+    def restart(self) -> dict[str, float]:
+        self.stack.stop(signal.SIGINT)
+        ready = self.start()
+        began = time.perf_counter()
+        counted, waited = self.wait_counted(COUNT_TIMEOUT_SECONDS)
+        return {
+            "restart_to_ready_s": ready,
+            "restart_to_consistent_s": ready + waited,
+            "consistent": counted >= self.expected,
+            "checked_in_s": time.perf_counter() - began,
+        }
+
+    def stop(self) -> None:
+        if self.stack is not None and self.stack.process.poll() is None:
+            self.stack.stop(signal.SIGINT)
+
+
+def _moto_server() -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("moto server did not start")
+
+
+def _measure(name: str, count: int, samples: int, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        side = _Side(name, Path(folder) / "data", extra)
+        try:
+            figures: dict[str, Any] = {"engine": name, "submissions": count}
+            _progress(f"{name}, {count:,}: starting")
+            figures["startup_s"] = side.start()
+            figures["empty"] = side.latencies(samples)
+            _progress(f"{name}, {count:,}: importing")
+            figures["import"] = side.import_history(count)
+            _progress(f"{name}, {count:,}: {figures['import']}")
+            figures["full"] = side.latencies(samples)
+            figures["rss_bytes"] = _rss_bytes(side.stack.process.pid)
+            figures |= side.restart()
+        finally:
+            side.stop()
+    return figures
+
+
+def _progress(message: str) -> None:
+    print(f"  [{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _rows(results: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    rows = []
+    for r in results:
+        imported = r["import"]
+        rows.append(
+            (
+                r["engine"],
+                r["submissions"],
+                imported["import_per_second"],
+                imported["counted_per_second"],
+                "yes" if imported["all_counted"] else f"no ({imported['counted']:,})",
+                f"{r['empty']['submit']['p50_ms']:.1f}/{r['empty']['submit']['p95_ms']:.1f}",
+                f"{r['full']['submit']['p50_ms']:.1f}/{r['full']['submit']['p95_ms']:.1f}",
+                f"{r['full']['stats_7_days']['p50_ms']:.1f}/"
+                f"{r['full']['stats_7_days']['p95_ms']:.1f}",
+                f"{r['empty']['stats_30_days']['p50_ms']:.1f}/"
+                f"{r['empty']['stats_30_days']['p95_ms']:.1f}",
+                f"{r['full']['stats_30_days']['p50_ms']:.1f}/"
+                f"{r['full']['stats_30_days']['p95_ms']:.1f}",
+                r["startup_s"],
+                r["restart_to_ready_s"],
+                r["restart_to_consistent_s"] if r["consistent"] else "not consistent",
+                f"{r['rss_bytes'] / 2**20:,.0f}",
+            )
+        )
+    return rows
+
+
+def run(quick: bool = False, long: bool = False) -> dict[str, Any]:
+    samples = QUICK_SAMPLES if quick else SAMPLES
+    compared = 2_000 if quick else 10_000
+    volumes = [10_000] if quick else [100_000, *([1_000_000] if long else [])]
+    # Local engines only: any credentials do, never real ones.
+    os.environ.update(
+        {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local"}
+        | {"AWS_SECRET_ACCESS_KEY": "local", "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled"}
+    )
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    os.environ.pop("AWS_PROFILE", None)
+    results = [_measure("DynamoDB Local", compared, samples)]
+    moto, url = _moto_server()
+    try:
+        results.append(_measure("moto server", compared, samples, ("--endpoint-url", url)))
+        results.append({"moto_rss_bytes": _rss_bytes(moto.pid)} | results.pop())
+    finally:
+        moto.kill()  # its data is not needed; a graceful stop can take long
+        moto.wait(10)
+    results += [_measure("DynamoDB Local", volume, samples) for volume in volumes]
+    print_table(
+        f"local stack at volume (latencies p50/p95 ms, {samples} sequential requests each)",
+        (
+            "engine",
+            "stored",
+            "import/s",
+            "counted/s",
+            "all counted",
+            "submit empty",
+            "submit full",
+            "7-day full",
+            "30-day empty",
+            "30-day full",
+            "start s",
+            "restart ready s",
+            "restart consistent s",
+            "RSS MiB",
+        ),
+        _rows(results),
+    )
+    for r in results:
+        if "moto_rss_bytes" in r:
+            print(f"  (the moto server itself: {r['moto_rss_bytes'] / 2**20:,.0f} MiB more)")
+    figures = {"samples": samples, "results": results}
+    write_results("local_volume", figures)
+    return figures

@@ -1,0 +1,298 @@
+"""The local stack's AWS endpoint: DynamoDB Local, plus the backup API it lacks.
+
+One HTTP endpoint on loopback speaks DynamoDB's JSON protocol. The backup
+operations (CreateBackup, ListBackups, DescribeBackup, DeleteBackup,
+RestoreTableFromBackup) are answered here, from copies kept under the data dir
+(`backup_operations`); every other request goes unchanged to the engine over
+its Unix socket. Handlers reach it through boto3 exactly as they reach DynamoDB
+in AWS (AWS_ENDPOINT_URL), and so does the AWS CLI:
+`aws --endpoint-url http://127.0.0.1:8001 dynamodb scan --table-name ...`.
+
+Every write passes a gate that a backup closes while it copies a table, so a
+backup is one consistent point in time, as DynamoDB's are.
+"""
+
+import http.client
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import boto3
+from botocore.config import Config
+
+from infra.local.backup_operations import (
+    BACKUP_OPERATIONS,
+    BackupOperations,
+    DynamoDBError,
+    json_default,
+)
+from infra.local.engine import DynamoDBLocal
+from infra.topology import TABLE
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+
+TARGET_PREFIX: Final = "DynamoDB_20120810."
+JSON_CONTENT_TYPE: Final = "application/x-amz-json-1.0"
+# Requests that change items: they wait while a backup copies the table.
+WRITE_OPERATIONS: Final = frozenset(
+    {
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchWriteItem",
+        "TransactWriteItems",
+        "ExecuteStatement",
+        "BatchExecuteStatement",
+        "ExecuteTransaction",
+    }
+)
+HOP_BY_HOP: Final = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
+IDLE_CONNECTION_SECONDS: Final = 20.0
+
+# Emulators answer only the plain regional endpoint, not account-based ones.
+CLIENT_CONFIG: Final = Config(
+    account_id_endpoint_mode="disabled",
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=2,
+    read_timeout=30,
+    max_pool_connections=16,
+)
+
+
+class WriteGate:
+    """Many writers at once, or one backup alone."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._writers = 0
+        self._closed = False
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._condition:
+            self._condition.wait_for(lambda: not self._closed)
+            self._writers += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._writers -= 1
+                self._condition.notify_all()
+
+    @contextmanager
+    def closed(self) -> Iterator[None]:
+        with self._condition:
+            self._condition.wait_for(lambda: not self._closed)
+            self._closed = True
+            self._condition.wait_for(lambda: self._writers == 0)
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._closed = False
+                self._condition.notify_all()
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path) -> None:
+        super().__init__("localhost", timeout=120)
+        self._path = str(path)
+        self.idle_since = time.monotonic()
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self._path)
+
+
+class EngineConnections:
+    """Keep-alive connections to the engine's socket, reused across requests."""
+
+    def __init__(self, socket_path: Path) -> None:
+        self._path = socket_path
+        self._idle: list[_UnixConnection] = []
+        self._lock = threading.Lock()
+
+    def forward(
+        self, method: str, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        connection, reused = self._take()
+        try:
+            connection.request(method, path, body, headers)
+            response = connection.getresponse()
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            connection.close()
+            if not reused:
+                raise
+            # The engine closed an idle connection before reading the request.
+            connection = _UnixConnection(self._path)
+            connection.request(method, path, body, headers)
+            response = connection.getresponse()
+        payload = response.read()
+        if response.will_close:
+            connection.close()
+        else:
+            self._give_back(connection)
+        return response.status, response.getheaders(), payload
+
+    def _take(self) -> tuple[_UnixConnection, bool]:
+        with self._lock:
+            while self._idle:
+                connection = self._idle.pop()
+                if time.monotonic() - connection.idle_since < IDLE_CONNECTION_SECONDS:
+                    return connection, True
+                connection.close()
+        return _UnixConnection(self._path), False
+
+    def _give_back(self, connection: _UnixConnection) -> None:
+        connection.idle_since = time.monotonic()
+        with self._lock:
+            self._idle.append(connection)
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._idle:
+                connection.close()
+            self._idle.clear()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: "_Server"
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        target = self.headers.get("X-Amz-Target", "")
+        operation = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
+        endpoint = self.server.endpoint
+        if operation in BACKUP_OPERATIONS:
+            self._answer_backup_operation(endpoint.backups, operation, body)
+            return
+        if operation in WRITE_OPERATIONS:
+            with endpoint.gate.write():
+                status, headers, payload = self._forward(body)
+        else:
+            status, headers, payload = self._forward(body)
+        if operation == "DescribeTable" and status == 200:
+            payload = endpoint.backups.describe_table_during_restore(payload)
+        self._reply(status, headers, payload)
+
+    do_GET = do_POST
+
+    def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        return self.server.endpoint.engine_connections.forward(
+            self.command, self.path, body, headers
+        )
+
+    def _answer_backup_operation(
+        self, backups: BackupOperations, operation: str, body: bytes
+    ) -> None:
+        try:
+            request = json.loads(body or b"{}")
+            result: dict[str, Any] = backups.handle(operation, request)
+            status = 200
+        except DynamoDBError as error:
+            result, status = error.body(), error.status
+        except (ValueError, TypeError, KeyError) as error:
+            result = DynamoDBError("ValidationException", f"invalid request: {error}").body()
+            status = 400
+        payload = json.dumps(result, default=json_default).encode()
+        self._reply(status, [("Content-Type", JSON_CONTENT_TYPE)], payload)
+
+    def _reply(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in HOP_BY_HOP and name.lower() not in ("server", "date"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the app's access log is the gateway's."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+    endpoint: "LocalAwsEndpoint"
+
+
+class LocalAwsEndpoint:
+    """DynamoDB Local (a child process) behind a loopback HTTP endpoint that adds
+    the backup API. `data_dir=None`: tables and backups last as long as the process."""
+
+    def __init__(self, data_dir: Path | None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.engine = DynamoDBLocal(data_dir / "dynamodb" if data_dir else None)
+        self.gate = WriteGate()
+        self._server = _Server((host, port), _Handler)
+        self._server.endpoint = self
+        self.engine_connections = EngineConnections(self.engine.socket_path)
+        self.backups = BackupOperations(
+            data_dir / "backups" if data_dir else None, self.client, self.gate
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="aws-endpoint", daemon=True
+        )
+
+    @property
+    def endpoint_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def client(self) -> "DynamoDBClient":
+        return dynamodb(self.endpoint_url)
+
+    def start(self) -> None:
+        self.engine.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self.engine_connections.close()
+        self.engine.stop()
+        self.backups.close()
+
+    def __enter__(self) -> "LocalAwsEndpoint":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def dynamodb(endpoint_url: str | None) -> "DynamoDBClient":
+    return boto3.client("dynamodb", endpoint_url=endpoint_url, config=CLIENT_CONFIG)
+
+
+def dynamodb_streams(endpoint_url: str | None) -> "DynamoDBStreamsClient":
+    return boto3.client("dynamodbstreams", endpoint_url=endpoint_url, config=CLIENT_CONFIG)
+
+
+def ensure_table(client: "DynamoDBClient", table_name: str) -> tuple[str, bool]:
+    """The table's stream ARN, creating the table from the topology's definition
+    if it does not exist; and whether it was created."""
+    try:
+        table = client.describe_table(TableName=table_name)["Table"]
+        created = False
+    except client.exceptions.ResourceNotFoundException:
+        client.create_table(**TABLE.create_table_request(table_name))
+        client.get_waiter("table_exists").wait(
+            TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+        table = client.describe_table(TableName=table_name)["Table"]
+        created = True
+    stream_arn = table.get("LatestStreamArn")
+    if not stream_arn:
+        raise RuntimeError(f"table {table_name} has no stream; the aggregator needs one")
+    return stream_arn, created

@@ -1,0 +1,191 @@
+"""The local AWS endpoint: DynamoDB Local behind a loopback endpoint that also
+serves DynamoDB's backup API, with DynamoDB's shapes and errors."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from infra.local.aws_endpoint import LocalAwsEndpoint, dynamodb, dynamodb_streams, ensure_table
+
+TABLE = "endpoint-test"
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    with LocalAwsEndpoint(None) as local:
+        yield local.endpoint_url
+
+
+def item(pk: str, **attributes: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": pk}, "sk": {"S": "SUB"}, **{k: {"S": v} for k, v in attributes.items()}}
+
+
+def read_stream(streams, iterator: str) -> tuple[list[str], str]:
+    page = streams.get_records(ShardIterator=iterator)
+    keys = [r["dynamodb"]["Keys"]["pk"]["S"] for r in page["Records"]]
+    return keys, page["NextShardIterator"]
+
+
+def error_code(error: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(error.value.response["Error"]["Code"])
+
+
+def test_a_cancelled_transaction_leaves_no_trace_and_the_stream_flows_on(endpoint):
+    client, streams = dynamodb(endpoint), dynamodb_streams(endpoint)
+    stream_arn, created = ensure_table(client, TABLE)
+    assert created
+    assert ensure_table(client, TABLE) == (stream_arn, False)
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    client.put_item(TableName=TABLE, Item=item("SUB#1", v="before"))
+    seen, iterator = read_stream(streams, iterator)
+    assert seen == ["SUB#1"]
+
+    # When a transaction updates one item, then fails its condition on another
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": item("SUB#1"),
+                        "UpdateExpression": "SET v = :v",
+                        "ExpressionAttributeValues": {":v": {"S": "during"}},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": item("SUB#2"),
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+
+    # Then nothing of it remains, in the table or its stream, and later writes flow
+    stored = client.get_item(TableName=TABLE, Key=item("SUB#1"), ConsistentRead=True)["Item"]
+    assert stored["v"] == {"S": "before"}
+    client.put_item(TableName=TABLE, Item=item("SUB#3"))
+    seen, _ = read_stream(streams, iterator)
+    assert seen == ["SUB#3"]
+
+
+def test_a_backup_is_a_copy_that_restores_into_a_new_table_without_a_stream(endpoint):
+    client = dynamodb(endpoint)
+    ensure_table(client, "backed-up")
+    for n in range(60):
+        client.put_item(TableName="backed-up", Item=item(f"SUB#{n:03d}", v=str(n)))
+
+    # When the table is backed up, then changed
+    details = client.create_backup(TableName="backed-up", BackupName="nightly")["BackupDetails"]
+    client.delete_item(TableName="backed-up", Key=item("SUB#000"))
+    client.put_item(TableName="backed-up", Item=item("SUB#999"))
+
+    # Then the backup is described as DynamoDB describes one
+    assert details["BackupStatus"] == "AVAILABLE"
+    assert details["BackupType"] == "USER"
+    assert ":table/backed-up/backup/" in details["BackupArn"]
+    described = client.describe_backup(BackupArn=details["BackupArn"])["BackupDescription"]
+    assert described["SourceTableDetails"]["TableName"] == "backed-up"
+    assert described["SourceTableDetails"]["ItemCount"] == 60
+    assert (
+        described["BackupDetails"]["BackupCreationDateTime"] == (details["BackupCreationDateTime"])
+    )
+
+    # And a restore holds the table as it was at the backup, with no stream (as in AWS)
+    restored = client.restore_table_from_backup(
+        TargetTableName="restored", BackupArn=details["BackupArn"]
+    )["TableDescription"]
+    assert restored["RestoreSummary"]["SourceBackupArn"] == details["BackupArn"]
+    client.get_waiter("table_exists").wait(TableName="restored")
+    table = client.describe_table(TableName="restored")["Table"]
+    assert table["TableStatus"] == "ACTIVE"
+    assert "LatestStreamArn" not in table
+    assert "StreamSpecification" not in table or not table["StreamSpecification"].get(
+        "StreamEnabled"
+    )
+    keys = {
+        i["pk"]["S"]
+        for page in client.get_paginator("scan").paginate(TableName="restored")
+        for i in page["Items"]
+    }
+    assert keys == {f"SUB#{n:03d}" for n in range(60)}
+
+    # And a restore never overwrites a table
+    with pytest.raises(ClientError) as refused:
+        client.restore_table_from_backup(TargetTableName="restored", BackupArn=details["BackupArn"])
+    assert error_code(refused) == "TableAlreadyExistsException"
+
+
+def test_list_backups_applies_its_table_time_and_type_filters_and_pages(endpoint):
+    client = dynamodb(endpoint)
+    for table in ("listed-a", "listed-b"):
+        ensure_table(client, table)
+    made = [
+        client.create_backup(TableName="listed-a", BackupName=f"nightly-a{n}")["BackupDetails"]
+        for n in range(3)
+    ]
+    client.create_backup(TableName="listed-b", BackupName="nightly-b0")
+
+    def names(**filters) -> list[str]:
+        pages = client.get_paginator("list_backups").paginate(**filters)
+        return [s["BackupName"] for page in pages for s in page["BackupSummaries"]]
+
+    every = ["nightly-a0", "nightly-a1", "nightly-a2"]
+    assert names(TableName="listed-a") == every
+    assert names(TableName="listed-a", PaginationConfig={"PageSize": 1}) == every
+    assert names(TableName="listed-a", BackupType="SYSTEM") == []
+    assert names(TableName="listed-a", BackupType="ALL") == every
+    # botocore sends the bounds in whole seconds; the lower bound is inclusive, the
+    # upper bound exclusive (DynamoDB's API reference).
+    first = made[0]["BackupCreationDateTime"].replace(microsecond=0)
+    last = made[-1]["BackupCreationDateTime"].replace(microsecond=0) + timedelta(seconds=1)
+    assert names(TableName="listed-a", TimeRangeLowerBound=first, TimeRangeUpperBound=last) == (
+        every
+    )
+    assert names(TableName="listed-a", TimeRangeUpperBound=first) == []
+    assert names(TableName="listed-a", TimeRangeLowerBound=last) == []
+    assert "nightly-b0" in names()
+
+
+def test_backup_errors_have_dynamodbs_codes(endpoint):
+    client = dynamodb(endpoint)
+    missing = "arn:aws:dynamodb:ddblocal:000000000000:table/x/backup/01700000000000-deadbeef"
+    with pytest.raises(ClientError) as not_found:
+        client.describe_backup(BackupArn=missing)
+    assert error_code(not_found) == "BackupNotFoundException"
+    with pytest.raises(ClientError) as no_table:
+        client.create_backup(TableName="no-such-table", BackupName="orphan")
+    assert error_code(no_table) == "TableNotFoundException"
+
+    ensure_table(client, "deleted-backup")
+    arn = client.create_backup(TableName="deleted-backup", BackupName="gone")["BackupDetails"][
+        "BackupArn"
+    ]
+    deleted = client.delete_backup(BackupArn=arn)["BackupDescription"]
+    assert deleted["BackupDetails"]["BackupStatus"] == "DELETED"
+    with pytest.raises(ClientError) as gone:
+        client.delete_backup(BackupArn=arn)
+    assert error_code(gone) == "BackupNotFoundException"
+
+
+def test_tables_and_backups_survive_a_restart_of_a_persistent_endpoint(tmp_path: Path):
+    with LocalAwsEndpoint(tmp_path) as first:
+        client = dynamodb(first.endpoint_url)
+        ensure_table(client, "kept")
+        client.put_item(TableName="kept", Item=item("SUB#kept"))
+        arn = client.create_backup(TableName="kept", BackupName="kept")["BackupDetails"][
+            "BackupArn"
+        ]
+
+    with LocalAwsEndpoint(tmp_path) as second:
+        client = dynamodb(second.endpoint_url)
+        assert client.get_item(TableName="kept", Key=item("SUB#kept"))["Item"]
+        summaries = client.list_backups(TableName="kept")["BackupSummaries"]
+        assert [s["BackupArn"] for s in summaries] == [arn]
