@@ -83,7 +83,7 @@ fmt: $(VENV)/.synced ## format and autofix
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-test-unit: $(VENV)/.synced ## domain, handler and property tests (moto, freezegun, hypothesis)
+test-unit: $(VENV)/.synced node_modules/.installed java ## domain, handler and property tests (moto, freezegun, hypothesis); data access also on DynamoDB Local
 	$(PYTEST_NO_BROWSER) tests/unit -q
 
 test-infra: setup ## CDK assertions, cdk-nag, cfn-lint

@@ -98,7 +98,13 @@ timeout_multiplier = 4.0
 
 
 def mutmut(*args: str) -> str:
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PROPERTY_EXAMPLES": _PROPERTY_EXAMPLES}
+    env = {
+        **os.environ,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PROPERTY_EXAMPLES": _PROPERTY_EXAMPLES,
+        # the data-access tests on moto only: DynamoDB Local is a Java process per mutant
+        "STORE_ENGINES": "moto",
+    }
     done = subprocess.run(  # noqa: S603 (the venv's own mutmut, fixed arguments)
         [str(MUTMUT), *args], cwd=STAGING, env=env, capture_output=True, text=True, check=False
     )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from shared.histogram import Histogram
+from shared.observability import metrics
 from shared.rollups import Backoff, Contention, Pick, RollupContention, RollupStore
 from stats import aggregator
 from tests.support.dynamo import TABLE_NAME, raw_histograms, rollup_histograms, unmarked_submissions
@@ -30,6 +31,15 @@ Given = Callable[..., list[Record]]
 
 DAY = "2026-03-02"
 ATTEMPTS = Backoff().attempts
+
+
+@pytest.fixture
+def published(capsys: pytest.CaptureFixture[str]) -> Callable[[], str]:
+    """What the next invocations publish: metrics left over by earlier tests (that
+    called `aggregate` without the handler's flush) are dropped first."""
+    metrics.clear_metrics()
+    capsys.readouterr()
+    return lambda: capsys.readouterr().out
 
 
 class Ceiling(random.Random):
@@ -196,12 +206,11 @@ def test_the_aggregator_publishes_counts_conflicts_throttles_and_retries(
     faulty_client: FaultyClient,
     table: "DynamoDBClient",
     waits: list[float],
-    capsys: pytest.CaptureFixture[str],
+    published: Callable[[], str],
 ) -> None:
     # Given a batch of two days whose writes meet a conflict and a throttle
     records = given_submissions((DAY, 1), ("2026-03-03", 2), (DAY, 3))
     faulty_client.inject([Fault.CONFLICT, Fault.NONE, Fault.THROTTLED])
-    capsys.readouterr()
 
     # When Lambda invokes the function
     response = aggregator.lambda_handler({"Records": records}, FakeContext())
@@ -209,7 +218,7 @@ def test_the_aggregator_publishes_counts_conflicts_throttles_and_retries(
     # Then all is counted, and the metrics say what the writes met
     assert response == {"batchItemFailures": []}
     assert len(waits) == 2
-    out = capsys.readouterr().out
+    out = published()
     assert metric_values(out, "SubmissionsCounted") == [3]
     assert metric_values(out, "RollupConflicts") == [1]
     assert metric_values(out, "RollupThrottles") == [1]
@@ -219,14 +228,15 @@ def test_the_aggregator_publishes_counts_conflicts_throttles_and_retries(
 
 
 def test_an_uncontended_batch_publishes_only_its_count(
-    aggregate: Aggregate, given_submissions: Given, capsys: pytest.CaptureFixture[str]
+    aggregate: Aggregate, given_submissions: Given, published: Callable[[], str]
 ) -> None:
     records = given_submissions((DAY, 1), (DAY, 1))
-    capsys.readouterr()
 
     aggregator.lambda_handler({"Records": records}, FakeContext())
 
-    assert metric_units(capsys.readouterr().out) == {"SubmissionsCounted": "Count"}
+    out = published()
+    assert metric_units(out) == {"SubmissionsCounted": "Count"}
+    assert metric_values(out, "SubmissionsCounted") == [2]
 
 
 class ShortOfTime(FakeContext):

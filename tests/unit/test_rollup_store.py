@@ -1,5 +1,6 @@
 """The rollup store's reads and writes: month slices, read consistency, write
-parts, and the guards of a rollup replacement."""
+parts, and the guards of a rollup replacement; on moto and on DynamoDB Local
+(tests/support/engines.py)."""
 
 import random
 from datetime import date
@@ -33,6 +34,11 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 DAY = "2026-03-02"
+
+
+@pytest.fixture
+def table(store_table: "DynamoDBClient") -> "DynamoDBClient":
+    return store_table
 
 
 class Always(random.Random):
