@@ -47,6 +47,8 @@ class FaultyClient:
         self._client = client
         self._script: deque[Fault] = deque()
         self.transactions_applied = 0
+        # every TransactWriteItems request, refused or not, in order
+        self.transactions_attempted: list[list[Any]] = []
 
     def inject(self, faults: Iterable[Fault]) -> None:
         self._script.extend(faults)
@@ -63,6 +65,7 @@ class FaultyClient:
         return getattr(self._client, name)
 
     def transact_write_items(self, **request: Any) -> Any:
+        self.transactions_attempted.append(request["TransactItems"])
         fault = self._script.popleft() if self._script else Fault.NONE
         if fault is Fault.TIMEOUT:
             raise InvocationTimedOut

@@ -6,7 +6,9 @@ The waits are recorded by an injected sleeper and the time left comes from an
 injected clock: nothing sleeps, nothing patches `time`.
 """
 
+import itertools
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -269,3 +271,51 @@ def test_an_invocation_short_of_time_reports_a_contended_group_at_once(
     assert aggregate(records) == {"batchItemFailures": []}
     assert rollup_histograms(table) == raw_histograms(table)
     assert unmarked_submissions(table) == []
+
+
+def test_the_default_back_off_is_the_documented_one() -> None:
+    # docs/ARCHITECTURE.md: up to 50 ms, 100 ms, ..., 1 s; 8 attempts; 2 s kept
+    backoff = Backoff()
+    assert (backoff.attempts, backoff.reserve) == (8, 2.0)
+    assert [backoff.ceiling(n) for n in range(1, 8)] == [0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    assert backoff.sleep is time.sleep
+
+
+def test_a_wait_that_leaves_exactly_the_reserve_is_taken(
+    faulty_client: FaultyClient, given_submissions: Given, table: "DynamoDBClient"
+) -> None:
+    # Given 2.5 s left, 2 s in reserve, and a first wait of 0.5 s (exact in binary)
+    records = given_submissions((DAY, 2))
+    faulty_client.inject([Fault.CONFLICT])
+    clock = Clock(seconds=2.5)
+
+    _store(faulty_client, clock, first=0.25, reserve=2.0).count_once(
+        DAY, _picks(records), seconds_left=clock.left
+    )
+
+    assert clock.waits == [0.5]
+    assert rollup_histograms(table) == {DAY: Histogram.of([2])}
+
+
+def test_each_retry_after_contention_goes_to_the_other_part(
+    faulty_client: FaultyClient, given_submissions: Given, table: "DynamoDBClient"
+) -> None:
+    # Given two parts and a rollup contended for six attempts in a row
+    records = given_submissions((DAY, 3))
+    faulty_client.inject([Fault.CONFLICT] * 6)
+    store = RollupStore(
+        faulty_client.as_dynamodb(),
+        TABLE_NAME,
+        parts=2,
+        backoff=Backoff(sleep=lambda _: None),
+        rng=random.Random(11),
+    )
+
+    store.count_once(DAY, _picks(records))
+
+    # Then the seven attempts alternate between the two parts
+    parts = [t[-1]["Update"]["Key"]["sk"]["S"] for t in faulty_client.transactions_attempted]
+    assert len(parts) == 7
+    assert all(a != b for a, b in itertools.pairwise(parts))
+    assert set(parts) == {DAY, f"{DAY}#1"}
+    assert rollup_histograms(table) == {DAY: Histogram.of([3])}

@@ -7,6 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from freezegun import freeze_time
 
 from shared.histogram import Histogram
 from shared.rollups import (
@@ -236,3 +237,33 @@ def test_replacing_a_day_of_several_parts_leaves_one_item(table: "DynamoDBClient
 
     assert _rollup_sort_keys(table) == [DAY]
     assert rollup_histograms(table) == {DAY: Histogram.of(range(1, 9))}
+
+
+def test_a_count_stored_as_zero_is_replaced_like_a_missing_one(table: "DynamoDBClient") -> None:
+    # Given a rollup item that holds an explicit zero (as an older writer may leave)
+    table.put_item(
+        TableName=TABLE_NAME,
+        Item={
+            "pk": {"S": rollup_partition(date.fromisoformat(DAY))},
+            "sk": {"S": DAY},
+            "n3": {"N": "2"},
+            "n4": {"N": "0"},
+        },
+    )
+    store = RollupStore(table, TABLE_NAME)
+    day = date.fromisoformat(DAY)
+    snapshot = store.snapshots(day, day)[DAY]
+
+    # When it is replaced
+    store.replace_day(snapshot, Histogram.of([3, 3, 4]))
+
+    # Then the zero counted as an unchanged (empty) count
+    assert rollup_histograms(table) == {DAY: Histogram.of([3, 3, 4])}
+
+
+@freeze_time("2026-03-02T08:09:10Z")
+def test_a_counted_submission_carries_the_time_it_was_counted(table: "DynamoDBClient") -> None:
+    RollupStore(table, TABLE_NAME).count_once(DAY, _given(table, (DAY, 5)))
+
+    [marked] = [i for i in scan_all(table) if i["pk"]["S"].startswith("SUB#")]
+    assert marked["aggregated_at"] == {"S": "2026-03-02T08:09:10Z"}
