@@ -103,3 +103,15 @@ def test_a_key_whose_submission_vanished_between_write_and_read_is_a_retryable_4
     assert (problem.status, problem.title) == (409, "Conflict")
     assert problem.detail == "The Idempotency-Key is in use; retry the request."
     assert problem.errors == ()
+
+
+def test_a_timestamp_that_is_no_real_date_names_the_field_and_why() -> None:
+    with pytest.raises(Problem) as raised:
+        new_submission({"number": 1, "timestamp": "2026-02-30T10:00:00Z"}, None, RECEIVED)
+
+    problem = raised.value
+    assert (problem.status, problem.title) == (400, "Bad Request")
+    assert problem.detail == "'timestamp' '2026-02-30T10:00:00Z' is not a real date and time."
+    assert [(e.field, e.detail) for e in problem.errors] == [
+        ("timestamp", "not a real date and time")
+    ]

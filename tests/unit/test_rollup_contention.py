@@ -17,7 +17,7 @@ import pytest
 
 from shared.histogram import Histogram
 from shared.observability import metrics
-from shared.rollups import Backoff, Contention, Pick, RollupContention, RollupStore
+from shared.rollups import Backoff, Contention, Pick, RollupContention, RollupStore, part_key
 from stats import aggregator
 from tests.support.dynamo import TABLE_NAME, raw_histograms, rollup_histograms, unmarked_submissions
 from tests.support.events import FakeContext
@@ -297,25 +297,26 @@ def test_a_wait_that_leaves_exactly_the_reserve_is_taken(
     assert rollup_histograms(table) == {DAY: Histogram.of([2])}
 
 
-def test_each_retry_after_contention_goes_to_the_other_part(
-    faulty_client: FaultyClient, given_submissions: Given, table: "DynamoDBClient"
+@pytest.mark.parametrize("parts", [2, 3, 5])
+def test_each_retry_after_contention_goes_to_another_part(
+    faulty_client: FaultyClient, given_submissions: Given, table: "DynamoDBClient", parts: int
 ) -> None:
-    # Given two parts and a rollup contended for six attempts in a row
+    # Given a rollup over several parts, contended for seven attempts in a row
     records = given_submissions((DAY, 3))
-    faulty_client.inject([Fault.CONFLICT] * 6)
+    faulty_client.inject([Fault.CONFLICT] * (ATTEMPTS - 1))
     store = RollupStore(
         faulty_client.as_dynamodb(),
         TABLE_NAME,
-        parts=2,
+        parts=parts,
         backoff=Backoff(sleep=lambda _: None),
         rng=random.Random(11),
     )
 
     store.count_once(DAY, _picks(records))
 
-    # Then the seven attempts alternate between the two parts
-    parts = [t[-1]["Update"]["Key"]["sk"]["S"] for t in faulty_client.transactions_attempted]
-    assert len(parts) == 7
-    assert all(a != b for a, b in itertools.pairwise(parts))
-    assert set(parts) == {DAY, f"{DAY}#1"}
+    # Then no attempt repeats the part of the one before
+    tried = [t[-1]["Update"]["Key"]["sk"]["S"] for t in faulty_client.transactions_attempted]
+    assert len(tried) == ATTEMPTS
+    assert all(a != b for a, b in itertools.pairwise(tried))
+    assert set(tried) <= {part_key(DAY, p) for p in range(parts)}
     assert rollup_histograms(table) == {DAY: Histogram.of([3])}

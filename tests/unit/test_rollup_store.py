@@ -198,8 +198,8 @@ def test_a_rollup_created_after_the_snapshot_is_not_overwritten(
     # When a count creates the rollup before the replacement
     store.count_once(DAY, _given(table, (DAY, 4)))
 
-    # Then the replacement refuses, and the count stays
-    with pytest.raises(RollupChanged):
+    # Then the replacement refuses, naming the day, and the count stays
+    with pytest.raises(RollupChanged, match=f"the rollup of {DAY} changed"):
         store.replace_day(snapshot, Histogram.of([1]))
     assert rollup_histograms(table) == {DAY: Histogram.of([4])}
 
@@ -267,3 +267,25 @@ def test_a_counted_submission_carries_the_time_it_was_counted(table: "DynamoDBCl
 
     [marked] = [i for i in scan_all(table) if i["pk"]["S"].startswith("SUB#")]
     assert marked["aggregated_at"] == {"S": "2026-03-02T08:09:10Z"}
+
+
+class Cancelled:
+    """A client whose transactions are cancelled without any reason given."""
+
+    def __init__(self, client: "DynamoDBClient") -> None:
+        self.exceptions = client.exceptions
+
+    def transact_write_items(self, **_: Any) -> None:
+        raise self.exceptions.TransactionCanceledException(
+            {"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"}},
+            "TransactWriteItems",
+        )
+
+
+def test_a_cancellation_without_reasons_is_raised_as_it_came(table: "DynamoDBClient") -> None:
+    store = RollupStore(Cancelled(table), TABLE_NAME, backoff=skipped_waits())  # type: ignore[arg-type]
+
+    with pytest.raises(table.exceptions.TransactionCanceledException):
+        store.count_once(DAY, [Pick("s", 1)])
+    with pytest.raises(table.exceptions.TransactionCanceledException):
+        store.replace_day(RollupSnapshot(DAY), Histogram.of([1]))
