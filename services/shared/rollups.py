@@ -41,9 +41,9 @@ KEY_PREFIX: Final = "ROLLUP#"
 PARTS_VARIABLE: Final = "ROLLUP_PARTS"
 # TransactWriteItems takes at most 100 actions: 99 markers and the rollup.
 MAX_PICKS_PER_TRANSACTION: Final = 99
-# A rebuild replaces a day in one transaction of at most 100 actions: one per part
-# (deleted or written) and a check that each absent part is still absent.
-MAX_PARTS: Final = 50
+# A rebuild replaces a day in one transaction of at most 100 actions: one per part,
+# deleted or written if present, checked still absent if not.
+MAX_PARTS: Final = 100
 # Cancellation reasons that clear by themselves: retried after a wait.
 _CONFLICT: Final = "TransactionConflict"
 _THROTTLED: Final = frozenset({"ProvisionedThroughputExceeded", "ThrottlingError"})

@@ -289,3 +289,30 @@ def test_a_cancellation_without_reasons_is_raised_as_it_came(table: "DynamoDBCli
         store.count_once(DAY, [Pick("s", 1)])
     with pytest.raises(table.exceptions.TransactionCanceledException):
         store.replace_day(RollupSnapshot(DAY), Histogram.of([1]))
+
+
+def test_a_day_of_the_most_parts_is_replaced_in_one_transaction(table: "DynamoDBClient") -> None:
+    # Given a day with every third of the most parts present (the others absent)
+    store = RollupStore(table, TABLE_NAME, parts=MAX_PARTS)
+    present = range(0, MAX_PARTS, 3)
+    for part in present:
+        table.put_item(
+            TableName=TABLE_NAME,
+            Item={
+                "pk": {"S": rollup_partition(date.fromisoformat(DAY))},
+                "sk": {"S": part_key(DAY, part)},
+                "n2": {"N": "1"},
+            },
+        )
+    day = date.fromisoformat(DAY)
+    snapshot = store.snapshots(day, day)[DAY]
+
+    # When it is replaced
+    with recorded_calls(table) as calls:
+        store.replace_day(snapshot, snapshot.histogram)
+
+    # Then one transaction of 100 actions left one item with the whole day
+    [(_, request)] = [(n, p) for n, p in calls if n == "TransactWriteItems"]
+    assert len(request["TransactItems"]) == MAX_PARTS == 100
+    assert _rollup_sort_keys(table) == [DAY]
+    assert rollup_histograms(table) == {DAY: Histogram.of([2] * len(present))}
