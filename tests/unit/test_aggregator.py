@@ -29,6 +29,25 @@ def _sequence_numbers(records: list[Record]) -> list[str]:
     return [r["dynamodb"]["SequenceNumber"] for r in records]
 
 
+class Logged:
+    """The aggregator's logger, recording the errors it is told about."""
+
+    def __init__(self) -> None:
+        self.errors: list[dict[str, Any]] = []
+
+    def error(self, message: str, *, extra: dict[str, Any] | None = None) -> None:
+        self.errors.append({"message": message, **(extra or {})})
+
+    exception = error
+
+
+@pytest.fixture
+def logged(monkeypatch: pytest.MonkeyPatch) -> Logged:
+    recorder = Logged()
+    monkeypatch.setattr(aggregator, "logger", recorder)
+    return recorder
+
+
 def _failures(response: dict[str, Any]) -> list[str]:
     return [f["itemIdentifier"] for f in response["batchItemFailures"]]
 
@@ -112,6 +131,7 @@ def test_a_failed_rollup_write_reports_the_records_of_its_group(
     given_submissions: Given,
     table: "DynamoDBClient",
     faulty_client: FaultyClient,
+    logged: "Logged",
 ) -> None:
     # Given a batch of two days whose second day's rollup is held by conflicting writers
     batch = given_submissions((MON, 1), (TUE, 2), (MON, 3), (TUE, 4))
@@ -122,6 +142,7 @@ def test_a_failed_rollup_write_reports_the_records_of_its_group(
 
     # Then exactly Tuesday's records are reported for retry, and Monday is counted
     assert _failures(response) == _sequence_numbers([batch[1], batch[3]])
+    assert logged.errors == [{"message": "rollup not written; records will be retried", "day": TUE}]
     assert rollup_histograms(table) == {MON: Histogram.of([1, 3])}
 
     # When Lambda retries from the first failed record (Monday's second pick comes again)
@@ -270,7 +291,11 @@ def test_records_that_are_not_submission_inserts_are_ignored(
     ],
 )
 def test_a_record_of_any_shape_is_skipped_alone_and_the_rest_counted(
-    aggregate: Aggregate, given_submissions: Given, table: "DynamoDBClient", odd: Any
+    aggregate: Aggregate,
+    given_submissions: Given,
+    table: "DynamoDBClient",
+    odd: Any,
+    logged: "Logged",
 ) -> None:
     # Given a malformed record between two good ones
     first, last = given_submissions((MON, 2), (MON, 9))
@@ -278,7 +303,9 @@ def test_a_record_of_any_shape_is_skipped_alone_and_the_rest_counted(
     # When the batch is aggregated
     response = aggregate([first, odd, last])
 
-    # Then the malformed record is skipped; neither the batch fails nor the rest is dropped
+    # Then the malformed record is skipped, with an error logged; neither the
+    # batch fails nor the rest is dropped
+    assert [log["message"] for log in logged.errors] == ["malformed stream record skipped"]
     assert response == {"batchItemFailures": []}
     assert rollup_histograms(table) == {MON: Histogram.of([2, 9])}
     assert_counted_exactly_once(table)
