@@ -115,3 +115,40 @@ def test_a_timestamp_that_is_no_real_date_names_the_field_and_why() -> None:
     assert [(e.field, e.detail) for e in problem.errors] == [
         ("timestamp", "not a real date and time")
     ]
+
+
+class TakenStore:
+    """A store where the key's submission exists, stored from another body."""
+
+    def __init__(self, first: Submission) -> None:
+        self.first = first
+
+    def add(self, submission: Submission) -> bool:
+        return False
+
+    def get(self, submission_id: str) -> Submission | None:
+        return self.first
+
+
+def test_a_key_reused_with_another_body_is_a_409_naming_the_key() -> None:
+    first = new_submission({"number": 1}, "k", RECEIVED)
+    reuse = new_submission({"number": 2}, "k", RECEIVED)
+
+    with pytest.raises(Problem) as raised:
+        accept(TakenStore(first), reuse)  # type: ignore[arg-type]
+
+    problem = raised.value
+    assert (problem.status, problem.title) == (409, "Conflict")
+    assert problem.detail == "This Idempotency-Key was already used with a different body."
+    assert [(e.field, e.detail) for e in problem.errors] == [
+        ("Idempotency-Key", "reused with a different body")
+    ]
+
+
+def test_a_replay_with_the_same_body_gets_the_first_submission() -> None:
+    first = new_submission({"number": 1}, "k", RECEIVED)
+    replay = new_submission({"number": 1}, "k", datetime(2026, 3, 2, tzinfo=UTC))
+
+    accepted = accept(TakenStore(first), replay)  # type: ignore[arg-type]
+
+    assert (accepted.submission, accepted.created) == (first, False)
