@@ -7,6 +7,8 @@ client retrying across it would be counted twice (a new id) or answered 409
 (another hash for the same body). These values are pinned, not recomputed.
 """
 
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -152,3 +154,24 @@ def test_a_replay_with_the_same_body_gets_the_first_submission() -> None:
     accepted = accept(TakenStore(first), replay)  # type: ignore[arg-type]
 
     assert (accepted.submission, accepted.created) == (first, False)
+
+
+@pytest.fixture
+def far_east_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The function's machine set to UTC+14: its local day is never the UTC day."""
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_the_day_and_time_of_receipt_are_utc_whatever_the_machines_zone(
+    far_east_clock: None,
+) -> None:
+    received = datetime(2026, 3, 1, 22, 30, tzinfo=UTC)  # 2026-03-02 12:30 in UTC+14
+
+    submission = new_submission({"number": 5}, None, received)
+
+    assert submission.date == "2026-03-01"
+    assert submission.received_at == "2026-03-01T22:30:00.000+00:00"

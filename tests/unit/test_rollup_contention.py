@@ -117,7 +117,7 @@ def test_after_the_last_attempt_the_write_gives_up_and_counts_nothing(
     clock = Clock(seconds=60)
     contention = Contention()
 
-    with pytest.raises(RollupContention):
+    with pytest.raises(RollupContention, match=f"rollup of {DAY} not written"):
         _store(faulty_client, clock).count_once(
             DAY, _picks(records), seconds_left=clock.left, contention=contention
         )
@@ -320,3 +320,11 @@ def test_each_retry_after_contention_goes_to_another_part(
     assert all(a != b for a, b in itertools.pairwise(tried))
     assert set(tried) <= {part_key(DAY, p) for p in range(parts)}
     assert rollup_histograms(table) == {DAY: Histogram.of([3])}
+
+
+def test_more_picks_than_one_transaction_holds_are_refused(faulty_client: FaultyClient) -> None:
+    picks = [Pick(f"s{i}", 1) for i in range(100)]
+
+    with pytest.raises(ValueError, match="at most 99 picks per transaction"):
+        _store(faulty_client, Clock(seconds=60)).count_once(DAY, picks)
+    assert faulty_client.transactions_attempted == []
