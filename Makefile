@@ -19,7 +19,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
 .PHONY: help setup java dev demo test lint fmt typecheck test-unit test-infra test-contract \
-        test-integration test-e2e smoke api-gate synth bench clean backup-local
+        test-integration test-e2e smoke api-gate synth bench clean backup-local mutation
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -83,7 +83,7 @@ fmt: $(VENV)/.synced ## format and autofix
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-test-unit: $(VENV)/.synced ## domain, handler and property tests (moto, freezegun, hypothesis)
+test-unit: $(VENV)/.synced node_modules/.installed java ## domain, handler and property tests (moto, freezegun, hypothesis); data access also on DynamoDB Local
 	$(PYTEST_NO_BROWSER) tests/unit -q
 
 test-infra: setup ## CDK assertions, cdk-nag, cfn-lint
@@ -146,6 +146,9 @@ destroy: cdk-tools ## delete PickANumber-$(ENV); outside dev the table and site 
 	$(CHECK_ENV)
 	npx cdk destroy PickANumber-$(ENV) $(TOOLKIT) $(CDK_ENV) --force
 
+mutation: $(VENV)/.synced ## mutation testing of the exactly-once core (minutes; not part of `make test`)
+	$(PY) -m tools.mutation $(ARGS)
+
 bench: $(VENV)/.synced node_modules/.installed java ## benchmarks: print figures, write bench/results/*.json
 	$(PY) -m bench
 
@@ -160,7 +163,8 @@ restore: $(VENV)/.synced ## restore BACKUP=<arn> into a new table TARGET=<name>,
 	PYTHONPATH=services $(PY) -m backup.restore --env $(ENV) --backup-arn "$(BACKUP)" --target "$(TARGET)"
 
 rebuild: $(VENV)/.synced ## recompute the rollups of TABLE_NAME from FROM=<day> to TO=<day>
-	PYTHONPATH=services $(PY) -m backup.rebuild --from "$(FROM)" --to "$(TO)"
+	PYTHONPATH=services ROLLUP_PARTS=$$(PYTHONPATH=services $(PY) -c 'from infra.topology import ROLLUP_LAYOUT; print(ROLLUP_LAYOUT.parts)') \
+	  $(PY) -m backup.rebuild --from "$(FROM)" --to "$(TO)"
 
 clean: ## remove build output (keeps .venv and local data)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache test-results

@@ -16,7 +16,13 @@ from aws_cdk import aws_logs as logs
 from constructs import Node
 
 from backup.retention import InvalidRetention, check_retention
-from infra.topology import API_THROTTLE, BACKUP_RETENTION, DAILY_STATS, SUBMIT_NUMBER
+from infra.topology import (
+    API_THROTTLE,
+    BACKUP_RETENTION,
+    DAILY_STATS,
+    STREAM_CONSUMER,
+    SUBMIT_NUMBER,
+)
 
 ENVIRONMENTS_CONTEXT_KEY: Final = "pick-a-number:environments"
 ENV_CONTEXT_KEY: Final = "env"
@@ -26,6 +32,8 @@ DEFAULT_ENV: Final = "dev"
 # DynamoDB's always-free tier: 25 WCU and 25 RCU of *provisioned* capacity,
 # summed over every table and index of the region (this app has one table).
 FREE_TIER_CAPACITY_UNITS: Final = 25
+# Lambda runs 1 to 10 batches of one stream shard at once (order kept per item).
+MAX_PARALLELIZATION_FACTOR: Final = 10
 
 # What one request costs the table, measured (bench/write_units.py, docs/ARCHITECTURE.md):
 # an accepted pick writes 1 unit (raw item) + 2 (its marker, in the aggregator's
@@ -105,6 +113,9 @@ class EnvironmentSettings:
     # stream-invoked function at 1/s + 5 %, which no rule changes).
     xray_sampling_rate: float = 0.05
     trace_stream_consumer: bool = True
+    # Concurrent batches per stream shard for the aggregator; above 1, concurrent
+    # invocations write the same day's rollup: see ROLLUP_LAYOUT in infra/topology.py.
+    parallelization_factor: int = STREAM_CONSUMER.parallelization_factor
     # SNS alarm topic and budget alert; None: no e-mail subscription is created.
     alarm_email: str | None = None
     # Monthly AWS Budget (USD) over the resources tagged with this environment.
@@ -167,6 +178,8 @@ class EnvironmentSettings:
             found.append("xray_sampling_rate must be between 0 and 1")
         if self.alarms not in ALARM_LEVELS:
             found.append(f"alarms must be one of {list(ALARM_LEVELS)}")
+        if not 1 <= self.parallelization_factor <= MAX_PARALLELIZATION_FACTOR:
+            found.append(f"parallelization_factor must be 1..{MAX_PARALLELIZATION_FACTOR}")
         if self.budget_usd < 1:
             found.append("budget_usd must be at least 1")
         if (self.domain_name is None) != (self.certificate_arn is None):

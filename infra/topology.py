@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from backup.settings import MIN_KEEP_VARIABLE, RETENTION_DAYS_VARIABLE
+from shared.rollups import MAX_PARTS, PARTS_VARIABLE
 from shared.schemas import DAILY_STATS_QUERY_SCHEMA, SUBMISSION_SCHEMA, JsonSchema
 from shared.submissions import KEY_PREFIX as SUBMISSION_KEY_PREFIX
 
@@ -101,12 +102,31 @@ class BackupRetention:
 
 
 @dataclass(frozen=True)
+class RollupLayout:
+    """Over how many items (parts) each day's counts are spread: write sharding
+    against transaction conflicts on one hot item (services/shared/rollups.py).
+    1 is one item per day; more only when concurrent aggregator invocations
+    (several stream shards, a parallelization factor above 1) conflict."""
+
+    parts: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.parts <= MAX_PARTS:
+            raise ValueError(f"rollup parts must be from 1 to {MAX_PARTS}")
+
+    def environment(self) -> dict[str, str]:
+        """The aggregator's setting (the rebuild command reads it too)."""
+        return {PARTS_VARIABLE: str(self.parts)}
+
+
+@dataclass(frozen=True)
 class Throttle:
     rate_per_second: float = 10.0
     burst: int = 20
 
 
 TABLE: Final = Table()
+ROLLUP_LAYOUT: Final = RollupLayout()
 
 SUBMIT_NUMBER: Final = Function(
     name="SubmitNumber",
@@ -126,6 +146,7 @@ AGGREGATOR: Final = Function(
     service="aggregator",
     description="DynamoDB stream consumer: counts submissions into daily rollups exactly once",
     timeout_seconds=60,
+    environment=ROLLUP_LAYOUT.environment(),
 )
 BACKUP: Final = Function(
     name="Backup",

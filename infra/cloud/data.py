@@ -25,6 +25,7 @@ class Data(Construct):
 
     def __init__(self, scope: Construct, id: str, *, settings: EnvironmentSettings) -> None:
         super().__init__(scope, id)
+        self._settings = settings
         provisioned = settings.billing_mode == "PROVISIONED"
         self.table = dynamodb.Table(
             self,
@@ -91,7 +92,7 @@ class Data(Construct):
                 retry_attempts=consumer.max_retry_attempts,
                 max_record_age=cdk.Duration.seconds(consumer.max_record_age_seconds),
                 bisect_batch_on_error=consumer.bisect_on_error,
-                parallelization_factor=consumer.parallelization_factor,
+                parallelization_factor=self._settings.parallelization_factor,
                 report_batch_item_failures=True,
                 on_failure=sources.SqsDlq(self.stream_dlq),
                 filters=[lambda_.FilterCriteria.filter(consumer.filter_pattern)],

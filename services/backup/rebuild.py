@@ -10,7 +10,10 @@ its marked submissions, then the unmarked ones are counted through
 
 Run it while the aggregator's event source mapping is disabled (docs/RUNBOOK.md):
 a replacement that races a count fails with RollupChanged rather than lose it,
-but the rebuild then stops at that day. Reads the whole table (a Scan): an
+but the rebuild then stops at that day. A day whose rollup is spread over parts
+(ROLLUP_PARTS, the aggregator's setting; `make rebuild` passes the topology's)
+is replaced by one item, on condition that no part absent from its snapshot
+has appeared since. Reads the whole table (a Scan): an
 operator command, never part of a request.
 """
 
@@ -25,11 +28,13 @@ from shared.aws import dynamodb
 from shared.histogram import Histogram
 from shared.rollups import (
     MAX_PICKS_PER_TRANSACTION,
+    PARTS_VARIABLE,
     Pick,
     RollupChanged,
     RollupSnapshot,
     RollupStore,
 )
+from shared.settings import integer
 from shared.submissions import DayOfPicks, SubmissionStore, picks_by_day
 
 
@@ -84,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         days = rebuild(
             SubmissionStore(client, args.table),
-            RollupStore(client, args.table),
+            RollupStore(client, args.table, parts=integer(PARTS_VARIABLE, 1)),
             args.first,
             args.last,
         )

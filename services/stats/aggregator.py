@@ -5,9 +5,16 @@ Lambda delivers stream records at least once. Counting goes through
 transaction that adds it to the rollup, so a retried, replayed or duplicated
 record is never counted twice. Failures are reported per record
 (ReportBatchItemFailures): Lambda resumes from the first failed one.
+
+With ROLLUP_PARTS > 1 each transaction adds to one of that many parts of the
+day's rollup, so concurrent invocations (several shards, or a parallelization
+factor above 1) rarely conflict. A transaction cancelled by a conflict or
+throttling is retried with jittered back-off while the invocation has time
+left, then its records are reported; the RollupConflicts, RollupThrottles and
+RollupRetries metrics say how often.
 """
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -18,12 +25,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.aws import dynamodb
 from shared.histogram import NUMBERS
 from shared.observability import logger, metrics, tracer
-from shared.rollups import MAX_PICKS_PER_TRANSACTION, Pick, RollupStore
-from shared.settings import TableSettings
+from shared.rollups import (
+    MAX_PICKS_PER_TRANSACTION,
+    PARTS_VARIABLE,
+    Contention,
+    Pick,
+    RollupStore,
+    unlimited,
+)
+from shared.settings import TableSettings, integer
 from shared.submissions import KEY_PREFIX, is_submission_key
 
 settings = TableSettings.from_env()
-rollups = RollupStore(dynamodb(), settings.table_name)
+rollups = RollupStore(dynamodb(), settings.table_name, parts=integer(PARTS_VARIABLE, 1))
 
 
 @dataclass
@@ -39,22 +53,37 @@ class DayGroup:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return aggregate(event.get("Records") or [])
+    return aggregate(
+        event.get("Records") or [],
+        seconds_left=lambda: context.get_remaining_time_in_millis() / 1000,
+    )
 
 
-def aggregate(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def aggregate(
+    records: Sequence[Mapping[str, Any]], seconds_left: Callable[[], float] = unlimited
+) -> dict[str, Any]:
+    """Count a batch; `seconds_left` bounds the retries of contended writes."""
     failed: list[str] = []
     counted = 0
+    contention = Contention()
     for group in day_groups(records):
         try:
-            counted += rollups.count_once(group.day, group.picks)
+            counted += rollups.count_once(
+                group.day, group.picks, seconds_left=seconds_left, contention=contention
+            )
         except Exception:
             logger.exception(
                 "rollup not written; records will be retried", extra={"day": group.day}
             )
             failed.extend(group.sequence_numbers)
-    if counted:
-        metrics.add_metric(name="SubmissionsCounted", unit=MetricUnit.Count, value=counted)
+    for name, value in (
+        ("SubmissionsCounted", counted),
+        ("RollupConflicts", contention.conflicts),
+        ("RollupThrottles", contention.throttles),
+        ("RollupRetries", contention.retries),
+    ):
+        if value:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failed]}
 
 
@@ -77,21 +106,23 @@ def day_groups(records: Iterable[Mapping[str, Any]]) -> Iterator[DayGroup]:
 
 
 def _pick(record: Mapping[str, Any]) -> tuple[str, Pick, str] | None:
-    if record.get("eventName") != "INSERT":
-        return None
-    change = record.get("dynamodb") or {}
-    pk = ((change.get("Keys") or {}).get("pk") or {}).get("S", "")
-    if not is_submission_key(pk):
-        return None
-    image = change.get("NewImage") or {}
+    """(day, pick, sequence number) of a raw submission's INSERT; None for any
+    other record, and for a malformed one, whatever its shape."""
     try:
+        if record.get("eventName") != "INSERT":
+            return None
+        change = record.get("dynamodb") or {}
+        pk = change["Keys"]["pk"]["S"]
+        if not is_submission_key(pk):
+            return None
+        image = change["NewImage"]
         day, number = image["date"]["S"], int(image["number"]["N"])
         sequence_number = change["SequenceNumber"]
         well_formed = number in NUMBERS and date.fromisoformat(day).isoformat() == day
-    except (KeyError, TypeError, ValueError):
+    except (AttributeError, KeyError, TypeError, ValueError):
         well_formed = False
     if not well_formed:
         # A malformed record can never succeed: skip it rather than block the shard.
-        logger.error("malformed submission record skipped", extra={"pk": pk})
+        logger.error("malformed stream record skipped")
         return None
     return day, Pick(pk.removeprefix(KEY_PREFIX), number), sequence_number

@@ -3,7 +3,8 @@
 import json
 
 from infra.cloud.data import TABLE_LOGICAL_ID
-from infra.topology import STREAM_CONSUMER, TABLE
+from infra.topology import ROLLUP_LAYOUT, STREAM_CONSUMER, TABLE
+from shared.rollups import PARTS_VARIABLE
 from tests.infra.conftest import Synth
 from tests.infra.test_delivery import live_alias_function
 
@@ -57,12 +58,29 @@ def test_stream_consumer_follows_the_topology(dev: Synth) -> None:
     assert props["MaximumRetryAttempts"] == consumer.max_retry_attempts
     assert props["MaximumRecordAgeInSeconds"] == consumer.max_record_age_seconds
     assert props["BisectBatchOnFunctionError"] is True
-    assert props["ParallelizationFactor"] == consumer.parallelization_factor
+    assert props["ParallelizationFactor"] == 1  # the environment's setting (cdk.json)
     assert props["StartingPosition"] == consumer.starting_position
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     # It calls the aggregator's `live` alias (test_delivery.py: what a release moves).
     target = live_alias_function(dev, props["FunctionName"])
     assert dev.resources[target]["Properties"]["Handler"] == consumer.function.handler
+
+
+def test_the_parallelization_factor_is_an_environment_setting() -> None:
+    from tests.infra.conftest import cdk_json_context
+
+    environments = cdk_json_context()["pick-a-number:environments"]
+    environments["dev"] |= {"parallelization_factor": 4}
+    synth = Synth("dev", **{"pick-a-number:environments": environments})
+    _, mapping = synth.one("AWS::Lambda::EventSourceMapping")
+    assert mapping["Properties"]["ParallelizationFactor"] == 4
+
+
+def test_the_aggregator_is_told_the_rollup_layout(dev: Synth) -> None:
+    _, mapping = dev.one("AWS::Lambda::EventSourceMapping")
+    aggregator = dev.resources[mapping["Properties"]["FunctionName"]["Ref"]]
+    variables = aggregator["Properties"]["Environment"]["Variables"]
+    assert variables[PARTS_VARIABLE] == str(ROLLUP_LAYOUT.parts) == "1"
 
 
 def test_failed_stream_batches_go_to_an_encrypted_queue_with_an_alarm(dev: Synth) -> None:

@@ -62,6 +62,8 @@ def test_every_declared_environment_is_valid() -> None:
         {"alarm_email": "nobody"},
         {"domain_name": "pick.example.com"},  # without a certificate
         {"unknown_setting": 1},
+        {"parallelization_factor": 0},
+        {"parallelization_factor": 11},  # Lambda's maximum is 10
     ],
 )
 def test_bad_settings_stop_synthesis(values: dict[str, object]) -> None:

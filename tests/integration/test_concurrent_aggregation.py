@@ -1,5 +1,7 @@
 """Concurrent aggregator invocations over overlapping records, against the
-local AWS endpoint: DynamoDB Local, whose transactions really interleave."""
+local AWS endpoint: DynamoDB Local, whose transactions really interleave; with
+the rollup in one item or spread over parts, and with conflicts and throttling
+injected on top of the real interleaving."""
 
 import random
 from collections.abc import Iterator
@@ -13,7 +15,8 @@ from shared.rollups import RollupStore
 from shared.submissions import SubmissionStore
 from stats import aggregator
 from tests.support.dynamo import raw_histograms, rollup_histograms, unmarked_submissions
-from tests.support.stream import store_submissions
+from tests.support.faults import Fault, FaultyClient, skipped_waits
+from tests.support.stream import deliver, store_submissions
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -22,22 +25,33 @@ TABLE = "concurrent-aggregation"
 INVOCATIONS = 6
 
 
+@pytest.fixture(params=[1, 4], ids=["one-item", "four-parts"])
+def parts(request: pytest.FixtureRequest) -> int:
+    parts: int = request.param
+    return parts
+
+
 @pytest.fixture
-def table(monkeypatch: pytest.MonkeyPatch) -> Iterator["DynamoDBClient"]:
+def table(parts: int) -> Iterator["DynamoDBClient"]:
     with LocalAwsEndpoint(None) as endpoint:
         client = dynamodb(endpoint.endpoint_url)
-        ensure_table(client, TABLE)
-        monkeypatch.setattr(aggregator, "rollups", RollupStore(client, TABLE))
+        ensure_table(client, f"{TABLE}-{parts}")
         yield client
 
 
 def test_concurrent_invocations_over_overlapping_records_count_each_submission_once(
-    table: "DynamoDBClient",
+    table: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch, parts: int
 ) -> None:
-    # Given 300 submissions over three days
+    name = f"{TABLE}-{parts}"
+    # Given 300 submissions over three days, and writes that meet injected
+    # conflicts and throttling besides the real contention
     rng = random.Random(7)
+    faulty = FaultyClient(table)
+    faulty.inject(rng.choices([Fault.NONE, Fault.CONFLICT, Fault.THROTTLED], k=60))
+    store = RollupStore(faulty.as_dynamodb(), name, parts=parts, backoff=skipped_waits())
+    monkeypatch.setattr(aggregator, "rollups", store)
     picks = [(f"2026-03-0{rng.randint(1, 3)}", rng.randint(1, 10)) for _ in range(300)]
-    records = store_submissions(SubmissionStore(table, TABLE), picks)
+    records = store_submissions(SubmissionStore(table, name), picks)
 
     # When several invocations run at once, each over an overlapping slice of the
     # stream in its own order (as after retries, bisection and a concurrent replay),
@@ -45,11 +59,10 @@ def test_concurrent_invocations_over_overlapping_records_count_each_submission_o
     slices = [rng.sample(records, k=200) for _ in range(INVOCATIONS)]
     with ThreadPoolExecutor(max_workers=INVOCATIONS) as pool:
         list(pool.map(aggregator.aggregate, slices))
-    # (the mapping re-delivers everything once more, failed or not)
-    leftovers = aggregator.aggregate(records)
+    # (the mapping re-delivers everything once more, failed or not, until acknowledged)
+    deliver(records, aggregator.aggregate, batch_size=100)
 
-    # Then every submission is counted exactly once
-    assert leftovers == {"batchItemFailures": []}
-    assert unmarked_submissions(table, TABLE) == []
-    assert rollup_histograms(table, TABLE) == raw_histograms(table, TABLE)
-    assert sum(h.count for h in rollup_histograms(table, TABLE).values()) == 300
+    # Then every submission is counted exactly once, whatever the parts
+    assert unmarked_submissions(table, name) == []
+    assert rollup_histograms(table, name) == raw_histograms(table, name)
+    assert sum(h.count for h in rollup_histograms(table, name).values()) == 300

@@ -1,4 +1,5 @@
-"""Fixtures for the unit suites: no network, a moto table, the handlers wired to it."""
+"""Fixtures for the unit suites: no connection off the machine, a moto table, the
+handlers wired to it; and, for the data-access tests, the table on both engines."""
 
 import socket
 from collections.abc import Callable, Iterator
@@ -6,14 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from infra.local.aws_endpoint import LocalAwsEndpoint
 from ingest import handler as ingest_handler
 from shared.rollups import RollupStore
 from shared.submissions import SubmissionStore
 from stats import aggregator as aggregator_module
 from stats import api as stats_api
 from tests.support.dynamo import TABLE_NAME, emulated_table
+from tests.support.engines import MOTO, fresh_table, store_engines
 from tests.support.events import api_event
-from tests.support.faults import FaultyClient
+from tests.support.faults import FaultyClient, skipped_waits
 from tests.support.stream import Record, store_submissions
 
 if TYPE_CHECKING:
@@ -23,14 +26,42 @@ Response = dict[str, Any]
 Aggregate = Callable[[list[Record]], dict[str, Any]]
 
 
+_connect = socket.socket.connect
+
+
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Unit tests never leave the process: moto answers in memory, nothing else may."""
+    """Unit tests never leave the machine: moto answers in memory, DynamoDB Local
+    (the data-access tests' second engine) on loopback; nothing else may."""
 
-    def refuse(*_: Any, **__: Any) -> None:
-        raise RuntimeError("unit tests must not open network connections")
+    def loopback_only(sock: socket.socket, address: Any) -> None:
+        local = sock.family == socket.AF_UNIX or (
+            isinstance(address, tuple) and address[0] in ("127.0.0.1", "::1", "localhost")
+        )
+        if not local:
+            raise RuntimeError("unit tests must not open network connections")
+        _connect(sock, address)
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect", loopback_only)
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local() -> Iterator[LocalAwsEndpoint]:
+    """DynamoDB Local in memory (with the local stack's backup API), for the session."""
+    with LocalAwsEndpoint(None) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(params=store_engines())
+def store_table(request: pytest.FixtureRequest) -> Iterator["DynamoDBClient"]:
+    """The app's table (no stream) on each engine: moto, then DynamoDB Local."""
+    if request.param == MOTO:
+        with emulated_table(stream=False) as client:
+            yield client
+        return
+    endpoint: LocalAwsEndpoint = request.getfixturevalue("dynamodb_local")
+    with fresh_table(endpoint.client(), TABLE_NAME) as client:
+        yield client
 
 
 @pytest.fixture
@@ -77,12 +108,19 @@ def faulty_client(table: "DynamoDBClient") -> FaultyClient:
 
 
 @pytest.fixture
-def aggregate(faulty_client: FaultyClient, monkeypatch: pytest.MonkeyPatch) -> Aggregate:
+def waits() -> list[float]:
+    """The back-off waits of the aggregator's rollup writes, recorded, never slept."""
+    return []
+
+
+@pytest.fixture
+def aggregate(
+    faulty_client: FaultyClient, waits: list[float], monkeypatch: pytest.MonkeyPatch
+) -> Aggregate:
     """The aggregator's batch entry point, writing through the fault-injecting client
-    (its back-off between conflicting attempts skipped)."""
-    rollups = RollupStore(faulty_client.as_dynamodb(), TABLE_NAME)
+    (its back-off between contended attempts recorded in `waits`)."""
+    rollups = RollupStore(faulty_client.as_dynamodb(), TABLE_NAME, backoff=skipped_waits(waits))
     monkeypatch.setattr(aggregator_module, "rollups", rollups)
-    monkeypatch.setattr("shared.rollups.time.sleep", lambda _: None)
     return aggregator_module.aggregate
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from shared.histogram import Histogram
-from shared.rollups import MAX_PICKS_PER_TRANSACTION
+from shared.rollups import MAX_PICKS_PER_TRANSACTION, Backoff
 from stats import aggregator
 from tests.support.dynamo import raw_histograms, rollup_histograms, unmarked_submissions
 from tests.support.events import FakeContext, stream_record
@@ -22,11 +22,30 @@ Given = Callable[..., list[Record]]
 
 MON, TUE, WED = "2026-03-02", "2026-03-03", "2026-03-04"
 # count_once's attempts at a conflicting transaction before it gives up
-GIVE_UP = [Fault.CONFLICT] * 4
+GIVE_UP = [Fault.CONFLICT] * Backoff().attempts
 
 
 def _sequence_numbers(records: list[Record]) -> list[str]:
     return [r["dynamodb"]["SequenceNumber"] for r in records]
+
+
+class Logged:
+    """The aggregator's logger, recording the errors it is told about."""
+
+    def __init__(self) -> None:
+        self.errors: list[dict[str, Any]] = []
+
+    def error(self, message: str, *, extra: dict[str, Any] | None = None) -> None:
+        self.errors.append({"message": message, **(extra or {})})
+
+    exception = error
+
+
+@pytest.fixture
+def logged(monkeypatch: pytest.MonkeyPatch) -> Logged:
+    recorder = Logged()
+    monkeypatch.setattr(aggregator, "logger", recorder)
+    return recorder
 
 
 def _failures(response: dict[str, Any]) -> list[str]:
@@ -112,6 +131,7 @@ def test_a_failed_rollup_write_reports_the_records_of_its_group(
     given_submissions: Given,
     table: "DynamoDBClient",
     faulty_client: FaultyClient,
+    logged: "Logged",
 ) -> None:
     # Given a batch of two days whose second day's rollup is held by conflicting writers
     batch = given_submissions((MON, 1), (TUE, 2), (MON, 3), (TUE, 4))
@@ -122,6 +142,7 @@ def test_a_failed_rollup_write_reports_the_records_of_its_group(
 
     # Then exactly Tuesday's records are reported for retry, and Monday is counted
     assert _failures(response) == _sequence_numbers([batch[1], batch[3]])
+    assert logged.errors == [{"message": "rollup not written; records will be retried", "day": TUE}]
     assert rollup_histograms(table) == {MON: Histogram.of([1, 3])}
 
     # When Lambda retries from the first failed record (Monday's second pick comes again)
@@ -244,6 +265,71 @@ def test_records_that_are_not_submission_inserts_are_ignored(
     # Then nothing is counted and nothing blocks the shard
     assert response == {"batchItemFailures": []}
     assert rollup_histograms(table) == {}
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"N": "1"}}}},
+        {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": None}}}},
+        {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": "SUB#x"}}},
+        {"eventName": "INSERT", "dynamodb": {"Keys": {}}},
+        {"eventName": "INSERT", "dynamodb": {"Keys": None}},
+        {"eventName": "INSERT", "dynamodb": "garbage"},
+        {"eventName": "INSERT"},
+        "not a record",
+    ],
+    ids=[
+        "pk-not-S",
+        "pk-S-null",
+        "pk-not-typed",
+        "no-pk",
+        "keys-null",
+        "change-str",
+        "no-change",
+        "str",
+    ],
+)
+def test_a_record_of_any_shape_is_skipped_alone_and_the_rest_counted(
+    aggregate: Aggregate,
+    given_submissions: Given,
+    table: "DynamoDBClient",
+    odd: Any,
+    logged: "Logged",
+) -> None:
+    # Given a malformed record between two good ones
+    first, last = given_submissions((MON, 2), (MON, 9))
+
+    # When the batch is aggregated
+    response = aggregate([first, odd, last])
+
+    # Then the malformed record is skipped, with an error logged; neither the
+    # batch fails nor the rest is dropped
+    assert [log["message"] for log in logged.errors] == ["malformed stream record skipped"]
+    assert response == {"batchItemFailures": []}
+    assert rollup_histograms(table) == {MON: Histogram.of([2, 9])}
+    assert_counted_exactly_once(table)
+
+
+def test_a_submission_after_ignored_records_is_counted(
+    aggregate: Aggregate, given_submissions: Given, table: "DynamoDBClient"
+) -> None:
+    # Given a batch whose first records are not submission INSERTs
+    first, second = given_submissions((MON, 3), (TUE, 4))
+    rollup_keys = {"pk": {"S": "ROLLUP#2026-03"}, "sk": {"S": MON}}
+    batch = [
+        stream_record("MODIFY", first["dynamodb"]["Keys"], first["dynamodb"]["NewImage"], "1"),
+        first,
+        stream_record("INSERT", rollup_keys, {**rollup_keys, "n3": {"N": "1"}}, "2"),
+        second,
+    ]
+
+    # When it is aggregated
+    response = aggregate(batch)
+
+    # Then the submissions after the ignored records are counted, not skipped
+    assert response == {"batchItemFailures": []}
+    assert rollup_histograms(table) == {MON: Histogram.of([3]), TUE: Histogram.of([4])}
 
 
 def test_the_lambda_entry_point_takes_the_stream_event(

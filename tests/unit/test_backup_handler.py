@@ -1,7 +1,6 @@
 """The nightly backup function against moto: one backup per night, retention over
 many nights (freezegun), pagination, errors and the EMF metrics the alarms watch."""
 
-import json
 import os
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from shared.aws import dynamodb
 from shared.observability import NAMESPACE, metrics
 from tests.support.backup import TABLE_NAME, backup_account
 from tests.support.events import FakeContext
+from tests.support.metrics import emitted, metric_values
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -60,25 +60,6 @@ def store(table: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch) -> BackupSto
 def invoke() -> dict[str, Any]:
     result: dict[str, Any] = handler.lambda_handler({"source": "aws.scheduler"}, FakeContext())
     return result
-
-
-def emitted(out: str) -> list[dict[str, Any]]:
-    """The EMF documents Powertools printed."""
-    return [
-        doc
-        for line in out.splitlines()
-        if line.startswith("{") and "_aws" in (doc := json.loads(line))
-    ]
-
-
-def metric_values(out: str, name: str) -> list[float]:
-    values: list[float] = []
-    for doc in emitted(out):
-        if name in doc:
-            assert doc["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "PickANumber"
-            value = doc[name]
-            values.extend(value if isinstance(value, list) else [value])
-    return values
 
 
 def names(store: BackupStore) -> list[str]:

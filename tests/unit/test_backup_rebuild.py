@@ -2,9 +2,10 @@
 the exactly-once invariant kept (with the stream and with a concurrent count)."""
 
 import itertools
+import random
 from collections.abc import Iterator
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -157,6 +158,55 @@ def test_a_count_during_the_rebuild_is_never_lost(
     monkeypatch.undo()
     rebuild(submissions, rollups, FIRST, LAST)
     assert rollups.histograms(FIRST, LAST) == {"2026-03-01": Histogram.of([1, 9])}
+
+
+def test_a_day_spread_over_parts_is_rebuilt_into_one_item(
+    table: "DynamoDBClient", submissions: SubmissionStore
+) -> None:
+    # Given: a day counted over four parts, one part of it wrong
+    spread = RollupStore(table, TABLE_NAME, parts=4, rng=random.Random(4))
+    for pick in given(submissions, "2026-03-02", *range(1, 11)):
+        spread.count_once("2026-03-02", [pick])
+    put_rollup(table, "2026-03-02#3", n7=5)
+
+    # When: the rebuild runs with the aggregator's layout
+    [day] = rebuild(submissions, spread, FIRST, LAST)
+
+    # Then: one item holds the day, equal to its counted submissions
+    assert day.changed
+    assert [
+        i["sk"]["S"] for i in all_items(table, TABLE_NAME) if i["pk"]["S"].startswith("ROLLUP#")
+    ] == ["2026-03-02"]
+    assert spread.histograms(FIRST, LAST) == {"2026-03-02": Histogram.of(range(1, 11))}
+
+
+def test_a_count_into_a_new_part_during_the_rebuild_is_never_kept_twice(
+    table: "DynamoDBClient", submissions: SubmissionStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given: a day in part 0, and a count landing in part 2 after the rebuild's snapshot
+    spread = RollupStore(table, TABLE_NAME, parts=3, rng=random.Random(0))
+    RollupStore(table, TABLE_NAME).count_once("2026-03-01", given(submissions, "2026-03-01", 1))
+    late = given(submissions, "2026-03-01", 9)
+    scan = SubmissionStore.scan_picks
+
+    class Part2(random.Random):
+        def randrange(self, *_: Any, **__: Any) -> int:
+            return 2
+
+    def count_then_scan(self: SubmissionStore, first: str, last: str) -> Iterator[DatedPick]:
+        RollupStore(table, TABLE_NAME, parts=3, rng=Part2()).count_once("2026-03-01", late)
+        return scan(self, first, last)
+
+    monkeypatch.setattr(SubmissionStore, "scan_picks", count_then_scan)
+    put_rollup(table, "2026-03-01", n1=1, n5=1)
+
+    # When / Then: the scan sees the late pick counted, so the replacement holds it:
+    # it is refused, since the new part would survive beside it (counted twice)
+    with pytest.raises(RollupChanged):
+        rebuild(submissions, spread, FIRST, LAST)
+    monkeypatch.undo()
+    rebuild(submissions, spread, FIRST, LAST)
+    assert spread.histograms(FIRST, LAST) == {"2026-03-01": Histogram.of([1, 9])}
 
 
 def test_the_command_rebuilds_a_named_table(

@@ -3,6 +3,7 @@ path, a nightly backup, damage, a restore into a new table, and proof that the
 restored table is the backed-up state and answers daily-stats as before."""
 
 import json
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -216,3 +217,32 @@ def test_a_rollup_when_nothing_is_counted_is_not_verified(
     assert "2026-03-02: the rollup holds 1 picks, the counted submissions 0" in (
         capsys.readouterr().err
     )
+
+
+@pytest.mark.parametrize("wrong_part", [False, True])
+def test_a_restore_of_rollups_spread_over_parts_is_verified_part_by_part(
+    app: "DynamoDBClient",
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    wrong_part: bool,
+) -> None:
+    # Given: picks counted by an aggregator that spreads each day over three parts
+    monkeypatch.setattr(
+        aggregator, "rollups", RollupStore(app, TABLE_NAME, parts=3, rng=random.Random(9))
+    )
+    for number in range(1, 9):
+        submit(number, DAY_1 if number % 2 else DAY_2)
+        run_aggregator(app)
+    parts = [i["sk"]["S"] for i in all_items(app, TABLE_NAME) if i["pk"]["S"].startswith("ROLL")]
+    assert len(parts) > 2
+    if wrong_part:  # one part of the second day holds a pick too many
+        put_rollup(app, "2026-03-02#2", n1=1)
+    backup_arn = nightly_backup()
+
+    # When: it is restored
+    status = restore.main(["--backup-arn", backup_arn, "--target", "restored"])
+
+    # Then: the parts add up to the counted submissions, or the day is named
+    err = capsys.readouterr().err
+    assert status == (1 if wrong_part else 0)
+    assert ("--from 2026-03-02 --to 2026-03-02" in err) is wrong_part

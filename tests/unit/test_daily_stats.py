@@ -15,6 +15,11 @@ def _fields(problem: Problem) -> list[str]:
     return [error.field for error in problem.errors]
 
 
+def _details(problem: Problem) -> list[str]:
+    """What the problem says about each offending field (the API's answer)."""
+    return [error.detail for error in problem.errors]
+
+
 def test_default_is_the_last_seven_days_ending_today() -> None:
     assert requested_range({}, today=TODAY) == DateRange(date(2026, 2, 26), TODAY)
 
@@ -43,6 +48,7 @@ def test_from_after_to_is_rejected_naming_from() -> None:
 
     assert raised.value.status == 400
     assert _fields(raised.value) == ["from"]
+    assert _details(raised.value) == ["after 'to'"]
 
 
 def test_366_days_are_allowed() -> None:
@@ -57,6 +63,7 @@ def test_367_days_are_rejected() -> None:
 
     assert raised.value.status == 400
     assert _fields(raised.value) == ["from"]
+    assert _details(raised.value) == ["more than 366 days before 'to'"]
 
 
 @pytest.mark.parametrize("name", ["from", "to"])
@@ -67,6 +74,7 @@ def test_dates_that_are_not_in_the_calendar_are_rejected(name: str, value: str) 
 
     assert raised.value.status == 400
     assert _fields(raised.value) == [name]
+    assert _details(raised.value) == ["not a real date"]
 
 
 def test_days_cross_month_and_leap_day_boundaries() -> None:

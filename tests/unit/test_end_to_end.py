@@ -18,7 +18,7 @@ from stats import aggregator
 from stats import api as stats_api
 from tests.support.dynamo import TABLE_NAME, streams_client
 from tests.support.events import api_event
-from tests.support.faults import Fault, FaultyClient
+from tests.support.faults import Fault, FaultyClient, skipped_waits
 from tests.support.http import json_of
 from tests.support.stream import Record, deliver, read_stream
 
@@ -39,8 +39,11 @@ def faulty(streamed_table: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch) ->
     faulty = FaultyClient(streamed_table)
     monkeypatch.setattr(ingest_handler, "store", SubmissionStore(streamed_table, TABLE_NAME))
     monkeypatch.setattr(stats_api, "rollups", RollupStore(streamed_table, TABLE_NAME))
-    monkeypatch.setattr(aggregator, "rollups", RollupStore(faulty.as_dynamodb(), TABLE_NAME))
-    monkeypatch.setattr("shared.rollups.time.sleep", lambda _: None)
+    monkeypatch.setattr(
+        aggregator,
+        "rollups",
+        RollupStore(faulty.as_dynamodb(), TABLE_NAME, backoff=skipped_waits()),
+    )
     return faulty
 
 

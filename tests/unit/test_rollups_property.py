@@ -1,7 +1,10 @@
 """Property: whatever the batching, the faults and the re-deliveries, once every
 record has been acknowledged the rollups equal the histograms of the raw
-submissions, and replaying the whole stream again changes nothing."""
+submissions, and replaying the whole stream again changes nothing: with the
+day's rollup in one item or spread over several parts."""
 
+import os
+import random
 from contextlib import suppress
 from unittest.mock import patch
 
@@ -18,10 +21,12 @@ from tests.support.dynamo import (
     rollup_histograms,
     unmarked_submissions,
 )
-from tests.support.faults import Fault, FaultyClient, InvocationTimedOut
+from tests.support.faults import Fault, FaultyClient, InvocationTimedOut, skipped_waits
 from tests.support.stream import Record, deliver, store_submissions
 
 DAYS = ("2026-02-28", "2026-03-01", "2026-03-02")
+# `make mutation` runs this test once per mutant it covers: fewer examples there.
+EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "50"))
 
 picks = st.lists(
     st.tuples(st.sampled_from(DAYS), st.integers(min_value=1, max_value=10)),
@@ -46,13 +51,15 @@ def _deliver_stray(batch: list[Record]) -> None:
         aggregator.aggregate(batch)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(
     picks=picks,
     batch_size=st.integers(min_value=1, max_value=12),
     faults=faults,
     strays_before=stray_deliveries,
     strays_after=stray_deliveries,
+    parts=st.integers(min_value=1, max_value=4),
+    rng=st.randoms(use_true_random=False),
 )
 def test_rollups_equal_raw_counts_whatever_the_delivery(
     picks: list[tuple[str, int]],
@@ -60,13 +67,15 @@ def test_rollups_equal_raw_counts_whatever_the_delivery(
     faults: list[Fault],
     strays_before: list[list[int]],
     strays_after: list[list[int]],
+    parts: int,
+    rng: random.Random,
 ) -> None:
-    with (
-        emulated_table(stream=False) as client,
-        patch("shared.rollups.time.sleep"),
-    ):
+    with emulated_table(stream=False) as client:
         faulty = FaultyClient(client)
-        with patch.object(aggregator, "rollups", RollupStore(faulty.as_dynamodb(), TABLE_NAME)):
+        rollups = RollupStore(
+            faulty.as_dynamodb(), TABLE_NAME, parts=parts, backoff=skipped_waits(), rng=rng
+        )
+        with patch.object(aggregator, "rollups", rollups):
             # Given raw submissions and a write path that fails as scripted
             records = store_submissions(SubmissionStore(client, TABLE_NAME), picks)
             faulty.inject(faults)
