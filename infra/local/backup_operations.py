@@ -116,8 +116,8 @@ class BackupOperations:
         created = round(self._clock(), 3)  # DynamoDB keeps milliseconds
         arn = f"{table['TableArn']}/backup/{int(created * 1000):013d}-{secrets.token_hex(4)}"
         with self._gate.closed():
-            self._write_backup(arn, name, created, table)
-        return {"BackupDetails": self._details(self._header(arn))}
+            header = self._write_backup(arn, name, created, table)
+        return {"BackupDetails": self._details(header)}
 
     def list_backups(self, request: dict[str, Any]) -> dict[str, Any]:
         kind = request.get("BackupType", "USER")
@@ -205,8 +205,10 @@ class BackupOperations:
 
     # -- files ---------------------------------------------------------------------
 
-    def _write_backup(self, arn: str, name: str, created: float, table: dict[str, Any]) -> None:
-        """Copy every item of the table into the backup's file."""
+    def _write_backup(
+        self, arn: str, name: str, created: float, table: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Copy every item of the table into the backup's file; its header."""
         path = self._path(arn)
         temporary = path.with_suffix(".tmp")
         lines = [
@@ -234,6 +236,7 @@ class BackupOperations:
         with self._lock:
             os.replace(temporary, path)
         _fsync_directory(self.directory)
+        return header
 
     def _scan(self, table_name: str) -> Iterator[dict[str, Any]]:
         pages = self.client.get_paginator("scan").paginate(
