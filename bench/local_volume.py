@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -41,6 +42,9 @@ COUNT_TIMEOUT_SECONDS = 600
 MOTO_BUDGET_SECONDS = 180
 READY_TIMEOUT_SECONDS = 120
 LATENCY_BUDGET_SECONDS = 60
+# The moto server keeps everything (the stream too) in memory: one run grew it past
+# 20 GiB. Past this it is stopped, and the table says so.
+MOTO_MEMORY_LIMIT_BYTES = 4 * 2**30
 ENGINE = "DynamoDB Local"
 
 
@@ -95,6 +99,7 @@ class _Side:
         self.extra = extra
         self.stack: Any = None
         self.expected = 0
+        self.count_timeout = MOTO_BUDGET_SECONDS if "moto" in name else COUNT_TIMEOUT_SECONDS
         today = datetime.now(UTC).date()
         self.week = {"from": str(today - timedelta(days=6)), "to": str(today)}
         self.month = {"from": str(today - timedelta(days=29)), "to": str(today)}
@@ -170,12 +175,11 @@ class _Side:
 
         client = dynamodb(self.stack.endpoint_url)
         submissions = list(history(count, 30, datetime.now(UTC).date()))
-        slow = "moto" in self.name
         began = time.perf_counter()
-        budget = MOTO_BUDGET_SECONDS if slow else None
+        budget = MOTO_BUDGET_SECONDS if "moto" in self.name else None
         seeded = seed(client, self.stack.table_name, submissions, budget_seconds=budget)
         self.expected += seeded.submissions
-        counted, _ = self.wait_counted(MOTO_BUDGET_SECONDS if slow else COUNT_TIMEOUT_SECONDS)
+        counted, _ = self.wait_counted(self.count_timeout)
         elapsed = time.perf_counter() - began
         return {
             "imported": seeded.submissions,
@@ -197,7 +201,7 @@ class _Side:
             seeded = seed(dynamodb(engine.endpoint_url), self.stack.table_name, submissions)
         self.expected += seeded.submissions
         ready = self.start()
-        counted, waited = self.wait_counted(COUNT_TIMEOUT_SECONDS)
+        counted, waited = self.wait_counted(self.count_timeout)
         return {
             "backlog": seeded.submissions,
             "drained": counted >= self.expected,
@@ -213,7 +217,7 @@ class _Side:
         forced = self._stop()
         ready = self.start()
         began = time.perf_counter()
-        counted, waited = self.wait_counted(COUNT_TIMEOUT_SECONDS)
+        counted, waited = self.wait_counted(self.count_timeout)
         return {
             "stop_forced": forced,
             "restart_to_ready_s": ready,
@@ -254,6 +258,41 @@ def _moto_server() -> tuple[subprocess.Popen[bytes], str]:
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("moto server did not start")
+
+
+class _MemoryGuard(threading.Thread):
+    """Stops a process whose memory passes a limit; remembers its peak."""
+
+    def __init__(self, process: subprocess.Popen[bytes], limit: int) -> None:
+        super().__init__(daemon=True)
+        self.process, self.limit = process, limit
+        self.peak = 0
+        self.tripped = False
+
+    def run(self) -> None:
+        while self.process.poll() is None:
+            self.peak = max(self.peak, _rss_bytes(self.process.pid))
+            if self.peak > self.limit:
+                self.tripped = True
+                self.process.kill()
+            time.sleep(0.5)
+
+
+def _measure_moto(count: int, samples: int) -> dict[str, Any]:
+    """The same workload against a plain moto server, bounded in memory and time."""
+    moto, url = _moto_server()
+    guard = _MemoryGuard(moto, MOTO_MEMORY_LIMIT_BYTES)
+    guard.start()
+    try:
+        figures = _measure("moto server", count, samples, ("--endpoint-url", url))
+    except Exception as error:  # e.g. the guard stopped it: the table says so
+        traceback.print_exc()
+        figures = {"engine": "moto server", "submissions": count, "failed": repr(error)}
+    finally:
+        moto.kill()  # its data is not needed; a graceful stop can take long
+        moto.wait(10)
+    stopped = f"stopped past {MOTO_MEMORY_LIMIT_BYTES / 2**30:g} GiB" if guard.tripped else None
+    return figures | {"moto_peak_rss_bytes": guard.peak, "moto_stopped": stopped}
 
 
 def _measure(name: str, count: int, samples: int, extra: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -316,15 +355,18 @@ def _consistent(result: dict[str, Any]) -> Any:
 
 
 def _rows(results: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for r in results:
+        if "failed" in r:
+            rows.append((r["engine"], r["submissions"], f"failed: {r['failed']}", *["-"] * 12))
+            continue
         imported = r["import"]
         rows.append(
             (
                 r["engine"],
                 r["import"]["imported"],
                 imported["import_per_second"],
-                imported["counted_per_second"],
+                imported["counted_per_second"] if imported["counted"] >= 0 else "-",
                 _backlog(r),
                 _all_counted(imported),
                 f"{r['empty']['submit']['p50_ms']:.1f}/{r['empty']['submit']['p95_ms']:.1f}",
@@ -360,13 +402,7 @@ def run(quick: bool = False, long: bool = False) -> dict[str, Any]:
     for volume in volumes:
         results.append(_measure(ENGINE, volume, samples))
         write_results("local_volume", {"samples": samples, "results": results})
-    moto, url = _moto_server()
-    try:
-        results.append(_measure("moto server", compared, samples, ("--endpoint-url", url)))
-        results.append({"moto_rss_bytes": _rss_bytes(moto.pid)} | results.pop())
-    finally:
-        moto.kill()  # its data is not needed; a graceful stop can take long
-        moto.wait(10)
+    results.append(_measure_moto(compared, samples))
     print_table(
         f"local stack at volume (latencies p50/p95 ms, {samples} sequential requests each)",
         (
@@ -389,8 +425,11 @@ def run(quick: bool = False, long: bool = False) -> dict[str, Any]:
         _rows(results),
     )
     for r in results:
-        if "moto_rss_bytes" in r:
-            print(f"  (the moto server itself: {r['moto_rss_bytes'] / 2**20:,.0f} MiB more)")
+        if "moto_peak_rss_bytes" in r:
+            print(
+                f"  (the moto server itself: {r['moto_peak_rss_bytes'] / 2**20:,.0f} MiB more at"
+                f" its peak{'; ' + r['moto_stopped'] if r['moto_stopped'] else ''})"
+            )
     figures = {"samples": samples, "results": results}
     write_results("local_volume", figures)
     return figures
