@@ -28,6 +28,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import IO, Final
@@ -43,6 +44,11 @@ STOP_TIMEOUT_SECONDS: Final = 15
 SHARED_DATABASE: Final = "shared-local-instance.db"
 # A small, steady footprint: the engine's working set is SQLite's, not the heap's.
 JVM_OPTIONS: Final = ("-Xms64m", "-Xmx512m", "-XX:+UseSerialGC", "-Xss512k")
+# DynamoDB Local's own connections never checkpoint the write-ahead log: left alone
+# it grew to 420 MB for 20,000 items (against a 22 MB database), and the next start
+# spent up to 16 s reading it back. The stack checkpoints it itself past this size.
+WAL_LIMIT_BYTES: Final = 32 * 2**20
+WAL_CHECK_SECONDS: Final = 2.0
 
 _log = logging.getLogger(__name__)
 
@@ -104,6 +110,46 @@ def use_write_ahead_log(database: Path) -> None:
         connection.execute("PRAGMA journal_mode=WAL")
 
 
+def checkpoint(database: Path, *, truncate: bool = False) -> bool:
+    """Copy the write-ahead log's committed pages into the database file; True if
+    all of them were. PASSIVE never waits for the engine's writers (a writer then
+    starts the log over from its beginning); TRUNCATE, for a stopped engine, also
+    empties the file. Committed data is the same either way: only where it lives
+    changes."""
+    mode = "TRUNCATE" if truncate else "PASSIVE"
+    with contextlib.closing(sqlite3.connect(database, timeout=5)) as connection:
+        busy, log_pages, checkpointed = connection.execute(
+            f"PRAGMA wal_checkpoint({mode})"
+        ).fetchone()
+    return not busy and log_pages == checkpointed
+
+
+def _wal_size(database: Path) -> int:
+    try:
+        return database.with_name(database.name + "-wal").stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+class _WalCheckpointer(threading.Thread):
+    """Checkpoints the engine's write-ahead log whenever it passes a size."""
+
+    def __init__(self, database: Path, limit_bytes: int) -> None:
+        super().__init__(name="wal-checkpointer", daemon=True)
+        self.database, self.limit_bytes = database, limit_bytes
+        self.stopping = threading.Event()
+        self.checkpoints = 0
+
+    def run(self) -> None:
+        while not self.stopping.wait(WAL_CHECK_SECONDS):
+            if _wal_size(self.database) > self.limit_bytes:
+                try:
+                    checkpoint(self.database)
+                    self.checkpoints += 1
+                except sqlite3.Error as error:  # busy or locked: the next round tries again
+                    _log.info("write-ahead log not checkpointed yet: %s", error)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -119,8 +165,10 @@ class DynamoDBLocal:
     engine when that thread's process dies, even by `kill -9`.
     """
 
-    def __init__(self, data_dir: Path | None) -> None:
+    def __init__(self, data_dir: Path | None, wal_limit_bytes: int = WAL_LIMIT_BYTES) -> None:
         self.data_dir = data_dir
+        self.wal_limit_bytes = wal_limit_bytes
+        self._checkpointer: _WalCheckpointer | None = None
         self.isolated = False
         self._runtime = Path(tempfile.mkdtemp(prefix="pick-a-number-engine-"))
         self.socket_path = self._runtime / "engine.sock"
@@ -143,7 +191,9 @@ class DynamoDBLocal:
         storage = ["-inMemory"] if self.data_dir is None else ["-dbPath", str(self.data_dir)]
         if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            use_write_ahead_log(self.data_dir / SHARED_DATABASE)
+            use_write_ahead_log(self.database)
+            # what a killed stack left in the log: cheaper now than the engine reading it
+            checkpoint(self.database, truncate=True)
         engine = [
             java,
             *JVM_OPTIONS,
@@ -167,6 +217,20 @@ class DynamoDBLocal:
             stderr=subprocess.STDOUT,
         )
         self._wait_until_ready()
+        if self.data_dir is not None:
+            self._checkpointer = _WalCheckpointer(self.database, self.wal_limit_bytes)
+            self._checkpointer.start()
+
+    @property
+    def checkpoints(self) -> int:
+        """How many times the stack has checkpointed the running engine's log."""
+        return self._checkpointer.checkpoints if self._checkpointer else 0
+
+    @property
+    def database(self) -> Path:
+        """The SQLite file of a persistent engine's tables."""
+        assert self.data_dir is not None, "an in-memory engine has no database file"
+        return self.data_dir / SHARED_DATABASE
 
     def _wait_until_ready(self) -> None:
         assert self._process is not None
@@ -185,6 +249,10 @@ class DynamoDBLocal:
             time.sleep(0.05)
 
     def stop(self) -> None:
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            checkpointer.stopping.set()
+            checkpointer.join()
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -194,6 +262,10 @@ class DynamoDBLocal:
                 _log.warning("DynamoDB Local did not stop in time; killing it")
                 process.kill()
                 process.wait()
+            if checkpointer is not None:
+                # the next start then has no log to read back
+                with contextlib.suppress(sqlite3.Error):
+                    checkpoint(self.database, truncate=True)
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
