@@ -45,8 +45,10 @@ SHARED_DATABASE: Final = "shared-local-instance.db"
 # A small, steady footprint: the engine's working set is SQLite's, not the heap's.
 JVM_OPTIONS: Final = ("-Xms64m", "-Xmx512m", "-XX:+UseSerialGC", "-Xss512k")
 # DynamoDB Local's own connections never checkpoint the write-ahead log: left alone
-# it grew to 420 MB for 20,000 items (against a 22 MB database), and the next start
-# spent up to 16 s reading it back. The stack checkpoints it itself past this size.
+# it grew to 420 MB for 20,000 items (against a 22 MB database), every read searched
+# it, and the next start spent up to 16 s reading it back. The stack checkpoints it
+# past this size; the engine's next write then reuses the file from its start, once
+# no read is in progress (a steady import can still grow it until it pauses).
 WAL_LIMIT_BYTES: Final = 32 * 2**20
 WAL_CHECK_SECONDS: Final = 2.0
 

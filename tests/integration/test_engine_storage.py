@@ -44,6 +44,10 @@ def wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
         time.sleep(0.2)
 
 
+def checkpointed_after(local: LocalAwsEndpoint, done: int) -> Callable[[], bool]:
+    return lambda: local.engine.checkpoints > done
+
+
 def test_the_log_stays_bounded_while_the_engine_runs(tmp_path):
     local = LocalAwsEndpoint(tmp_path)
     local.engine.wal_limit_bytes = LIMIT
@@ -54,8 +58,7 @@ def test_the_log_stays_bounded_while_the_engine_runs(tmp_path):
         one_round = log_size(tmp_path)
         assert one_round > 2 * LIMIT  # else this test proves nothing
         for n in range(1, 6):
-            checkpoints = local.engine.checkpoints
-            wait_for(lambda done=checkpoints: local.engine.checkpoints > done)
+            wait_for(checkpointed_after(local, local.engine.checkpoints))
             write(client, n * ROUND, ROUND)
 
         # Without checkpoints the log would hold all six rounds.
