@@ -6,10 +6,12 @@ table, functions, routes, stream consumer and schedule. Handlers are named as
 Lambda names them, relative to `services/`, the root of every function package.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import Enum, auto
 from typing import Any, Final
 
 from backup.settings import MIN_KEEP_VARIABLE, RETENTION_DAYS_VARIABLE
+from shared.aws import TIMEOUT_VARIABLE
 from shared.rollups import MAX_PARTS, PARTS_VARIABLE
 from shared.schemas import DAILY_STATS_QUERY_SCHEMA, SUBMISSION_SCHEMA, JsonSchema
 from shared.submissions import KEY_PREFIX as SUBMISSION_KEY_PREFIX
@@ -41,6 +43,42 @@ class Table:
         }
 
 
+class Source(Enum):
+    """Where the value of a function's setting comes from (see `runtime_environment`)."""
+
+    TABLE_NAME = auto()  # the table's name (a token in the CDK app)
+    SERVICE_NAME = auto()  # the function's `service`
+    METRICS_NAMESPACE = auto()  # the deployment's own (shared.observability)
+    LOG_LEVEL = auto()
+    TIMEOUT = auto()  # the function's timeout: shared/aws.py bounds its retries below it
+    TRACING_OFF = auto()  # "true" where no X-Ray daemon runs
+    METRICS_OFF = auto()  # "true" where no CloudWatch reads the metric lines
+    ROLLUP_PARTS = auto()  # the rollup layout
+    BACKUP_RETENTION_DAYS = auto()  # the environment's backup retention
+    BACKUP_MIN_KEEP = auto()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable a function reads, and where its value comes from."""
+
+    variable: str
+    source: Source
+
+
+TABLE_NAME_SETTING: Final = Setting("TABLE_NAME", Source.TABLE_NAME)
+# What every function reads: its table, and Powertools' and shared/aws.py's settings.
+COMMON_SETTINGS: Final = (
+    TABLE_NAME_SETTING,
+    Setting("POWERTOOLS_SERVICE_NAME", Source.SERVICE_NAME),
+    Setting("POWERTOOLS_METRICS_NAMESPACE", Source.METRICS_NAMESPACE),
+    Setting("POWERTOOLS_LOG_LEVEL", Source.LOG_LEVEL),
+    Setting(TIMEOUT_VARIABLE, Source.TIMEOUT),
+    Setting("POWERTOOLS_TRACE_DISABLED", Source.TRACING_OFF),
+    Setting("POWERTOOLS_METRICS_DISABLED", Source.METRICS_OFF),
+)
+
+
 @dataclass(frozen=True)
 class Function:
     name: str  # logical name, e.g. "SubmitNumber"
@@ -49,7 +87,8 @@ class Function:
     description: str
     memory_mb: int = 256
     timeout_seconds: int = 10
-    environment: dict[str, str] = field(default_factory=dict)
+    # Every environment variable it reads (runtime_environment derives the values).
+    settings: tuple[Setting, ...] = COMMON_SETTINGS
 
 
 @dataclass(frozen=True)
@@ -96,10 +135,6 @@ class BackupRetention:
     days: int
     min_keep: int
 
-    def environment(self) -> dict[str, str]:
-        """The backup function's settings (it requires both: it has no defaults)."""
-        return {RETENTION_DAYS_VARIABLE: str(self.days), MIN_KEEP_VARIABLE: str(self.min_keep)}
-
 
 @dataclass(frozen=True)
 class RollupLayout:
@@ -113,10 +148,6 @@ class RollupLayout:
     def __post_init__(self) -> None:
         if not 1 <= self.parts <= MAX_PARTS:
             raise ValueError(f"rollup parts must be from 1 to {MAX_PARTS}")
-
-    def environment(self) -> dict[str, str]:
-        """The aggregator's setting (the rebuild command reads it too)."""
-        return {PARTS_VARIABLE: str(self.parts)}
 
 
 @dataclass(frozen=True)
@@ -146,7 +177,8 @@ AGGREGATOR: Final = Function(
     service="aggregator",
     description="DynamoDB stream consumer: counts submissions into daily rollups exactly once",
     timeout_seconds=60,
-    environment=ROLLUP_LAYOUT.environment(),
+    # The rebuild command (services/backup/rebuild.py) reads it too.
+    settings=(*COMMON_SETTINGS, Setting(PARTS_VARIABLE, Source.ROLLUP_PARTS)),
 )
 BACKUP: Final = Function(
     name="Backup",
@@ -154,6 +186,12 @@ BACKUP: Final = Function(
     service="backup",
     description="Nightly on-demand DynamoDB backup and retention",
     timeout_seconds=120,
+    # Both required: the function has no default retention of its own.
+    settings=(
+        *COMMON_SETTINGS,
+        Setting(RETENTION_DAYS_VARIABLE, Source.BACKUP_RETENTION_DAYS),
+        Setting(MIN_KEEP_VARIABLE, Source.BACKUP_MIN_KEEP),
+    ),
 )
 
 FUNCTIONS: Final = (SUBMIT_NUMBER, DAILY_STATS, AGGREGATOR, BACKUP)
@@ -189,3 +227,57 @@ API_THROTTLE: Final = Throttle()
 # The one declaration of the backup retention defaults: every environment's unless
 # its settings say otherwise (infra/settings.py), and the local stack's.
 BACKUP_RETENTION: Final = BackupRetention(days=7, min_keep=3)
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """How the functions run, as far as their settings differ: deployed by the CDK app
+    (one per environment, infra/settings.py) or in one process of the local stack,
+    the tests or a benchmark."""
+
+    log_level: str  # Powertools'
+    # None: unset, and shared.observability falls back on the app's namespace.
+    metrics_namespace: str | None = None
+    tracing: bool = True  # False: no X-Ray daemon to send segments to
+    metrics: bool = True  # False: no metric lines (EMF) on standard output
+    # True: several functions share one process, whose AWS clients are made once, so
+    # no one function's timeout bounds them (shared/aws.py).
+    shared_process: bool = False
+    backup_retention: BackupRetention = BACKUP_RETENTION
+    rollup_layout: RollupLayout = ROLLUP_LAYOUT
+
+
+def runtime_environment(
+    function: Function, table_name: str, settings: RuntimeSettings
+) -> dict[str, str]:
+    """The environment variables `function` runs with: the values of its declared
+    settings, where `settings` gives them one (an unset variable means the default)."""
+    values: dict[Source, str | None] = {
+        Source.TABLE_NAME: table_name,
+        Source.SERVICE_NAME: function.service,
+        Source.METRICS_NAMESPACE: settings.metrics_namespace,
+        Source.LOG_LEVEL: settings.log_level,
+        Source.TIMEOUT: None if settings.shared_process else str(function.timeout_seconds),
+        Source.TRACING_OFF: None if settings.tracing else "true",
+        Source.METRICS_OFF: None if settings.metrics else "true",
+        Source.ROLLUP_PARTS: str(settings.rollup_layout.parts),
+        Source.BACKUP_RETENTION_DAYS: str(settings.backup_retention.days),
+        Source.BACKUP_MIN_KEEP: str(settings.backup_retention.min_keep),
+    }
+    found = {setting.variable: values[setting.source] for setting in function.settings}
+    return {variable: value for variable, value in found.items() if value is not None}
+
+
+def process_environment(
+    table_name: str, settings: RuntimeSettings, functions: tuple[Function, ...] = FUNCTIONS
+) -> dict[str, str]:
+    """The environment of one process that runs several functions (the tests, a
+    benchmark): every setting of theirs that they agree on. Those that differ
+    (the service name) are left to each caller."""
+    merged: dict[str, str] = {}
+    differing: set[str] = set()
+    for function in functions:
+        for variable, value in runtime_environment(function, table_name, settings).items():
+            if merged.setdefault(variable, value) != value:
+                differing.add(variable)
+    return {variable: value for variable, value in merged.items() if variable not in differing}

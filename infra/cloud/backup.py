@@ -49,10 +49,6 @@ class Backup(Construct):
         self.function: lambda_.Function = functions.function(
             self,
             spec.function,
-            environment={
-                "BACKUP_RETENTION_DAYS": str(settings.backup_retention_days),
-                "BACKUP_MIN_KEEP": str(settings.backup_min_keep),
-            },
             wildcard_reason=" dynamodb:ListBackups supports no resource-level permissions; "
             "the function filters the list by its table ARN.",
         )

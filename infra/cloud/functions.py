@@ -23,9 +23,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra.settings import EnvironmentSettings
-from infra.topology import SERVICES_DIR, Function
-from shared.aws import TIMEOUT_VARIABLE
-from shared.observability import environment_namespace
+from infra.topology import SERVICES_DIR, Function, runtime_environment
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 LOCK_FILE: Final = ROOT / "uv.lock"
@@ -34,7 +32,6 @@ RUNTIME: Final = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE: Final = lambda_.Architecture.ARM_64
 LOGGING_FORMAT: Final = lambda_.LoggingFormat.JSON
 TRACING: Final = lambda_.Tracing.ACTIVE
-LOG_LEVEL: Final = "INFO"
 # Callers invoke this alias, never the function: a release moves it (infra/cloud/release.py).
 LIVE_ALIAS: Final = "live"
 
@@ -90,7 +87,6 @@ class FunctionFactory:
         self,
         scope: Construct,
         spec: Function,
-        environment: dict[str, str] | None = None,
         wildcard_reason: str = "",
         tracing: lambda_.Tracing = TRACING,
     ) -> lambda_.Function:
@@ -125,17 +121,7 @@ class FunctionFactory:
             logging_format=LOGGING_FORMAT,
             log_group=log_group,
             role=role,
-            environment={
-                "TABLE_NAME": self.table_name,
-                "POWERTOOLS_SERVICE_NAME": spec.service,
-                "POWERTOOLS_METRICS_NAMESPACE": environment_namespace(self.settings.name),
-                "POWERTOOLS_LOG_LEVEL": LOG_LEVEL,
-                # shared/aws.py bounds botocore's retries below it (the one literal is
-                # the topology's).
-                TIMEOUT_VARIABLE: str(spec.timeout_seconds),
-                **spec.environment,
-                **(environment or {}),
-            },
+            environment=runtime_environment(spec, self.table_name, self.settings.runtime),
         )
         # Only its own log group: no AWSLambdaBasicExecutionRole with logs:* on "*".
         log_group.grant_write(role)
