@@ -79,6 +79,23 @@ COMMON_SETTINGS: Final = (
 )
 
 
+class TablePart(Enum):
+    """What of the table a function's actions are granted on."""
+
+    TABLE = auto()  # the table itself
+    BACKUPS = auto()  # its backups: <table ARN>/backup/*
+    ANY = auto()  # Resource '*': the actions support no resource-level permissions
+
+
+@dataclass(frozen=True)
+class TableActions:
+    """IAM actions (`dynamodb:*`) a function's code calls, and on what. The CDK app grants
+    a function exactly these (the local stack's emulator enforces none)."""
+
+    actions: tuple[str, ...]
+    on: TablePart = TablePart.TABLE
+
+
 @dataclass(frozen=True)
 class Function:
     name: str  # logical name, e.g. "SubmitNumber"
@@ -89,6 +106,8 @@ class Function:
     timeout_seconds: int = 10
     # Every environment variable it reads (runtime_environment derives the values).
     settings: tuple[Setting, ...] = COMMON_SETTINGS
+    # Every call its code makes on the table (its store's), and nothing else.
+    table_actions: tuple[TableActions, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,12 +183,15 @@ SUBMIT_NUMBER: Final = Function(
     handler="ingest.handler.lambda_handler",
     service="ingest",
     description="POST /api/submit-number: stores a raw submission",
+    # GetItem: the stored submission, when a retry's conditional put finds it exists.
+    table_actions=(TableActions(("dynamodb:PutItem", "dynamodb:GetItem")),),
 )
 DAILY_STATS: Final = Function(
     name="DailyStats",
     handler="stats.api.lambda_handler",
     service="stats",
     description="GET /api/daily-stats: statistics from the daily rollups",
+    table_actions=(TableActions(("dynamodb:Query",)),),
 )
 AGGREGATOR: Final = Function(
     name="Aggregator",
@@ -179,6 +201,9 @@ AGGREGATOR: Final = Function(
     timeout_seconds=60,
     # The rebuild command (services/backup/rebuild.py) reads it too.
     settings=(*COMMON_SETTINGS, Setting(PARTS_VARIABLE, Source.ROLLUP_PARTS)),
+    # TransactWriteItems needs UpdateItem on every item it updates: the markers on raw
+    # submissions and the rollups. The stream's own actions come with the mapping.
+    table_actions=(TableActions(("dynamodb:UpdateItem",)),),
 )
 BACKUP: Final = Function(
     name="Backup",
@@ -191,6 +216,13 @@ BACKUP: Final = Function(
         *COMMON_SETTINGS,
         Setting(RETENTION_DAYS_VARIABLE, Source.BACKUP_RETENTION_DAYS),
         Setting(MIN_KEEP_VARIABLE, Source.BACKUP_MIN_KEEP),
+    ),
+    # DeleteBackup only on this table's backups; ListBackups has no resource-level
+    # permissions (the function filters the list by its table ARN).
+    table_actions=(
+        TableActions(("dynamodb:CreateBackup",)),
+        TableActions(("dynamodb:DeleteBackup",), TablePart.BACKUPS),
+        TableActions(("dynamodb:ListBackups",), TablePart.ANY),
     ),
 )
 

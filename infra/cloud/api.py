@@ -25,7 +25,7 @@ from constructs import Construct
 
 from infra.cloud.functions import FunctionFactory
 from infra.settings import EnvironmentSettings
-from infra.topology import DAILY_STATS, ROUTES, SUBMIT_NUMBER, Route
+from infra.topology import ROUTES, Route
 from shared.http import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE
 from shared.schemas import JsonSchema
 
@@ -176,7 +176,6 @@ class Api(Construct):
         *,
         settings: EnvironmentSettings,
         functions: FunctionFactory,
-        table_arn: str,
     ) -> None:
         super().__init__(scope, id)
         self.settings = settings
@@ -222,7 +221,7 @@ class Api(Construct):
         self.functions: dict[str, lambda_.Function] = {}
         # What the routes call: each function's `live` alias (infra/cloud/release.py).
         self.aliases: dict[str, lambda_.Alias] = {}
-        self._add_routes(functions, table_arn)
+        self._add_routes(functions)
         self._add_origin_key()
         for ack_id, reason in (
             (
@@ -278,7 +277,7 @@ class Api(Construct):
         if resource is not None:
             deployment.node.add_dependency(resource)
 
-    def _add_routes(self, functions: FunctionFactory, table_arn: str) -> None:
+    def _add_routes(self, functions: FunctionFactory) -> None:
         body_validator = self.rest_api.add_request_validator(
             "BodyValidator", validate_request_body=True, validate_request_parameters=True
         )
@@ -303,7 +302,6 @@ class Api(Construct):
             resource.add_method(route.method, integration, **options)
         for path, methods in allowed_methods().items():
             self._add_method_not_allowed(path, methods)
-        self._grant_table_access(table_arn)
 
     def _add_method_not_allowed(self, path: str, methods: list[str]) -> None:
         """`ANY` on a route's resource: API Gateway prefers the resource's own methods,
@@ -360,15 +358,6 @@ class Api(Construct):
             {"model": title, "contentType": JSON_CONTENT_TYPE, "schema": model.schema}, model
         )
         return apigw.Model.from_model_name(self, f"{title}ModelRef", model.ref)
-
-    def _grant_table_access(self, table_arn: str) -> None:
-        """Exactly the calls each API function's store makes, on this table only."""
-        actions = {
-            SUBMIT_NUMBER.name: ["dynamodb:PutItem", "dynamodb:GetItem"],
-            DAILY_STATS.name: ["dynamodb:Query"],
-        }
-        for name, fn in self.functions.items():
-            fn.add_to_role_policy(iam.PolicyStatement(actions=actions[name], resources=[table_arn]))
 
     def _add_origin_key(self) -> None:
         # A new generation is a new key (new logical IDs): CloudFormation creates it and

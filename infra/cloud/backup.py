@@ -17,12 +17,6 @@ from infra.cloud.queues import dead_letter_queue
 from infra.settings import EnvironmentSettings
 from infra.topology import BACKUP_SCHEDULE
 
-# The function's own actions, and nothing else (see services/backup/).
-BACKUP_ACTIONS: Final = (
-    "dynamodb:CreateBackup",
-    "dynamodb:DeleteBackup",
-    "dynamodb:ListBackups",
-)
 # Schedules of this app live in EventBridge Scheduler's default group.
 SCHEDULE_GROUP: Final = "default"
 
@@ -42,7 +36,6 @@ class Backup(Construct):
         *,
         settings: EnvironmentSettings,
         functions: FunctionFactory,
-        table_arn: str,
     ) -> None:
         super().__init__(scope, id)
         spec = BACKUP_SCHEDULE
@@ -59,18 +52,6 @@ class Backup(Construct):
                 reason="DeleteBackup on this table's backups only; DynamoDB names each "
                 "backup ARN when it creates it (DescribeBackup is the operator's, not granted).",
             )
-        )
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:CreateBackup"], resources=[table_arn])
-        )
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["dynamodb:DeleteBackup"],
-                resources=[f"{table_arn}/backup/*"],
-            )
-        )
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:ListBackups"], resources=["*"])
         )
 
         self.dead_letters = dead_letter_queue(

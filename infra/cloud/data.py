@@ -5,7 +5,6 @@ from typing import Final
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
@@ -75,11 +74,6 @@ class Data(Construct):
             tracing=lambda_.Tracing.ACTIVE
             if settings.trace_stream_consumer
             else lambda_.Tracing.PASS_THROUGH,
-        )
-        # TransactWriteItems needs UpdateItem on every item it updates: the markers on
-        # raw submissions and the rollups, both in this one table.
-        self.aggregator.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[self.table.table_arn])
         )
         # The mapping calls the `live` alias, which a release moves (infra/cloud/release.py).
         self.aggregator_alias = functions.live_alias(self.aggregator)

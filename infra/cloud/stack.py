@@ -41,14 +41,10 @@ class PickANumberStack(cdk.Stack):
 
         self.data = Data(self, "Data", settings=settings)
         table = self.data.table
-        functions = FunctionFactory(self, settings, table.table_name)
+        functions = FunctionFactory(self, settings, table)
         aggregator = self.data.add_aggregator(functions, settings)
-        self.api = Api(
-            self, "Api", settings=settings, functions=functions, table_arn=table.table_arn
-        )
-        self.backup = Backup(
-            self, "Backup", settings=settings, functions=functions, table_arn=table.table_arn
-        )
+        self.api = Api(self, "Api", settings=settings, functions=functions)
+        self.backup = Backup(self, "Backup", settings=settings, functions=functions)
         self.frontend = Frontend(self, "Frontend", settings=settings, api=self.api)
         self.observability = Observability(
             self,
