@@ -12,8 +12,18 @@ from typing import Any, Final
 
 from backup.settings import MIN_KEEP_VARIABLE, RETENTION_DAYS_VARIABLE
 from shared.aws import TIMEOUT_VARIABLE
+from shared.http import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE
 from shared.rollups import MAX_PARTS, PARTS_VARIABLE
-from shared.schemas import DAILY_STATS_QUERY_SCHEMA, SUBMISSION_SCHEMA, JsonSchema
+from shared.schemas import (
+    DAILY_STATS_QUERY_SCHEMA,
+    DAILY_STATS_RESPONSE_SCHEMA,
+    MAX_BODY_BYTES,
+    MAX_RANGE_DAYS,
+    PROBLEM_SCHEMA,
+    SUBMISSION_RESPONSE_SCHEMA,
+    SUBMISSION_SCHEMA,
+    JsonSchema,
+)
 from shared.submissions import KEY_PREFIX as SUBMISSION_KEY_PREFIX
 
 SERVICES_DIR: Final = "services"
@@ -111,6 +121,53 @@ class Function:
 
 
 @dataclass(frozen=True)
+class Body:
+    """A response body: its content type and JSON Schema, which the OpenAPI document
+    names `name`."""
+
+    name: str
+    schema: JsonSchema
+    content_type: str = JSON_CONTENT_TYPE
+
+
+PROBLEM: Final = Body("Problem", PROBLEM_SCHEMA, PROBLEM_CONTENT_TYPE)
+
+
+@dataclass(frozen=True)
+class Response:
+    """One status a route answers, whichever layer answers it (API Gateway or the function)."""
+
+    status: int
+    description: str
+    body: Body = PROBLEM
+    headers: tuple[str, ...] = ()  # response headers it always carries
+
+
+_RETRY_AFTER: Final = ("Retry-After",)
+# What any route can answer besides its own responses, all as problem+json: API
+# Gateway's gateway responses, its 405 for another method, or the function's.
+ERROR_RESPONSES: Final = (
+    Response(400, "Invalid input: the problem names the offending fields in `errors`."),
+    Response(403, "The request did not come through the site's CloudFront distribution."),
+    Response(404, "No such resource (a path the API does not serve)."),
+    Response(405, "Another method than the ones the path serves; `Allow` lists them."),
+    Response(413, f"The body is larger than {MAX_BODY_BYTES} bytes."),
+    Response(415, f"The body is not sent as `{JSON_CONTENT_TYPE}`."),
+    Response(
+        429, "Throttled: retry after the number of seconds in `Retry-After`.", headers=_RETRY_AFTER
+    ),
+    Response(500, "An unexpected error (logged with its request id)."),
+    Response(502, "The function failed or answered something API Gateway could not use."),
+    Response(
+        503,
+        "The table is over capacity or slow: retry after `Retry-After` seconds.",
+        headers=_RETRY_AFTER,
+    ),
+    Response(504, "The function did not answer in time."),
+)
+
+
+@dataclass(frozen=True)
 class Route:
     method: str
     path: str  # full path as the browser sees it, under API_PREFIX
@@ -118,6 +175,15 @@ class Route:
     body_schema: JsonSchema | None = None
     query_schema: JsonSchema | None = None
     headers: tuple[str, ...] = ()  # optional request headers the route reads
+    # Its own answers: its successes and the problems only it gives.
+    responses: tuple[Response, ...] = ()
+
+    def every_response(self) -> tuple[Response, ...]:
+        """Its own responses and ERROR_RESPONSES (its own first), by status."""
+        found: dict[int, Response] = {}
+        for response in (*self.responses, *ERROR_RESPONSES):
+            found.setdefault(response.status, response)
+        return tuple(found[status] for status in sorted(found))
 
 
 @dataclass(frozen=True)
@@ -228,6 +294,8 @@ BACKUP: Final = Function(
 
 FUNCTIONS: Final = (SUBMIT_NUMBER, DAILY_STATS, AGGREGATOR, BACKUP)
 
+ACCEPTED: Final = Body("Accepted", SUBMISSION_RESPONSE_SCHEMA)
+
 ROUTES: Final = (
     Route(
         "POST",
@@ -235,8 +303,27 @@ ROUTES: Final = (
         SUBMIT_NUMBER,
         body_schema=SUBMISSION_SCHEMA,
         headers=("Idempotency-Key",),
+        responses=(
+            Response(201, "Accepted: the submission is stored.", ACCEPTED),
+            Response(
+                200, "A replay of an accepted request (same Idempotency-Key, same body).", ACCEPTED
+            ),
+            Response(409, "The Idempotency-Key was already used with another body."),
+        ),
     ),
-    Route("GET", f"{API_PREFIX}/daily-stats", DAILY_STATS, query_schema=DAILY_STATS_QUERY_SCHEMA),
+    Route(
+        "GET",
+        f"{API_PREFIX}/daily-stats",
+        DAILY_STATS,
+        query_schema=DAILY_STATS_QUERY_SCHEMA,
+        responses=(
+            Response(
+                200,
+                f"Statistics per day of the range (at most {MAX_RANGE_DAYS} days) and in total.",
+                Body("DailyStats", DAILY_STATS_RESPONSE_SCHEMA),
+            ),
+        ),
+    ),
 )
 
 STREAM_CONSUMER: Final = StreamConsumer(
