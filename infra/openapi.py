@@ -21,7 +21,7 @@ _SERVICES = str(Path(__file__).resolve().parents[1] / "services")
 if _SERVICES not in sys.path:
     sys.path.insert(0, _SERVICES)
 
-from infra.topology import ROUTES, Response, Route  # noqa: E402
+from infra.topology import TOPOLOGY, Response, Route, Topology  # noqa: E402
 from shared.http import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE  # noqa: E402
 from shared.schemas import IDEMPOTENCY_KEY_PATTERN, JsonSchema  # noqa: E402
 
@@ -150,11 +150,11 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
     return {key: operation[key] for key in _OPERATION_KEYS if key in operation}
 
 
-def build_document() -> dict[str, Any]:
-    """The OpenAPI document: one path item per topology route."""
+def build_document(topology: Topology = TOPOLOGY) -> dict[str, Any]:
+    """The OpenAPI document: one path item per route of `topology`."""
     components: dict[str, Any] = {}
     paths: dict[str, dict[str, Any]] = {}
-    for route in ROUTES:
+    for route in topology.routes:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, components)
     return {
         "openapi": OPENAPI_VERSION,

@@ -214,6 +214,36 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Topology:
+    """The whole app: the CDK app, the local stack and the OpenAPI document are built
+    from one of these (TOPOLOGY below; a test may declare another)."""
+
+    routes: tuple[Route, ...]
+    stream_consumer: StreamConsumer
+    backup_schedule: Schedule
+
+    def __post_init__(self) -> None:
+        names = [function.name for function in self._every_function()]
+        if len(set(names)) != len(set(self._every_function())):
+            raise ValueError(f"two different functions share a name among {sorted(names)}")
+        served = [(route.method, route.path) for route in self.routes]
+        if len(set(served)) != len(served):
+            raise ValueError("two routes serve the same method and path")
+
+    def _every_function(self) -> list[Function]:
+        return [
+            *(route.function for route in self.routes),
+            self.stream_consumer.function,
+            self.backup_schedule.function,
+        ]
+
+    @property
+    def functions(self) -> tuple[Function, ...]:
+        """Every function once, in the order of its first use."""
+        return tuple(dict.fromkeys(self._every_function()))
+
+
+@dataclass(frozen=True)
 class BackupRetention:
     """How long the nightly backups are kept, and how many survive whatever their age."""
 
@@ -292,8 +322,6 @@ BACKUP: Final = Function(
     ),
 )
 
-FUNCTIONS: Final = (SUBMIT_NUMBER, DAILY_STATS, AGGREGATOR, BACKUP)
-
 ACCEPTED: Final = Body("Accepted", SUBMISSION_RESPONSE_SCHEMA)
 
 ROUTES: Final = (
@@ -339,6 +367,9 @@ BACKUP_SCHEDULE: Final = Schedule(
     cron="cron(30 3 * * ? *)",
     description="Nightly on-demand backup of the table, 03:30 UTC",
 )
+
+TOPOLOGY: Final = Topology(ROUTES, STREAM_CONSUMER, BACKUP_SCHEDULE)
+FUNCTIONS: Final = TOPOLOGY.functions
 
 # Default API throttle; each environment may override it in its settings.
 API_THROTTLE: Final = Throttle()

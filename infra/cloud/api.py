@@ -12,6 +12,7 @@ Rotate it by raising `origin_key_generation` (README).
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -25,7 +26,7 @@ from constructs import Construct
 
 from infra.cloud.functions import FunctionFactory
 from infra.settings import EnvironmentSettings
-from infra.topology import ROUTES, Route
+from infra.topology import Route
 from shared.http import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE
 from shared.schemas import JsonSchema
 
@@ -149,10 +150,10 @@ def api_name(environment: str) -> str:
     return f"pick-a-number-{environment}"
 
 
-def allowed_methods() -> dict[str, list[str]]:
-    """Each route path of the topology -> its methods, sorted (the `Allow` header)."""
+def allowed_methods(routes: Sequence[Route]) -> dict[str, list[str]]:
+    """Each route path -> its methods, sorted (the `Allow` header)."""
     found: dict[str, list[str]] = defaultdict(list)
-    for route in ROUTES:
+    for route in routes:
         found[route.path].append(route.method)
     return {path: sorted(methods) for path, methods in found.items()}
 
@@ -176,9 +177,11 @@ class Api(Construct):
         *,
         settings: EnvironmentSettings,
         functions: FunctionFactory,
+        routes: Sequence[Route],
     ) -> None:
         super().__init__(scope, id)
         self.settings = settings
+        self.routes = tuple(routes)
         self.access_logs = logs.LogGroup(
             self,
             "AccessLogs",
@@ -191,7 +194,7 @@ class Api(Construct):
                 throttling_rate_limit=settings.method_throttle(route.function.name)[0],
                 throttling_burst_limit=settings.method_throttle(route.function.name)[1],
             )
-            for route in ROUTES
+            for route in self.routes
         }
         self.rest_api = apigw.RestApi(
             self,
@@ -284,7 +287,7 @@ class Api(Construct):
         params_validator = self.rest_api.add_request_validator(
             "ParametersValidator", validate_request_parameters=True
         )
-        for route in ROUTES:
+        for route in self.routes:
             fn = self.functions.get(route.function.name)
             if fn is None:
                 fn = functions.function(self, route.function)
@@ -300,7 +303,7 @@ class Api(Construct):
                 options["request_models"] = {JSON_CONTENT_TYPE: self._model(route)}
             integration = apigw.LambdaIntegration(self.aliases[route.function.name])
             resource.add_method(route.method, integration, **options)
-        for path, methods in allowed_methods().items():
+        for path, methods in allowed_methods(self.routes).items():
             self._add_method_not_allowed(path, methods)
 
     def _add_method_not_allowed(self, path: str, methods: list[str]) -> None:

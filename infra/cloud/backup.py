@@ -15,7 +15,7 @@ from constructs import Construct
 from infra.cloud.functions import FunctionFactory
 from infra.cloud.queues import dead_letter_queue
 from infra.settings import EnvironmentSettings
-from infra.topology import BACKUP_SCHEDULE
+from infra.topology import Schedule
 
 # Schedules of this app live in EventBridge Scheduler's default group.
 SCHEDULE_GROUP: Final = "default"
@@ -36,9 +36,10 @@ class Backup(Construct):
         *,
         settings: EnvironmentSettings,
         functions: FunctionFactory,
+        schedule: Schedule,
     ) -> None:
         super().__init__(scope, id)
-        spec = BACKUP_SCHEDULE
+        spec = schedule
         self.function: lambda_.Function = functions.function(
             self,
             spec.function,

@@ -12,7 +12,7 @@ from constructs import Construct
 from infra.cloud.functions import FunctionFactory
 from infra.cloud.queues import dead_letter_queue
 from infra.settings import EnvironmentSettings
-from infra.topology import STREAM_CONSUMER, TABLE
+from infra.topology import TABLE, StreamConsumer
 
 # Frozen: CloudFormation replaces a resource whose logical ID changes, and this
 # one holds every submission.
@@ -58,10 +58,9 @@ class Data(Construct):
         )
 
     def add_aggregator(
-        self, functions: FunctionFactory, settings: EnvironmentSettings
+        self, functions: FunctionFactory, settings: EnvironmentSettings, consumer: StreamConsumer
     ) -> lambda_.Function:
         """The stream consumer: only INSERTs of raw submissions reach it."""
-        consumer = STREAM_CONSUMER
         self.stream_dlq = dead_letter_queue(
             self, "StreamDeadLetters", holds="the stream consumer (its on-failure destination)"
         )

@@ -5,6 +5,7 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from infra.topology import (
     FUNCTIONS,
     ROUTES,
     STREAM_CONSUMER,
+    Function,
     RuntimeSettings,
     runtime_environment,
 )
@@ -82,11 +84,13 @@ def read_state(data_dir: Path) -> dict[str, Any]:
     return state
 
 
-def local_functions(options: Options) -> dict[str, LocalFunction]:
-    """Every function of the topology, by name, with the environment it runs with here."""
+def local_functions(
+    options: Options, functions: Iterable[Function] = FUNCTIONS
+) -> dict[str, LocalFunction]:
+    """The topology's functions by name, each with the environment it runs with here."""
     return {
         fn.name: LocalFunction(fn, runtime_environment(fn, options.table_name, options.runtime))
-        for fn in FUNCTIONS
+        for fn in functions
     }
 
 
