@@ -1,9 +1,12 @@
 """The app's topology, declared once as plain data.
 
-The CDK app (infra/cloud) builds AWS resources from it and the local stack
-(infra/local) builds its emulation from it, so the two cannot drift: the same
-table, functions, routes, stream consumer and schedule. Handlers are named as
-Lambda names them, relative to `services/`, the root of every function package.
+The CDK app (infra/cloud) builds AWS resources from it, the local stack
+(infra/local) its emulation and infra/openapi.py the API's document, so they
+cannot drift: the same table, functions, routes, stream consumer and schedule.
+Each function states its whole contract here: the settings it reads (its
+environment, derived by `runtime_environment`), the table actions it may call
+(its only grants) and, per route, every response it answers. Handlers are named
+as Lambda names them, relative to `services/`, the root of every function package.
 """
 
 from dataclasses import dataclass
@@ -76,10 +79,9 @@ class Setting:
     source: Source
 
 
-TABLE_NAME_SETTING: Final = Setting("TABLE_NAME", Source.TABLE_NAME)
 # What every function reads: its table, and Powertools' and shared/aws.py's settings.
 COMMON_SETTINGS: Final = (
-    TABLE_NAME_SETTING,
+    Setting("TABLE_NAME", Source.TABLE_NAME),
     Setting("POWERTOOLS_SERVICE_NAME", Source.SERVICE_NAME),
     Setting("POWERTOOLS_METRICS_NAMESPACE", Source.METRICS_NAMESPACE),
     Setting("POWERTOOLS_LOG_LEVEL", Source.LOG_LEVEL),
