@@ -33,6 +33,7 @@ from bench.common import (
     RESULTS,
     ROOT,
     SERVICES,
+    app_environment,
     fake_aws,
     median,
     print_table,
@@ -98,10 +99,10 @@ def _environment(endpoint: str, mode: str, service: str, pycache: Path) -> dict[
         if not key.startswith(("AWS_", "POWERTOOLS_", "LAMBDA_", "_X_AMZN", "PYTHON"))
     }
     env.update(FAKE_AWS)
+    env.update(app_environment(TABLE))
     env.update(
         {
             "AWS_ENDPOINT_URL": endpoint,
-            "TABLE_NAME": TABLE,
             "POWERTOOLS_SERVICE_NAME": service,
             "PYTHONPATH": str(SERVICES),  # the function package, as /var/task
             "PYTHONPYCACHEPREFIX": str(pycache),

@@ -29,22 +29,35 @@ FAKE_AWS = {
     "AWS_SESSION_TOKEN": "fake",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_NAMESPACE": "PickANumber",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
 }
+
+
+def _import_paths() -> None:
+    for path in (str(SERVICES), str(ROOT)):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+
+
+def app_environment(table_name: str, *, metrics: bool = True) -> dict[str, str]:
+    """The settings every function reads, from the topology, as a benchmark runs them:
+    no X-Ray daemon, and (`metrics` False) no metric lines. The service name, which
+    differs between functions, is left to the caller."""
+    _import_paths()
+    from infra.topology import RuntimeSettings, process_environment
+
+    runtime = RuntimeSettings(
+        log_level="WARNING", tracing=False, metrics=metrics, shared_process=True
+    )
+    return process_environment(table_name, runtime)
 
 
 def fake_aws(table_name: str) -> None:
     """Point this process at a fake account before any handler is imported."""
     # In process, the EMF metric lines would interleave with the printed tables.
-    os.environ.update({**FAKE_AWS, "TABLE_NAME": table_name, "POWERTOOLS_METRICS_DISABLED": "true"})
+    os.environ.update({**FAKE_AWS, **app_environment(table_name, metrics=False)})
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         os.environ.pop(name, None)
-    for path in (str(SERVICES), str(ROOT)):
-        if path not in sys.path:
-            sys.path.insert(0, path)
 
 
 def timed(call: Callable[[], Any]) -> tuple[float, Any]:

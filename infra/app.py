@@ -18,6 +18,7 @@ import aws_cdk as cdk
 from infra.cloud.account import AccountSettings, AccountStack
 from infra.cloud.stack import PickANumberStack
 from infra.settings import selected_environment
+from infra.topology import TOPOLOGY, Topology
 
 
 def deploy_environment() -> cdk.Environment | None:
@@ -27,9 +28,11 @@ def deploy_environment() -> cdk.Environment | None:
     return cdk.Environment(account=account, region=region) if account and region else None
 
 
-def build(app: cdk.App) -> PickANumberStack:
-    """Add the selected environment's stack to `app`."""
-    return PickANumberStack(app, settings=selected_environment(app.node), env=deploy_environment())
+def build(app: cdk.App, topology: Topology = TOPOLOGY) -> PickANumberStack:
+    """Add the selected environment's stack, built from `topology`, to `app`."""
+    return PickANumberStack(
+        app, settings=selected_environment(app.node), topology=topology, env=deploy_environment()
+    )
 
 
 def main() -> None:

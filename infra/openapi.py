@@ -1,8 +1,8 @@
 """The OpenAPI 3.0 document of the HTTP API, derived from the topology and the shared schemas.
 
-The routes come from `infra.topology.ROUTES` and every schema from
-`shared.schemas`, so the published document cannot disagree with what API
-Gateway and the functions validate. `python -m infra.openapi` writes
+The routes and each route's responses come from `infra.topology.ROUTES` and
+every schema from `shared.schemas`, so the published document cannot disagree
+with what API Gateway and the functions validate and answer. `python -m infra.openapi` writes
 `web/openapi.json`, which the site publishes at `/openapi.json`; a unit test
 fails when the committed file differs from what this module generates.
 
@@ -21,42 +21,21 @@ _SERVICES = str(Path(__file__).resolve().parents[1] / "services")
 if _SERVICES not in sys.path:
     sys.path.insert(0, _SERVICES)
 
-from infra.topology import ROUTES, Route  # noqa: E402
-from shared.schemas import (  # noqa: E402
-    DAILY_STATS_RESPONSE_SCHEMA,
-    IDEMPOTENCY_KEY_PATTERN,
-    MAX_BODY_BYTES,
-    MAX_RANGE_DAYS,
-    PROBLEM_SCHEMA,
-    SUBMISSION_RESPONSE_SCHEMA,
-    JsonSchema,
-)
+from infra.topology import TOPOLOGY, Response, Route, Topology  # noqa: E402
+from shared.http import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE  # noqa: E402
+from shared.schemas import IDEMPOTENCY_KEY_PATTERN, JsonSchema  # noqa: E402
 
 OPENAPI_VERSION: Final = "3.0.3"
 API_VERSION: Final = "1.0.0"
 DOCUMENT_PATH: Final = Path(__file__).resolve().parent.parent / "web" / "openapi.json"
 
-JSON: Final = "application/json"
-PROBLEM_JSON: Final = "application/problem+json"
-
-_PROBLEM_REF: Final = {"$ref": "#/components/schemas/Problem"}
-
-# Every status any route can answer, whichever layer (API Gateway's gateway responses,
-# its 405 for another method, or the function) answers; all as problem+json.
-_COMMON_ERRORS: Final = {
-    "400": "Invalid input: the problem names the offending fields in `errors`.",
-    "403": "The request did not come through the site's CloudFront distribution.",
-    "404": "No such resource (a path the API does not serve).",
-    "405": "Another method than the ones the path serves; `Allow` lists them.",
-    "413": f"The body is larger than {MAX_BODY_BYTES} bytes.",
-    "415": f"The body is not sent as `{JSON}`.",
-    "429": "Throttled: retry after the number of seconds in `Retry-After`.",
-    "500": "An unexpected error (logged with its request id).",
-    "502": "The function failed or answered something API Gateway could not use.",
-    "503": "The table is over capacity or slow: retry after `Retry-After` seconds.",
-    "504": "The function did not answer in time.",
+# What the document says of the response headers the topology's responses carry.
+_RESPONSE_HEADERS: Final = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer", "minimum": 0},
+    }
 }
-_RETRY_AFTER: Final = {"429", "503"}
 
 
 # The order of an operation's fields in the document, for a stable and readable diff.
@@ -103,26 +82,19 @@ def _operation_id(route: Route) -> str:
     return name[0].lower() + name[1:]
 
 
-def _problem_response(description: str, retry_after: bool = False) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "description": description,
-        "content": {PROBLEM_JSON: {"schema": _PROBLEM_REF}},
-    }
-    if retry_after:
-        response["headers"] = {
-            "Retry-After": {
-                "description": "Seconds to wait before retrying.",
-                "schema": {"type": "integer", "minimum": 0},
-            }
-        }
-    return response
+def _schema_ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json_response(description: str, component: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {JSON: {"schema": {"$ref": f"#/components/schemas/{component}"}}},
+def _response(response: Response, components: dict[str, Any]) -> dict[str, Any]:
+    components[response.body.name] = to_openapi_schema(response.body.schema)
+    found: dict[str, Any] = {
+        "description": response.description,
+        "content": {response.body.content_type: {"schema": _schema_ref(response.body.name)}},
     }
+    if response.headers:
+        found["headers"] = {name: _RESPONSE_HEADERS[name] for name in response.headers}
+    return found
 
 
 def _header_parameter(name: str) -> dict[str, Any]:
@@ -164,45 +136,26 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
         operation["description"] = str(route.query_schema.get("description", ""))
     if parameters:
         operation["parameters"] = parameters
-    responses: dict[str, Any] = {}
-    errors = dict(_COMMON_ERRORS)
     if route.body_schema is not None:
         name = _component_name(route.body_schema, operation["operationId"] + "Body")
         components[name] = to_openapi_schema(route.body_schema)
         operation["requestBody"] = {
             "required": True,
-            "content": {JSON: {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+            "content": {JSON_CONTENT_TYPE: {"schema": _schema_ref(name)}},
         }
         operation["description"] = str(route.body_schema.get("description", ""))
-        responses["201"] = _json_response("Accepted: the submission is stored.", "Accepted")
-        responses["200"] = _json_response(
-            "A replay of an accepted request (same Idempotency-Key, same body).", "Accepted"
-        )
-        responses["409"] = _problem_response(
-            "The Idempotency-Key was already used with another body."
-        )
-    else:
-        responses["200"] = _json_response(
-            f"Statistics per day of the range (at most {MAX_RANGE_DAYS} days) and in total.",
-            "DailyStats",
-        )
-    for status, description in errors.items():
-        responses[status] = _problem_response(description, retry_after=status in _RETRY_AFTER)
-    operation["responses"] = dict(sorted(responses.items()))
+    operation["responses"] = {
+        str(response.status): _response(response, components) for response in route.every_response()
+    }
     return {key: operation[key] for key in _OPERATION_KEYS if key in operation}
 
 
-def build_document() -> dict[str, Any]:
-    """The OpenAPI document: one path item per topology route."""
+def build_document(topology: Topology = TOPOLOGY) -> dict[str, Any]:
+    """The OpenAPI document: one path item per route of `topology`."""
     components: dict[str, Any] = {}
     paths: dict[str, dict[str, Any]] = {}
-    for route in ROUTES:
+    for route in topology.routes:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, components)
-    components |= {
-        "Accepted": to_openapi_schema(SUBMISSION_RESPONSE_SCHEMA),
-        "DailyStats": to_openapi_schema(DAILY_STATS_RESPONSE_SCHEMA),
-        "Problem": to_openapi_schema(PROBLEM_SCHEMA),
-    }
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -211,7 +164,7 @@ def build_document() -> dict[str, Any]:
             "description": (
                 "Pick a number from 1 to 10; read exact daily statistics. Every error, "
                 "from API Gateway or from a function, is an RFC 9457 problem "
-                f"(`{PROBLEM_JSON}`)."
+                f"(`{PROBLEM_CONTENT_TYPE}`)."
             ),
         },
         "servers": [{"url": "/"}],

@@ -20,9 +20,13 @@ from infra.topology import (
     API_THROTTLE,
     BACKUP_RETENTION,
     DAILY_STATS,
+    ROLLUP_LAYOUT,
     STREAM_CONSUMER,
     SUBMIT_NUMBER,
+    BackupRetention,
+    RuntimeSettings,
 )
+from shared.observability import environment_namespace
 
 ENVIRONMENTS_CONTEXT_KEY: Final = "pick-a-number:environments"
 ENV_CONTEXT_KEY: Final = "env"
@@ -65,6 +69,8 @@ RELEASES: Final = (
 # Which alarms an environment gets (infra/cloud/observability.py): each level adds
 # to the one before. CloudWatch's free tier is 10 alarm metrics per account.
 AlarmLevel = Literal["minimal", "slo", "full"]
+# Powertools' log level in every deployed function.
+FUNCTION_LOG_LEVEL: Final = "INFO"
 ALARM_LEVELS: Final[tuple[AlarmLevel, ...]] = ("minimal", "slo", "full")
 
 
@@ -222,6 +228,17 @@ class EnvironmentSettings:
         if function_name == DAILY_STATS.name:
             return self.stats_rate_limit, self.stats_burst_limit
         return self.api_rate_limit, self.api_burst_limit
+
+    @property
+    def runtime(self) -> RuntimeSettings:
+        """What the functions of this environment read (infra/topology.py derives each
+        function's environment from it)."""
+        return RuntimeSettings(
+            metrics_namespace=environment_namespace(self.name),
+            log_level=FUNCTION_LOG_LEVEL,
+            backup_retention=BackupRetention(self.backup_retention_days, self.backup_min_keep),
+            rollup_layout=ROLLUP_LAYOUT,
+        )
 
     @property
     def qualifier(self) -> str:

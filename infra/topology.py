@@ -1,17 +1,32 @@
 """The app's topology, declared once as plain data.
 
-The CDK app (infra/cloud) builds AWS resources from it and the local stack
-(infra/local) builds its emulation from it, so the two cannot drift: the same
-table, functions, routes, stream consumer and schedule. Handlers are named as
-Lambda names them, relative to `services/`, the root of every function package.
+The CDK app (infra/cloud) builds AWS resources from it, the local stack
+(infra/local) its emulation and infra/openapi.py the API's document, so they
+cannot drift: the same table, functions, routes, stream consumer and schedule.
+Each function states its whole contract here: the settings it reads (its
+environment, derived by `runtime_environment`), the table actions it may call
+(its only grants) and, per route, every response it answers. Handlers are named
+as Lambda names them, relative to `services/`, the root of every function package.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import Enum, auto
 from typing import Any, Final
 
 from backup.settings import MIN_KEEP_VARIABLE, RETENTION_DAYS_VARIABLE
+from shared.aws import TIMEOUT_VARIABLE
+from shared.http import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE
 from shared.rollups import MAX_PARTS, PARTS_VARIABLE
-from shared.schemas import DAILY_STATS_QUERY_SCHEMA, SUBMISSION_SCHEMA, JsonSchema
+from shared.schemas import (
+    DAILY_STATS_QUERY_SCHEMA,
+    DAILY_STATS_RESPONSE_SCHEMA,
+    MAX_BODY_BYTES,
+    MAX_RANGE_DAYS,
+    PROBLEM_SCHEMA,
+    SUBMISSION_RESPONSE_SCHEMA,
+    SUBMISSION_SCHEMA,
+    JsonSchema,
+)
 from shared.submissions import KEY_PREFIX as SUBMISSION_KEY_PREFIX
 
 SERVICES_DIR: Final = "services"
@@ -41,6 +56,58 @@ class Table:
         }
 
 
+class Source(Enum):
+    """Where the value of a function's setting comes from (see `runtime_environment`)."""
+
+    TABLE_NAME = auto()  # the table's name (a token in the CDK app)
+    SERVICE_NAME = auto()  # the function's `service`
+    METRICS_NAMESPACE = auto()  # the deployment's own (shared.observability)
+    LOG_LEVEL = auto()
+    TIMEOUT = auto()  # the function's timeout: shared/aws.py bounds its retries below it
+    TRACING_OFF = auto()  # "true" where no X-Ray daemon runs
+    METRICS_OFF = auto()  # "true" where no CloudWatch reads the metric lines
+    ROLLUP_PARTS = auto()  # the rollup layout
+    BACKUP_RETENTION_DAYS = auto()  # the environment's backup retention
+    BACKUP_MIN_KEEP = auto()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable a function reads, and where its value comes from."""
+
+    variable: str
+    source: Source
+
+
+# What every function reads: its table, and Powertools' and shared/aws.py's settings.
+COMMON_SETTINGS: Final = (
+    Setting("TABLE_NAME", Source.TABLE_NAME),
+    Setting("POWERTOOLS_SERVICE_NAME", Source.SERVICE_NAME),
+    Setting("POWERTOOLS_METRICS_NAMESPACE", Source.METRICS_NAMESPACE),
+    Setting("POWERTOOLS_LOG_LEVEL", Source.LOG_LEVEL),
+    Setting(TIMEOUT_VARIABLE, Source.TIMEOUT),
+    Setting("POWERTOOLS_TRACE_DISABLED", Source.TRACING_OFF),
+    Setting("POWERTOOLS_METRICS_DISABLED", Source.METRICS_OFF),
+)
+
+
+class TablePart(Enum):
+    """What of the table a function's actions are granted on."""
+
+    TABLE = auto()  # the table itself
+    BACKUPS = auto()  # its backups: <table ARN>/backup/*
+    ANY = auto()  # Resource '*': the actions support no resource-level permissions
+
+
+@dataclass(frozen=True)
+class TableActions:
+    """IAM actions (`dynamodb:*`) a function's code calls, and on what. The CDK app grants
+    a function exactly these (the local stack's emulator enforces none)."""
+
+    actions: tuple[str, ...]
+    on: TablePart = TablePart.TABLE
+
+
 @dataclass(frozen=True)
 class Function:
     name: str  # logical name, e.g. "SubmitNumber"
@@ -49,7 +116,57 @@ class Function:
     description: str
     memory_mb: int = 256
     timeout_seconds: int = 10
-    environment: dict[str, str] = field(default_factory=dict)
+    # Every environment variable it reads (runtime_environment derives the values).
+    settings: tuple[Setting, ...] = COMMON_SETTINGS
+    # Every call its code makes on the table (its store's), and nothing else.
+    table_actions: tuple[TableActions, ...] = ()
+
+
+@dataclass(frozen=True)
+class Body:
+    """A response body: its content type and JSON Schema, which the OpenAPI document
+    names `name`."""
+
+    name: str
+    schema: JsonSchema
+    content_type: str = JSON_CONTENT_TYPE
+
+
+PROBLEM: Final = Body("Problem", PROBLEM_SCHEMA, PROBLEM_CONTENT_TYPE)
+
+
+@dataclass(frozen=True)
+class Response:
+    """One status a route answers, whichever layer answers it (API Gateway or the function)."""
+
+    status: int
+    description: str
+    body: Body = PROBLEM
+    headers: tuple[str, ...] = ()  # response headers it always carries
+
+
+_RETRY_AFTER: Final = ("Retry-After",)
+# What any route can answer besides its own responses, all as problem+json: API
+# Gateway's gateway responses, its 405 for another method, or the function's.
+ERROR_RESPONSES: Final = (
+    Response(400, "Invalid input: the problem names the offending fields in `errors`."),
+    Response(403, "The request did not come through the site's CloudFront distribution."),
+    Response(404, "No such resource (a path the API does not serve)."),
+    Response(405, "Another method than the ones the path serves; `Allow` lists them."),
+    Response(413, f"The body is larger than {MAX_BODY_BYTES} bytes."),
+    Response(415, f"The body is not sent as `{JSON_CONTENT_TYPE}`."),
+    Response(
+        429, "Throttled: retry after the number of seconds in `Retry-After`.", headers=_RETRY_AFTER
+    ),
+    Response(500, "An unexpected error (logged with its request id)."),
+    Response(502, "The function failed or answered something API Gateway could not use."),
+    Response(
+        503,
+        "The table is over capacity or slow: retry after `Retry-After` seconds.",
+        headers=_RETRY_AFTER,
+    ),
+    Response(504, "The function did not answer in time."),
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +177,15 @@ class Route:
     body_schema: JsonSchema | None = None
     query_schema: JsonSchema | None = None
     headers: tuple[str, ...] = ()  # optional request headers the route reads
+    # Its own answers: its successes and the problems only it gives.
+    responses: tuple[Response, ...] = ()
+
+    def every_response(self) -> tuple[Response, ...]:
+        """Its own responses and ERROR_RESPONSES (its own first), by status."""
+        found: dict[int, Response] = {}
+        for response in (*self.responses, *ERROR_RESPONSES):
+            found.setdefault(response.status, response)
+        return tuple(found[status] for status in sorted(found))
 
 
 @dataclass(frozen=True)
@@ -90,15 +216,41 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Topology:
+    """The whole app: the CDK app, the local stack and the OpenAPI document are built
+    from one of these (TOPOLOGY below; a test may declare another)."""
+
+    routes: tuple[Route, ...]
+    stream_consumer: StreamConsumer
+    backup_schedule: Schedule
+
+    def __post_init__(self) -> None:
+        names = [function.name for function in self._every_function()]
+        if len(set(names)) != len(set(self._every_function())):
+            raise ValueError(f"two different functions share a name among {sorted(names)}")
+        served = [(route.method, route.path) for route in self.routes]
+        if len(set(served)) != len(served):
+            raise ValueError("two routes serve the same method and path")
+
+    def _every_function(self) -> list[Function]:
+        return [
+            *(route.function for route in self.routes),
+            self.stream_consumer.function,
+            self.backup_schedule.function,
+        ]
+
+    @property
+    def functions(self) -> tuple[Function, ...]:
+        """Every function once, in the order of its first use."""
+        return tuple(dict.fromkeys(self._every_function()))
+
+
+@dataclass(frozen=True)
 class BackupRetention:
     """How long the nightly backups are kept, and how many survive whatever their age."""
 
     days: int
     min_keep: int
-
-    def environment(self) -> dict[str, str]:
-        """The backup function's settings (it requires both: it has no defaults)."""
-        return {RETENTION_DAYS_VARIABLE: str(self.days), MIN_KEEP_VARIABLE: str(self.min_keep)}
 
 
 @dataclass(frozen=True)
@@ -113,10 +265,6 @@ class RollupLayout:
     def __post_init__(self) -> None:
         if not 1 <= self.parts <= MAX_PARTS:
             raise ValueError(f"rollup parts must be from 1 to {MAX_PARTS}")
-
-    def environment(self) -> dict[str, str]:
-        """The aggregator's setting (the rebuild command reads it too)."""
-        return {PARTS_VARIABLE: str(self.parts)}
 
 
 @dataclass(frozen=True)
@@ -133,12 +281,15 @@ SUBMIT_NUMBER: Final = Function(
     handler="ingest.handler.lambda_handler",
     service="ingest",
     description="POST /api/submit-number: stores a raw submission",
+    # GetItem: the stored submission, when a retry's conditional put finds it exists.
+    table_actions=(TableActions(("dynamodb:PutItem", "dynamodb:GetItem")),),
 )
 DAILY_STATS: Final = Function(
     name="DailyStats",
     handler="stats.api.lambda_handler",
     service="stats",
     description="GET /api/daily-stats: statistics from the daily rollups",
+    table_actions=(TableActions(("dynamodb:Query",)),),
 )
 AGGREGATOR: Final = Function(
     name="Aggregator",
@@ -146,7 +297,11 @@ AGGREGATOR: Final = Function(
     service="aggregator",
     description="DynamoDB stream consumer: counts submissions into daily rollups exactly once",
     timeout_seconds=60,
-    environment=ROLLUP_LAYOUT.environment(),
+    # The rebuild command (services/backup/rebuild.py) reads it too.
+    settings=(*COMMON_SETTINGS, Setting(PARTS_VARIABLE, Source.ROLLUP_PARTS)),
+    # TransactWriteItems needs UpdateItem on every item it updates: the markers on raw
+    # submissions and the rollups. The stream's own actions come with the mapping.
+    table_actions=(TableActions(("dynamodb:UpdateItem",)),),
 )
 BACKUP: Final = Function(
     name="Backup",
@@ -154,9 +309,22 @@ BACKUP: Final = Function(
     service="backup",
     description="Nightly on-demand DynamoDB backup and retention",
     timeout_seconds=120,
+    # Both required: the function has no default retention of its own.
+    settings=(
+        *COMMON_SETTINGS,
+        Setting(RETENTION_DAYS_VARIABLE, Source.BACKUP_RETENTION_DAYS),
+        Setting(MIN_KEEP_VARIABLE, Source.BACKUP_MIN_KEEP),
+    ),
+    # DeleteBackup only on this table's backups; ListBackups has no resource-level
+    # permissions (the function filters the list by its table ARN).
+    table_actions=(
+        TableActions(("dynamodb:CreateBackup",)),
+        TableActions(("dynamodb:DeleteBackup",), TablePart.BACKUPS),
+        TableActions(("dynamodb:ListBackups",), TablePart.ANY),
+    ),
 )
 
-FUNCTIONS: Final = (SUBMIT_NUMBER, DAILY_STATS, AGGREGATOR, BACKUP)
+ACCEPTED: Final = Body("Accepted", SUBMISSION_RESPONSE_SCHEMA)
 
 ROUTES: Final = (
     Route(
@@ -165,8 +333,27 @@ ROUTES: Final = (
         SUBMIT_NUMBER,
         body_schema=SUBMISSION_SCHEMA,
         headers=("Idempotency-Key",),
+        responses=(
+            Response(201, "Accepted: the submission is stored.", ACCEPTED),
+            Response(
+                200, "A replay of an accepted request (same Idempotency-Key, same body).", ACCEPTED
+            ),
+            Response(409, "The Idempotency-Key was already used with another body."),
+        ),
     ),
-    Route("GET", f"{API_PREFIX}/daily-stats", DAILY_STATS, query_schema=DAILY_STATS_QUERY_SCHEMA),
+    Route(
+        "GET",
+        f"{API_PREFIX}/daily-stats",
+        DAILY_STATS,
+        query_schema=DAILY_STATS_QUERY_SCHEMA,
+        responses=(
+            Response(
+                200,
+                f"Statistics per day of the range (at most {MAX_RANGE_DAYS} days) and in total.",
+                Body("DailyStats", DAILY_STATS_RESPONSE_SCHEMA),
+            ),
+        ),
+    ),
 )
 
 STREAM_CONSUMER: Final = StreamConsumer(
@@ -183,9 +370,66 @@ BACKUP_SCHEDULE: Final = Schedule(
     description="Nightly on-demand backup of the table, 03:30 UTC",
 )
 
+TOPOLOGY: Final = Topology(ROUTES, STREAM_CONSUMER, BACKUP_SCHEDULE)
+FUNCTIONS: Final = TOPOLOGY.functions
+
 # Default API throttle; each environment may override it in its settings.
 API_THROTTLE: Final = Throttle()
 
 # The one declaration of the backup retention defaults: every environment's unless
 # its settings say otherwise (infra/settings.py), and the local stack's.
 BACKUP_RETENTION: Final = BackupRetention(days=7, min_keep=3)
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """How the functions run, as far as their settings differ: deployed by the CDK app
+    (one per environment, infra/settings.py) or in one process of the local stack,
+    the tests or a benchmark."""
+
+    log_level: str  # Powertools'
+    # None: unset, and shared.observability falls back on the app's namespace.
+    metrics_namespace: str | None = None
+    tracing: bool = True  # False: no X-Ray daemon to send segments to
+    metrics: bool = True  # False: no metric lines (EMF) on standard output
+    # True: several functions share one process, whose AWS clients are made once, so
+    # no one function's timeout bounds them (shared/aws.py).
+    shared_process: bool = False
+    backup_retention: BackupRetention = BACKUP_RETENTION
+    rollup_layout: RollupLayout = ROLLUP_LAYOUT
+
+
+def runtime_environment(
+    function: Function, table_name: str, settings: RuntimeSettings
+) -> dict[str, str]:
+    """The environment variables `function` runs with: the values of its declared
+    settings, where `settings` gives them one (an unset variable means the default)."""
+    values: dict[Source, str | None] = {
+        Source.TABLE_NAME: table_name,
+        Source.SERVICE_NAME: function.service,
+        Source.METRICS_NAMESPACE: settings.metrics_namespace,
+        Source.LOG_LEVEL: settings.log_level,
+        Source.TIMEOUT: None if settings.shared_process else str(function.timeout_seconds),
+        Source.TRACING_OFF: None if settings.tracing else "true",
+        Source.METRICS_OFF: None if settings.metrics else "true",
+        Source.ROLLUP_PARTS: str(settings.rollup_layout.parts),
+        Source.BACKUP_RETENTION_DAYS: str(settings.backup_retention.days),
+        Source.BACKUP_MIN_KEEP: str(settings.backup_retention.min_keep),
+    }
+    found = {setting.variable: values[setting.source] for setting in function.settings}
+    return {variable: value for variable, value in found.items() if value is not None}
+
+
+def process_environment(
+    table_name: str, settings: RuntimeSettings, functions: tuple[Function, ...] = FUNCTIONS
+) -> dict[str, str]:
+    """The environment of one process that runs several functions (the tests, a
+    benchmark): every setting of theirs that they agree on. Those that differ
+    (the service name) are left to each caller."""
+    merged: dict[str, str] = {}
+    differing: set[str] = set()
+    for function in functions:
+        for variable, value in runtime_environment(function, table_name, settings).items():
+            if merged.setdefault(variable, value) != value:
+                differing.add(variable)
+    return {variable: value for variable, value in merged.items() if variable not in differing}

@@ -2,7 +2,11 @@
 
 import os
 
-from infra.topology import BACKUP_RETENTION
+from infra.topology import RuntimeSettings, process_environment
+
+# How the tests run the functions: several in this one process, no X-Ray daemon.
+TEST_RUNTIME = RuntimeSettings(log_level="WARNING", tracing=False, shared_process=True)
+TEST_TABLE_NAME = "pick-a-number-test"
 
 # Before any handler module is imported: they read their settings at import.
 os.environ.update(
@@ -12,13 +16,10 @@ os.environ.update(
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "TABLE_NAME": "pick-a-number-test",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_NAMESPACE": "PickANumber",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-        # The backup function requires its retention; the local stack passes these too.
-        **BACKUP_RETENTION.environment(),
+        # The functions' settings, from the topology (the backup function's retention
+        # is every environment's default, as in the local stack).
+        **process_environment(TEST_TABLE_NAME, TEST_RUNTIME),
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)

@@ -12,6 +12,7 @@ Rotate it by raising `origin_key_generation` (README).
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -25,7 +26,7 @@ from constructs import Construct
 
 from infra.cloud.functions import FunctionFactory
 from infra.settings import EnvironmentSettings
-from infra.topology import DAILY_STATS, ROUTES, SUBMIT_NUMBER, Route
+from infra.topology import Route
 from shared.http import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE
 from shared.schemas import JsonSchema
 
@@ -149,10 +150,10 @@ def api_name(environment: str) -> str:
     return f"pick-a-number-{environment}"
 
 
-def allowed_methods() -> dict[str, list[str]]:
-    """Each route path of the topology -> its methods, sorted (the `Allow` header)."""
+def allowed_methods(routes: Sequence[Route]) -> dict[str, list[str]]:
+    """Each route path -> its methods, sorted (the `Allow` header)."""
     found: dict[str, list[str]] = defaultdict(list)
-    for route in ROUTES:
+    for route in routes:
         found[route.path].append(route.method)
     return {path: sorted(methods) for path, methods in found.items()}
 
@@ -176,10 +177,11 @@ class Api(Construct):
         *,
         settings: EnvironmentSettings,
         functions: FunctionFactory,
-        table_arn: str,
+        routes: Sequence[Route],
     ) -> None:
         super().__init__(scope, id)
         self.settings = settings
+        self.routes = tuple(routes)
         self.access_logs = logs.LogGroup(
             self,
             "AccessLogs",
@@ -192,7 +194,7 @@ class Api(Construct):
                 throttling_rate_limit=settings.method_throttle(route.function.name)[0],
                 throttling_burst_limit=settings.method_throttle(route.function.name)[1],
             )
-            for route in ROUTES
+            for route in self.routes
         }
         self.rest_api = apigw.RestApi(
             self,
@@ -222,7 +224,7 @@ class Api(Construct):
         self.functions: dict[str, lambda_.Function] = {}
         # What the routes call: each function's `live` alias (infra/cloud/release.py).
         self.aliases: dict[str, lambda_.Alias] = {}
-        self._add_routes(functions, table_arn)
+        self._add_routes(functions)
         self._add_origin_key()
         for ack_id, reason in (
             (
@@ -278,14 +280,14 @@ class Api(Construct):
         if resource is not None:
             deployment.node.add_dependency(resource)
 
-    def _add_routes(self, functions: FunctionFactory, table_arn: str) -> None:
+    def _add_routes(self, functions: FunctionFactory) -> None:
         body_validator = self.rest_api.add_request_validator(
             "BodyValidator", validate_request_body=True, validate_request_parameters=True
         )
         params_validator = self.rest_api.add_request_validator(
             "ParametersValidator", validate_request_parameters=True
         )
-        for route in ROUTES:
+        for route in self.routes:
             fn = self.functions.get(route.function.name)
             if fn is None:
                 fn = functions.function(self, route.function)
@@ -301,9 +303,8 @@ class Api(Construct):
                 options["request_models"] = {JSON_CONTENT_TYPE: self._model(route)}
             integration = apigw.LambdaIntegration(self.aliases[route.function.name])
             resource.add_method(route.method, integration, **options)
-        for path, methods in allowed_methods().items():
+        for path, methods in allowed_methods(self.routes).items():
             self._add_method_not_allowed(path, methods)
-        self._grant_table_access(table_arn)
 
     def _add_method_not_allowed(self, path: str, methods: list[str]) -> None:
         """`ANY` on a route's resource: API Gateway prefers the resource's own methods,
@@ -360,15 +361,6 @@ class Api(Construct):
             {"model": title, "contentType": JSON_CONTENT_TYPE, "schema": model.schema}, model
         )
         return apigw.Model.from_model_name(self, f"{title}ModelRef", model.ref)
-
-    def _grant_table_access(self, table_arn: str) -> None:
-        """Exactly the calls each API function's store makes, on this table only."""
-        actions = {
-            SUBMIT_NUMBER.name: ["dynamodb:PutItem", "dynamodb:GetItem"],
-            DAILY_STATS.name: ["dynamodb:Query"],
-        }
-        for name, fn in self.functions.items():
-            fn.add_to_role_policy(iam.PolicyStatement(actions=actions[name], resources=[table_arn]))
 
     def _add_origin_key(self) -> None:
         # A new generation is a new key (new logical IDs): CloudFormation creates it and

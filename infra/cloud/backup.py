@@ -15,14 +15,8 @@ from constructs import Construct
 from infra.cloud.functions import FunctionFactory
 from infra.cloud.queues import dead_letter_queue
 from infra.settings import EnvironmentSettings
-from infra.topology import BACKUP_SCHEDULE
+from infra.topology import Schedule
 
-# The function's own actions, and nothing else (see services/backup/).
-BACKUP_ACTIONS: Final = (
-    "dynamodb:CreateBackup",
-    "dynamodb:DeleteBackup",
-    "dynamodb:ListBackups",
-)
 # Schedules of this app live in EventBridge Scheduler's default group.
 SCHEDULE_GROUP: Final = "default"
 
@@ -42,17 +36,13 @@ class Backup(Construct):
         *,
         settings: EnvironmentSettings,
         functions: FunctionFactory,
-        table_arn: str,
+        schedule: Schedule,
     ) -> None:
         super().__init__(scope, id)
-        spec = BACKUP_SCHEDULE
+        spec = schedule
         self.function: lambda_.Function = functions.function(
             self,
             spec.function,
-            environment={
-                "BACKUP_RETENTION_DAYS": str(settings.backup_retention_days),
-                "BACKUP_MIN_KEEP": str(settings.backup_min_keep),
-            },
             wildcard_reason=" dynamodb:ListBackups supports no resource-level permissions; "
             "the function filters the list by its table ARN.",
         )
@@ -63,18 +53,6 @@ class Backup(Construct):
                 reason="DeleteBackup on this table's backups only; DynamoDB names each "
                 "backup ARN when it creates it (DescribeBackup is the operator's, not granted).",
             )
-        )
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:CreateBackup"], resources=[table_arn])
-        )
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["dynamodb:DeleteBackup"],
-                resources=[f"{table_arn}/backup/*"],
-            )
-        )
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:ListBackups"], resources=["*"])
         )
 
         self.dead_letters = dead_letter_queue(

@@ -5,7 +5,6 @@ from typing import Final
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
@@ -13,7 +12,7 @@ from constructs import Construct
 from infra.cloud.functions import FunctionFactory
 from infra.cloud.queues import dead_letter_queue
 from infra.settings import EnvironmentSettings
-from infra.topology import STREAM_CONSUMER, TABLE
+from infra.topology import TABLE, StreamConsumer
 
 # Frozen: CloudFormation replaces a resource whose logical ID changes, and this
 # one holds every submission.
@@ -59,10 +58,9 @@ class Data(Construct):
         )
 
     def add_aggregator(
-        self, functions: FunctionFactory, settings: EnvironmentSettings
+        self, functions: FunctionFactory, settings: EnvironmentSettings, consumer: StreamConsumer
     ) -> lambda_.Function:
         """The stream consumer: only INSERTs of raw submissions reach it."""
-        consumer = STREAM_CONSUMER
         self.stream_dlq = dead_letter_queue(
             self, "StreamDeadLetters", holds="the stream consumer (its on-failure destination)"
         )
@@ -75,11 +73,6 @@ class Data(Construct):
             tracing=lambda_.Tracing.ACTIVE
             if settings.trace_stream_consumer
             else lambda_.Tracing.PASS_THROUGH,
-        )
-        # TransactWriteItems needs UpdateItem on every item it updates: the markers on
-        # raw submissions and the rollups, both in this one table.
-        self.aggregator.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[self.table.table_arn])
         )
         # The mapping calls the `live` alias, which a release moves (infra/cloud/release.py).
         self.aggregator_alias = functions.live_alias(self.aggregator)

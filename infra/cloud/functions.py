@@ -1,9 +1,10 @@
 """The one way this app builds a Lambda function.
 
 Runtime, architecture, tracing and log format are constants here, so no function
-can drift from the others. Each function gets its own role (nothing but writing
-to its own log group and X-Ray until a construct grants it more) and its own
-log group with the environment's retention.
+can drift from the others. Each function gets its own role (writing to its own
+log group, X-Ray, and the table actions the topology declares for it: nothing
+more until a construct grants it more), its own log group with the environment's
+retention, and the environment the topology derives for it.
 
 The package is the `services/` tree as it is: boto3 comes with the runtime and
 Powertools (with fastjsonschema) from the AWS-managed layer whose version is the
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Final
 
 import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -23,9 +25,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra.settings import EnvironmentSettings
-from infra.topology import SERVICES_DIR, Function
-from shared.aws import TIMEOUT_VARIABLE
-from shared.observability import environment_namespace
+from infra.topology import SERVICES_DIR, Function, TablePart, runtime_environment
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 LOCK_FILE: Final = ROOT / "uv.lock"
@@ -34,7 +34,6 @@ RUNTIME: Final = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE: Final = lambda_.Architecture.ARM_64
 LOGGING_FORMAT: Final = lambda_.LoggingFormat.JSON
 TRACING: Final = lambda_.Tracing.ACTIVE
-LOG_LEVEL: Final = "INFO"
 # Callers invoke this alias, never the function: a release moves it (infra/cloud/release.py).
 LIVE_ALIAS: Final = "live"
 
@@ -74,7 +73,7 @@ class FunctionFactory:
 
     scope: Construct
     settings: EnvironmentSettings
-    table_name: str
+    table: dynamodb.ITable
 
     def _layer(self) -> lambda_.ILayerVersion:
         stack = cdk.Stack.of(self.scope)
@@ -90,7 +89,6 @@ class FunctionFactory:
         self,
         scope: Construct,
         spec: Function,
-        environment: dict[str, str] | None = None,
         wildcard_reason: str = "",
         tracing: lambda_.Tracing = TRACING,
     ) -> lambda_.Function:
@@ -125,20 +123,14 @@ class FunctionFactory:
             logging_format=LOGGING_FORMAT,
             log_group=log_group,
             role=role,
-            environment={
-                "TABLE_NAME": self.table_name,
-                "POWERTOOLS_SERVICE_NAME": spec.service,
-                "POWERTOOLS_METRICS_NAMESPACE": environment_namespace(self.settings.name),
-                "POWERTOOLS_LOG_LEVEL": LOG_LEVEL,
-                # shared/aws.py bounds botocore's retries below it (the one literal is
-                # the topology's).
-                TIMEOUT_VARIABLE: str(spec.timeout_seconds),
-                **spec.environment,
-                **(environment or {}),
-            },
+            environment=runtime_environment(spec, self.table.table_name, self.settings.runtime),
         )
         # Only its own log group: no AWSLambdaBasicExecutionRole with logs:* on "*".
         log_group.grant_write(role)
+        for grant in spec.table_actions:
+            fn.add_to_role_policy(
+                iam.PolicyStatement(actions=list(grant.actions), resources=[self._arn(grant.on)])
+            )
         cdk.Validations.of(role).acknowledge(
             cdk.Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
@@ -147,6 +139,15 @@ class FunctionFactory:
             )
         )
         return fn
+
+    def _arn(self, part: TablePart) -> str:
+        match part:
+            case TablePart.TABLE:
+                return self.table.table_arn
+            case TablePart.BACKUPS:
+                return f"{self.table.table_arn}/backup/*"
+            case TablePart.ANY:
+                return "*"
 
     def live_alias(self, fn: lambda_.Function) -> lambda_.Alias:
         """The function's `live` alias on the version this deployment publishes.

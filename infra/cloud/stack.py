@@ -13,6 +13,7 @@ from infra.cloud.functions import FunctionFactory
 from infra.cloud.observability import Observability
 from infra.cloud.release import Release
 from infra.settings import EnvironmentSettings
+from infra.topology import TOPOLOGY, Topology
 
 STACK_NAME_PREFIX: Final = "PickANumber"
 PROJECT_TAG: Final = ("Project", "pick-a-number")
@@ -25,7 +26,14 @@ def stack_name(env_name: str) -> str:
 
 
 class PickANumberStack(cdk.Stack):
-    def __init__(self, scope: Construct, *, settings: EnvironmentSettings, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        settings: EnvironmentSettings,
+        topology: Topology = TOPOLOGY,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             scope,
             stack_name(settings.name),
@@ -41,13 +49,15 @@ class PickANumberStack(cdk.Stack):
 
         self.data = Data(self, "Data", settings=settings)
         table = self.data.table
-        functions = FunctionFactory(self, settings, table.table_name)
-        aggregator = self.data.add_aggregator(functions, settings)
-        self.api = Api(
-            self, "Api", settings=settings, functions=functions, table_arn=table.table_arn
-        )
+        functions = FunctionFactory(self, settings, table)
+        aggregator = self.data.add_aggregator(functions, settings, topology.stream_consumer)
+        self.api = Api(self, "Api", settings=settings, functions=functions, routes=topology.routes)
         self.backup = Backup(
-            self, "Backup", settings=settings, functions=functions, table_arn=table.table_arn
+            self,
+            "Backup",
+            settings=settings,
+            functions=functions,
+            schedule=topology.backup_schedule,
         )
         self.frontend = Frontend(self, "Frontend", settings=settings, api=self.api)
         self.observability = Observability(

@@ -8,9 +8,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from infra.local.runtime import LocalFunction
 from infra.local.scheduler import scheduled_event
-from infra.local.stack import function_environment, read_state
+from infra.local.stack import Options, local_functions, read_state
 from infra.topology import BACKUP_SCHEDULE
 
 
@@ -25,8 +24,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["AWS_ENDPOINT_URL"] = state["endpoint_url"]
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    backup = LocalFunction(BACKUP_SCHEDULE.function, function_environment(state["table_name"]))
+    # INFO: the backup's own log lines (created, pruned) say what it did.
+    options = Options(table_name=state["table_name"], function_log_level="INFO")
+    backup = local_functions(options)[BACKUP_SCHEDULE.function.name]
     result = backup.invoke(scheduled_event(BACKUP_SCHEDULE, datetime.now(UTC)))
     print(json.dumps(result, indent=2, default=str))
     return 0

@@ -53,18 +53,15 @@ class LocalFunction:
     _import_lock = threading.Lock()
 
     def __init__(self, function: Function, environment: Mapping[str, str]) -> None:
+        """`environment`: the function's own (infra/topology.py runtime_environment)."""
         self.function = function
-        self._environment = {
-            **environment,
-            "POWERTOOLS_SERVICE_NAME": function.service,
-            **function.environment,
-        }
+        self.environment = dict(environment)
         self._handler: Handler | None = None
 
     def handler(self) -> Handler:
         with self._import_lock:
             if self._handler is None:
-                os.environ.update(self._environment)
+                os.environ.update(self.environment)
                 module_name, attribute = self.function.handler.rsplit(".", 1)
                 self._handler = getattr(importlib.import_module(module_name), attribute)
             return self._handler

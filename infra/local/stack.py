@@ -5,6 +5,7 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,11 +26,13 @@ from infra.local.stream_poller import (
 from infra.local.throttle import TokenBucket
 from infra.topology import (
     API_THROTTLE,
-    BACKUP_RETENTION,
     BACKUP_SCHEDULE,
     FUNCTIONS,
     ROUTES,
     STREAM_CONSUMER,
+    Function,
+    RuntimeSettings,
+    runtime_environment,
 )
 
 STATE_FILE: Final = "stack.json"  # where a running stack says where it is
@@ -62,6 +65,15 @@ class Options:
     def persistent(self) -> bool:
         return self.embedded and not self.ephemeral
 
+    @property
+    def runtime(self) -> RuntimeSettings:
+        """The functions run in this one process: no X-Ray daemon, and CloudWatch metric
+        lines (EMF) would only add noise to a local console. Retention and rollup
+        layout are every environment's defaults."""
+        return RuntimeSettings(
+            log_level=self.function_log_level, tracing=False, metrics=False, shared_process=True
+        )
+
 
 def read_state(data_dir: Path) -> dict[str, Any]:
     """What a running stack wrote about itself (URLs, table), for other commands."""
@@ -72,13 +84,13 @@ def read_state(data_dir: Path) -> dict[str, Any]:
     return state
 
 
-def function_environment(table_name: str) -> dict[str, str]:
+def local_functions(
+    options: Options, functions: Iterable[Function] = FUNCTIONS
+) -> dict[str, LocalFunction]:
+    """The topology's functions by name, each with the environment it runs with here."""
     return {
-        "TABLE_NAME": table_name,
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        # The backup function requires its retention: the environments' defaults.
-        # (The functions share one process environment here, so every one sees it.)
-        **BACKUP_RETENTION.environment(),
+        fn.name: LocalFunction(fn, runtime_environment(fn, options.table_name, options.runtime))
+        for fn in functions
     }
 
 
@@ -103,8 +115,7 @@ class LocalStack:
         endpoint_url = self._start_aws()
         stream_arn, _ = ensure_table(dynamodb(endpoint_url), options.table_name)
 
-        environment = function_environment(options.table_name)
-        functions = {fn.name: LocalFunction(fn, environment) for fn in FUNCTIONS}
+        functions = local_functions(options)
         for route in ROUTES:  # cold starts now: the first request is not slow, errors show early
             functions[route.function.name].handler()
         functions[STREAM_CONSUMER.function.name].handler()
@@ -155,9 +166,6 @@ class LocalStack:
         the handlers and boto3 read."""
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
-        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", self.options.function_log_level)
-        # CloudWatch metric lines (EMF) would only add noise to a local console.
-        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         if self.options.embedded:
             # Never real credentials against the emulator.
             os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})

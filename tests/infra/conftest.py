@@ -16,6 +16,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.app import build
 from infra.cloud.stack import PickANumberStack
+from infra.topology import TOPOLOGY, Topology
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 for _name in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION"):
@@ -31,7 +32,9 @@ def cdk_json_context() -> dict[str, Any]:
     return context
 
 
-def make_app(env: str, *, nag: bool = False, **extra: Any) -> tuple[cdk.App, PickANumberStack]:
+def make_app(
+    env: str, *, nag: bool = False, topology: Topology = TOPOLOGY, **extra: Any
+) -> tuple[cdk.App, PickANumberStack]:
     context = {
         **cdk_json_context(),
         "aws:cdk:bundling-stacks": [],
@@ -41,14 +44,14 @@ def make_app(env: str, *, nag: bool = False, **extra: Any) -> tuple[cdk.App, Pic
     app = cdk.App(context=context)
     if nag:
         cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
-    return app, build(app)
+    return app, build(app, topology)
 
 
 class Synth:
     """One synthesized environment: its stack, template and assertions helper."""
 
-    def __init__(self, env: str, **extra: Any) -> None:
-        self.app, self.stack = make_app(env, email=ALARM_EMAIL, **extra)
+    def __init__(self, env: str, topology: Topology = TOPOLOGY, /, **extra: Any) -> None:
+        self.app, self.stack = make_app(env, topology=topology, email=ALARM_EMAIL, **extra)
         self.template = Template.from_stack(self.stack)
         self.json: dict[str, Any] = dict(self.template.to_json())
 

@@ -7,6 +7,7 @@ the app needs. The assertions read the template as the service would.
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -176,22 +177,16 @@ def test_a_changed_request_schema_makes_a_new_deployment(monkeypatch: pytest.Mon
     [route] = [r for r in topology.ROUTES if r.body_schema]
     schema = json.loads(json.dumps(route.body_schema))
     schema["properties"]["number"]["maximum"] = 9
-    changed = tuple(
-        type(r)(**{**r.__dict__, "body_schema": schema}) if r is route else r
-        for r in topology.ROUTES
-    )
-    monkeypatch.setattr(api, "ROUTES", changed)
-    assert deployment_id(Synth("dev")) != before
-    monkeypatch.undo()
+
+    def with_route(changed: topology.Route) -> topology.Topology:
+        routes = tuple(changed if r is route else r for r in topology.ROUTES)
+        return replace(topology.TOPOLOGY, routes=routes)
+
+    assert deployment_id(Synth("dev", with_route(replace(route, body_schema=schema)))) != before
 
     # a method: another request header declared on a route
-    changed = tuple(
-        type(r)(**{**r.__dict__, "headers": (*r.headers, "X-Trace")}) if r is route else r
-        for r in topology.ROUTES
-    )
-    monkeypatch.setattr(api, "ROUTES", changed)
-    assert deployment_id(Synth("dev")) != before
-    monkeypatch.undo()
+    changed = with_route(replace(route, headers=(*route.headers, "X-Trace")))
+    assert deployment_id(Synth("dev", changed)) != before
 
     problems = {
         kind: (

@@ -16,7 +16,7 @@ from freezegun import freeze_time
 from backup import handler
 from backup.backups import BackupStore
 from backup.settings import BackupSettings
-from infra.topology import BACKUP, BACKUP_RETENTION, TABLE
+from infra.topology import BACKUP, TABLE, RuntimeSettings, runtime_environment
 from shared.aws import dynamodb
 from shared.observability import NAMESPACE, metrics
 from tests.support.backup import TABLE_NAME, backup_account
@@ -86,17 +86,13 @@ def test_a_backup_named_after_the_table_and_night_is_created_and_counted(
 def test_the_emitted_metric_is_the_one_the_backup_missing_alarm_watches() -> None:
     # Given: the environment the CDK app gives the function (infra/cloud/functions.py)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "BACKUP_"))}
-    env.update(
-        {
-            "TABLE_NAME": TABLE_NAME,
-            "POWERTOOLS_SERVICE_NAME": BACKUP.service,
-            "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-            "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "services"), str(ROOT)]),
-            **BACKUP_RETENTION.environment(),
-        }
+    deployed = RuntimeSettings(
+        log_level="WARNING",
+        metrics_namespace=NAMESPACE,
+        tracing=False,  # no X-Ray daemon here
     )
+    env.update(runtime_environment(BACKUP, TABLE_NAME, deployed))
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "services"), str(ROOT)])
 
     # When: the function takes tonight's backup
     run = subprocess.run(

@@ -13,8 +13,8 @@ from backup.retention import (
     tonights_backup,
 )
 from backup.settings import BackupSettings
-from infra.local.stack import function_environment
-from infra.topology import BACKUP_RETENTION
+from infra.local.stack import Options, local_functions
+from infra.topology import BACKUP, BACKUP_RETENTION
 from shared.settings import MissingSetting
 
 NOW = datetime(2026, 3, 10, 3, 30, tzinfo=UTC)
@@ -118,7 +118,8 @@ def test_the_local_stack_passes_the_environments_default_retention(
     # infra/settings.py takes its defaults from BACKUP_RETENTION too.
     for name in ("BACKUP_RETENTION_DAYS", "BACKUP_MIN_KEEP"):
         monkeypatch.delenv(name, raising=False)
-    for name, value in function_environment("local-table").items():
+    backup = local_functions(Options(table_name="local-table"))[BACKUP.name]
+    for name, value in backup.environment.items():
         monkeypatch.setenv(name, value)
     assert BackupSettings.from_env() == BackupSettings(
         "local-table", BACKUP_RETENTION.days, BACKUP_RETENTION.min_keep

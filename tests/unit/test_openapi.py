@@ -91,3 +91,17 @@ def test_every_status_the_api_can_answer_is_documented(document):
                 assert "Retry-After" in operation["responses"][status]["headers"]
             if method == "post":
                 assert "409" in documented
+
+
+def test_each_operation_answers_what_its_route_declares(document):
+    # Given each route's responses as the topology declares them
+    for route in ROUTES:
+        operation = document["paths"][route.path][route.method.lower()]
+
+        # Then the document lists exactly those statuses, each with its content type
+        documented = {
+            status: list(response["content"]) for status, response in operation["responses"].items()
+        }
+        assert documented == {
+            str(r.status): [r.body.content_type] for r in route.every_response()
+        }, f"{route.method} {route.path}"
