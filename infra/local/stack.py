@@ -13,7 +13,8 @@ from typing import IO, Any, Final
 from infra.local import REPO_ROOT
 from infra.local.aws_endpoint import LocalAwsEndpoint, dynamodb, dynamodb_streams, ensure_table
 from infra.local.chaos import Chaos
-from infra.local.gateway import Gateway, LocalHttpServer, Router, json_lines
+from infra.local.gateway import Gateway, Router, json_lines
+from infra.local.http_server import LocalHttpServer
 from infra.local.runtime import LocalFunction
 from infra.local.scheduler import Scheduler
 from infra.local.stream_poller import (
@@ -142,7 +143,7 @@ class LocalStack:
             options.web_dir,
             json_lines(self.out),
         )
-        self.http = LocalHttpServer((options.host, options.port), gateway)
+        self.http = LocalHttpServer((options.host, options.port), gateway.handle)
         self.threads.append(
             threading.Thread(target=self.http.serve_forever, name="http", daemon=True)
         )

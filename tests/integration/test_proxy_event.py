@@ -2,7 +2,7 @@
 
 import base64
 
-from infra.local.gateway import HttpRequest, http_response, proxy_event
+from infra.local.proxy import HttpRequest, http_response, proxy_event
 from infra.topology import ROUTES
 
 ROUTE = ROUTES[0]
