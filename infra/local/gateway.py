@@ -26,9 +26,9 @@ from infra.local.proxy import (
     HttpRequest,
     HttpResponse,
     MalformedProxyResult,
-    http_response,
     problem,
-    proxy_event,
+    request_to_event,
+    result_to_response,
 )
 from infra.local.runtime import FunctionError
 from infra.local.throttle import TokenBucket, retry_after
@@ -183,12 +183,12 @@ class Gateway:
             )
 
     def _invoke(self, request: HttpRequest, route: Route, parameters: dict[str, str]) -> Answer:
-        event = proxy_event(request, route, parameters)
+        event = request_to_event(request, route, parameters)
         request_id = event["requestContext"]["requestId"]
         started = time.monotonic()
         error: str | None = None
         try:
-            response = http_response(self.functions[route.function.name].invoke(event))
+            response = result_to_response(self.functions[route.function.name].invoke(event))
         except (FunctionError, MalformedProxyResult) as failure:
             error = str(failure)
             response = problem(

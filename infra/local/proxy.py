@@ -1,7 +1,8 @@
 """API Gateway's REST proxy integration as data: an HTTP request becomes the proxy
 event the route's function receives, and the function's result becomes HTTP again.
 
-Pure translation: no sockets, no routing, no clock beyond the event's timestamps.
+Pure translation: no sockets, no routing. The event's shape itself is
+`infra.local.events.proxy_event`, which tests and benchmarks build theirs with.
 """
 
 import base64
@@ -12,10 +13,10 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from infra.local.events import proxy_event
 from infra.topology import Route
 from shared.http import Problem, problem_response
 
-STAGE: Final = "local"
 TEXT_TYPES: Final = frozenset(
     {
         "application/json",
@@ -63,25 +64,13 @@ def _is_text(content_type: str | None) -> bool:
     return media.startswith("text/") or media in TEXT_TYPES or media.endswith(("+json", "+xml"))
 
 
-def proxy_event(
+def request_to_event(
     request: HttpRequest, route: Route, path_parameters: Mapping[str, str]
 ) -> dict[str, Any]:
-    """The REST API proxy event API Gateway sends to the route's function."""
+    """The REST API proxy event API Gateway sends to the route's function for `request`:
+    a text body as text, any other base64-encoded; the edge's forwarding headers added."""
     split = urlsplit(request.target)
-    path = unquote(split.path)
     now = datetime.now(UTC)
-    headers = [
-        *request.headers,
-        ("X-Forwarded-For", request.source_ip),
-        ("X-Forwarded-Proto", "http"),
-        ("X-Amzn-Trace-Id", f"Root=1-{int(now.timestamp()):08x}-{uuid.uuid4().hex[:24]}"),
-    ]
-    multi_headers: dict[str, list[str]] = {}
-    for name, value in headers:
-        multi_headers.setdefault(name, []).append(value)
-    multi_query: dict[str, list[str]] = {}
-    for name, value in parse_qsl(split.query, keep_blank_values=True):
-        multi_query.setdefault(name, []).append(value)
     body: str | None = None
     encoded = False
     if request.body:
@@ -91,50 +80,27 @@ def proxy_event(
             body = request.body.decode("utf-8")
         except UnicodeDecodeError:
             body, encoded = base64.b64encode(request.body).decode("ascii"), True
-    return {
-        "resource": route.path,
-        "path": path,
-        "httpMethod": request.method,
-        "headers": {name: values[-1] for name, values in multi_headers.items()},
-        "multiValueHeaders": multi_headers,
-        "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
-        "multiValueQueryStringParameters": multi_query or None,
-        "pathParameters": dict(path_parameters) or None,
-        "stageVariables": None,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "local",
-            "resourceId": "local",
-            "resourcePath": route.path,
-            "httpMethod": request.method,
-            "path": f"/{STAGE}{path}",
-            "protocol": request.protocol,
-            "stage": STAGE,
-            "domainName": request.header("Host") or "localhost",
-            "requestId": str(uuid.uuid4()),
-            "extendedRequestId": uuid.uuid4().hex[:16],
-            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "requestTimeEpoch": int(now.timestamp() * 1000),
-            "identity": {
-                "sourceIp": request.source_ip,
-                "userAgent": request.header("User-Agent"),
-                "accessKey": None,
-                "accountId": None,
-                "caller": None,
-                "user": None,
-                "userArn": None,
-                "cognitoIdentityId": None,
-                "cognitoIdentityPoolId": None,
-                "cognitoAuthenticationType": None,
-                "cognitoAuthenticationProvider": None,
-            },
-        },
-        "body": body,
-        "isBase64Encoded": encoded,
-    }
+    return proxy_event(
+        request.method,
+        unquote(split.path),
+        resource=route.path,
+        headers=[
+            *request.headers,
+            ("X-Forwarded-For", request.source_ip),
+            ("X-Forwarded-Proto", "http"),
+            ("X-Amzn-Trace-Id", f"Root=1-{int(now.timestamp()):08x}-{uuid.uuid4().hex[:24]}"),
+        ],
+        query=parse_qsl(split.query, keep_blank_values=True),
+        path_parameters=path_parameters,
+        body=body,
+        is_base64_encoded=encoded,
+        source_ip=request.source_ip,
+        protocol=request.protocol,
+        received_at=now,
+    )
 
 
-def http_response(result: Any) -> HttpResponse:
+def result_to_response(result: Any) -> HttpResponse:
     """A proxy integration's result as HTTP; MalformedProxyResult if it is not one."""
     if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
         raise MalformedProxyResult("Malformed Lambda proxy response")
@@ -148,4 +114,4 @@ def http_response(result: Any) -> HttpResponse:
 
 def problem(error: Problem) -> HttpResponse:
     """A problem+json answer, as the functions and the gateway responses give it."""
-    return http_response(problem_response(error))
+    return result_to_response(problem_response(error))

@@ -17,7 +17,7 @@ from playwright.sync_api import ConsoleMessage, Error, Page, expect
 
 from infra.security_headers import CONTENT_SECURITY_POLICY
 from tests.integration.conftest import FAST_OPTIONS, LocalStack, start
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tools.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 
