@@ -83,7 +83,11 @@ def function_environment(table_name: str) -> dict[str, str]:
     }
 
 
-class LocalStack:
+class EmulatedStack:
+    """The app's AWS topology emulated in this process: the AWS endpoint, the
+    functions, the gateway, the stream poller and the scheduler, started and stopped
+    together. (`infra.local.launcher` runs one as a subprocess.)"""
+
     def __init__(self, options: Options, out: IO[str] = sys.stdout) -> None:
         self.options = options
         self.out = out
