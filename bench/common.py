@@ -7,15 +7,17 @@ import math
 import os
 import platform
 import statistics
-import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ROOT / "services"
+# Importing infra puts services/ (the functions' packages) on the path.
+from infra import REPO_ROOT, SERVICES_ROOT
+
+ROOT = REPO_ROOT
+SERVICES = SERVICES_ROOT
 RESULTS = Path(__file__).resolve().parent / "results"
 
 # DynamoDB bills an eventually consistent read at 0.5 unit per 4 KB (rounded up
@@ -42,9 +44,6 @@ def fake_aws(table_name: str) -> None:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         os.environ.pop(name, None)
-    for path in (str(SERVICES), str(ROOT)):
-        if path not in sys.path:
-            sys.path.insert(0, path)
 
 
 def timed(call: Callable[[], Any]) -> tuple[float, Any]:

@@ -16,13 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-# services/ holds the shared schemas: `python -m infra.openapi` runs without pytest's pythonpath.
-_SERVICES = str(Path(__file__).resolve().parents[1] / "services")
-if _SERVICES not in sys.path:
-    sys.path.insert(0, _SERVICES)
-
-from infra.topology import ROUTES, Route  # noqa: E402
-from shared.schemas import (  # noqa: E402
+from infra.topology import ROUTES, Route
+from shared.schemas import (
     DAILY_STATS_RESPONSE_SCHEMA,
     IDEMPOTENCY_KEY_PATTERN,
     MAX_BODY_BYTES,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Final
 
-from infra.local import REPO_ROOT
+from infra import REPO_ROOT
 from infra.local.aws_endpoint import LocalAwsEndpoint, dynamodb, dynamodb_streams, ensure_table
 from infra.local.chaos import Chaos
 from infra.local.gateway import Gateway, Router, json_lines

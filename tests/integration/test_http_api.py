@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from infra.local import REPO_ROOT
+from infra import REPO_ROOT
 from infra.local.launcher import LaunchedStack
 from infra.security_headers import SECURITY_HEADERS
 from shared.schemas import MAX_BODY_BYTES

@@ -4,9 +4,14 @@
   (shared test code lives in tests/support/).
 - The benchmarks share code with the tests only through modules that are neither
   (infra.local.events, infra.local.launcher, tools.browser): bench never imports tests.
+- One place puts services/ on the path, `infra/__init__.py`, and every entry point
+  imports it first: each starts in a bare interpreter (no PYTHONPATH).
 """
 
 import ast
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -53,3 +58,72 @@ def test_no_module_imports_a_conftest():
 @pytest.mark.parametrize("package", ["bench", "infra", "services", "tools"])
 def test_no_code_outside_the_tests_imports_them(package):
     assert imports_where((package,), lambda parts: parts[0] == "tests") == []
+
+
+def touches_sys_path(path: Path) -> bool:
+    return any(
+        isinstance(node, ast.Attribute)
+        and node.attr == "path"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "sys"
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+    )
+
+
+def test_only_the_infra_package_edits_the_path():
+    editors = [
+        path.relative_to(ROOT).as_posix()
+        for path in python_files(*PACKAGES)
+        if touches_sys_path(path)
+    ]
+
+    assert editors == ["infra/__init__.py"]
+
+
+ENTRY_POINTS = (
+    "infra.app",
+    "infra.openapi",
+    "infra.local.__main__",
+    "infra.local.backup",
+    "infra.local.demo",
+    "bench.__main__",
+)
+
+
+def bare_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
+@pytest.mark.parametrize("entry_point", ENTRY_POINTS)
+def test_an_entry_point_reaches_the_functions_packages_without_a_pythonpath(entry_point):
+    # In a fresh interpreter: the entry point, then a module from services/.
+    script = f"import importlib; importlib.import_module({entry_point!r}); import shared.schemas"
+
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=bare_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_openapi_entry_point_writes_the_published_document(tmp_path):
+    written = tmp_path / "openapi.json"
+
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.openapi", str(written)],
+        cwd=ROOT,
+        env=bare_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert written.read_text() == (ROOT / "web" / "openapi.json").read_text()
