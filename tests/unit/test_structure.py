@@ -90,8 +90,17 @@ ENTRY_POINTS = (
 )
 
 
-def bare_environment() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+def run_bare(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """`python <arguments>` from the repository root, without a PYTHONPATH."""
+    return subprocess.run(
+        [sys.executable, *arguments],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize("entry_point", ENTRY_POINTS)
@@ -99,15 +108,7 @@ def test_an_entry_point_reaches_the_functions_packages_without_a_pythonpath(entr
     # In a fresh interpreter: the entry point, then a module from services/.
     script = f"import importlib; importlib.import_module({entry_point!r}); import shared.schemas"
 
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=bare_environment(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_bare("-c", script)
 
     assert result.returncode == 0, result.stderr
 
@@ -115,15 +116,7 @@ def test_an_entry_point_reaches_the_functions_packages_without_a_pythonpath(entr
 def test_the_openapi_entry_point_writes_the_published_document(tmp_path):
     written = tmp_path / "openapi.json"
 
-    result = subprocess.run(
-        [sys.executable, "-m", "infra.openapi", str(written)],
-        cwd=ROOT,
-        env=bare_environment(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_bare("-m", "infra.openapi", str(written))
 
     assert result.returncode == 0, result.stderr
     assert written.read_text() == (ROOT / "web" / "openapi.json").read_text()
