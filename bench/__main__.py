@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import ROOT, SERVICES, machine
+from bench.common import machine
 
 # name -> module; each module has run(quick: bool) -> dict.
 BENCHMARKS = {
@@ -43,10 +43,6 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(args.names) - set(BENCHMARKS))
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
-    for path in (str(SERVICES), str(ROOT)):
-        if path not in sys.path:
-            sys.path.insert(0, path)
-
     info = machine()
     print(
         f"machine: {info['cpu']}, {info['nproc']} CPUs, Python {info['python']},"

@@ -138,11 +138,11 @@ def measure_throughput(count: int, repeats: int) -> dict[str, Any]:
     from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
 
+    from infra.local.events import LambdaContext
     from infra.topology import TABLE as TOPOLOGY_TABLE
     from shared.aws import dynamodb
     from shared.rollups import RollupStore
     from stats import aggregator
-    from tests.support.events import FakeContext
 
     rng = random.Random(2)
     exact_rates, add_rates = [], []
@@ -164,7 +164,7 @@ def measure_throughput(count: int, repeats: int) -> dict[str, Any]:
 
             start = time.perf_counter()
             for batch in _batches(records):
-                result = aggregator.lambda_handler({"Records": batch}, FakeContext())
+                result = aggregator.lambda_handler({"Records": batch}, LambdaContext.timeless())
                 assert result == {"batchItemFailures": []}, result
             exact_rates.append(count / (time.perf_counter() - start))
             requests["exactly_once"] = calls.take()
@@ -178,7 +178,7 @@ def measure_throughput(count: int, repeats: int) -> dict[str, Any]:
 
             # Exactness: every batch delivered a second time, as a retry would.
             for batch in _batches(records):
-                aggregator.lambda_handler({"Records": batch}, FakeContext())
+                aggregator.lambda_handler({"Records": batch}, LambdaContext.timeless())
                 counter.aggregate(batch, meter=False)
             drift = {
                 "exactly_once": _rollup_total(client, THROUGHPUT_TABLE) - count,

@@ -14,7 +14,9 @@ import time
 
 
 class Context:
-    """The parts of LambdaContext that Powertools reads."""
+    """The parts of LambdaContext that Powertools reads. A copy of
+    `infra.local.events.LambdaContext.timeless()` on purpose: importing that module
+    would load the app's packages before the clock starts."""
 
     function_name = "bench-function"
     function_version = "$LATEST"

@@ -67,7 +67,7 @@ def _targets() -> dict[str, tuple[str, str]]:
 
 def _event(name: str, run: int) -> dict[str, Any]:
     """One invocation's event; `run` makes the aggregator's submission unique."""
-    from tests.support.events import api_event, stream_record
+    from infra.local.events import api_event, stream_record
 
     if name == "floor":
         return {"TableName": TABLE}

@@ -7,15 +7,17 @@ import math
 import os
 import platform
 import statistics
-import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ROOT / "services"
+# Importing infra puts services/ (the functions' packages) on the path.
+from infra import REPO_ROOT, SERVICES_ROOT
+
+ROOT = REPO_ROOT
+SERVICES = SERVICES_ROOT
 RESULTS = Path(__file__).resolve().parent / "results"
 
 # DynamoDB bills an eventually consistent read at 0.5 unit per 4 KB (rounded up
@@ -32,17 +34,10 @@ FAKE_AWS = {
 }
 
 
-def _import_paths() -> None:
-    for path in (str(SERVICES), str(ROOT)):
-        if path not in sys.path:
-            sys.path.insert(0, path)
-
-
 def app_environment(table_name: str, *, metrics: bool = True) -> dict[str, str]:
     """The settings every function reads, from the topology, as a benchmark runs them:
     no X-Ray daemon, and (`metrics` False) no metric lines. The service name, which
     differs between functions, is left to the caller."""
-    _import_paths()
     from infra.topology import RuntimeSettings, process_environment
 
     runtime = RuntimeSettings(

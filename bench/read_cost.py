@@ -186,7 +186,7 @@ def measure(volume: int, repeats: int, rng: random.Random) -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
-    from tests.support.events import FakeContext, api_event
+    from infra.local.events import LambdaContext, api_event
 
     with mock_aws(), partition_local_queries():
         client = boto3.client("dynamodb")
@@ -208,7 +208,9 @@ def measure(volume: int, repeats: int, rng: random.Random) -> dict[str, Any]:
             # Both sides alternate within one run, so a noisy neighbour hits both.
             rollup_meter.reset()
             with contextlib.redirect_stdout(io.StringIO()):  # the handler's EMF metrics
-                seconds, response = timed(lambda: api.lambda_handler(event, FakeContext()))
+                seconds, response = timed(
+                    lambda: api.lambda_handler(event, LambdaContext.timeless())
+                )
             rollup_times.append(seconds)
             seed_meter.reset()
             seconds, seed_answer = timed(lambda: seed_daily_stats(client, first, last))

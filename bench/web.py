@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, median, print_table, write_results
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tools.browser import CHROMIUM, CHROMIUM_ARGS
 
 WEB = ROOT / "web"
 RUNS = 10

@@ -6,12 +6,6 @@ the account and region come from the CLI's profile at deploy time, if any.
 """
 
 import os
-import sys
-from pathlib import Path
-
-# services/ is the root of every function package, and the topology reads the
-# request schemas from it: the CLI runs this module without pytest's pythonpath.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services"))
 
 import aws_cdk as cdk
 

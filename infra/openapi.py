@@ -16,14 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-# services/ holds the shared schemas: `python -m infra.openapi` runs without pytest's pythonpath.
-_SERVICES = str(Path(__file__).resolve().parents[1] / "services")
-if _SERVICES not in sys.path:
-    sys.path.insert(0, _SERVICES)
-
-from infra.topology import TOPOLOGY, Response, Route, Topology  # noqa: E402
-from shared.http import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE  # noqa: E402
-from shared.schemas import IDEMPOTENCY_KEY_PATTERN, JsonSchema  # noqa: E402
+from infra.topology import TOPOLOGY, Response, Route, Topology
+from shared.http import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE
+from shared.schemas import IDEMPOTENCY_KEY_PATTERN, JsonSchema
 
 OPENAPI_VERSION: Final = "3.0.3"
 API_VERSION: Final = "1.0.0"

@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 from types import FrameType
 
-from infra.local.stack import REAL_AWS, LocalStack, Options
+from infra.local.stack import REAL_AWS, EmulatedStack, Options
 
 DEFAULTS = Options()
 
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    stack = LocalStack(options)
+    stack = EmulatedStack(options)
     try:
         stack.start()
         print(stack.banner(), flush=True)

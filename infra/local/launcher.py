@@ -2,7 +2,7 @@
 
 `start(data_dir, *args)` runs `python -m infra.local` on free ports (the OS picks
 them: --port 0 --aws-port 0), waits until it says where it is in
-`<data dir>/stack.json`, and returns a `RunningStack`: its URLs, a DynamoDB
+`<data dir>/stack.json`, and returns a `LaunchedStack`: its URLs, a DynamoDB
 client on its AWS endpoint, what its table holds, and how to stop it.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from infra.local import REPO_ROOT
+from infra import REPO_ROOT
 
 START_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 20
@@ -29,8 +29,9 @@ FAST_OPTIONS = ("--ephemeral", "--throttle-rate", "0")
 
 
 @dataclass
-class RunningStack:
-    """A local stack started by `start`, seen from outside."""
+class LaunchedStack:
+    """A local stack running as a child process (started by `start`), seen from
+    outside: its URLs, its table, its logs, how to stop it."""
 
     process: subprocess.Popen[bytes]
     data_dir: Path
@@ -92,7 +93,7 @@ class RunningStack:
         return self.stdout.read_text() + self.stderr.read_text()
 
 
-def start(data_dir: Path, *args: str) -> RunningStack:
+def start(data_dir: Path, *args: str) -> LaunchedStack:
     data_dir.mkdir(parents=True, exist_ok=True)
     state = data_dir / "stack.json"
     state.unlink(missing_ok=True)  # left over by a stack that was killed
@@ -113,7 +114,7 @@ def start(data_dir: Path, *args: str) -> RunningStack:
             raise RuntimeError(f"the local stack did not start:\n{stderr.read_text()}")
         time.sleep(0.1)
     described = json.loads(state.read_text())
-    return RunningStack(
+    return LaunchedStack(
         process,
         data_dir,
         described["app_url"],

@@ -10,41 +10,17 @@ start). All functions share one process, so module-level state such as
 import importlib
 import os
 import threading
-import time
-import uuid
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any
 
+from infra.local.events import LambdaContext
 from infra.topology import Function
-
-LOCAL_ACCOUNT_ID: Final = "123456789012"
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
 class FunctionError(RuntimeError):
     """The invocation failed as Lambda would report it (exception or timeout)."""
-
-
-class LambdaContext:
-    """The attributes and method of Lambda's context object that handlers use."""
-
-    def __init__(self, function: Function, region: str) -> None:
-        self.function_name = f"pick-a-number-local-{function.name}"
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = (
-            f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT_ID}:function:{self.function_name}"
-        )
-        self.memory_limit_in_mb = function.memory_mb
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{self.function_name}"
-        self.log_stream_name = "local"
-        self.identity = None
-        self.client_context = None
-        self._deadline = time.monotonic() + function.timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 class LocalFunction:
@@ -70,7 +46,7 @@ class LocalFunction:
         """The handler's result, or FunctionError for an exception or a timeout;
         a result that arrives after the timeout is discarded, as Lambda would."""
         handler = self.handler()
-        context = LambdaContext(self.function, os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+        context = LambdaContext.of(self.function, os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
         try:
             result = handler(event, context)
         except Exception as error:

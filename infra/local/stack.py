@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Final
 
-from infra.local import REPO_ROOT
+from infra import REPO_ROOT
 from infra.local.aws_endpoint import LocalAwsEndpoint, dynamodb, dynamodb_streams, ensure_table
 from infra.local.chaos import Chaos
-from infra.local.gateway import Gateway, LocalHttpServer, Router, json_lines
+from infra.local.gateway import Gateway, Router, json_lines
+from infra.local.http_server import LocalHttpServer
 from infra.local.runtime import LocalFunction
 from infra.local.scheduler import Scheduler
 from infra.local.stream_poller import (
@@ -94,7 +95,11 @@ def local_functions(
     }
 
 
-class LocalStack:
+class EmulatedStack:
+    """The app's AWS topology emulated in this process: the AWS endpoint, the
+    functions, the gateway, the stream poller and the scheduler, started and stopped
+    together. (`infra.local.launcher` runs one as a subprocess.)"""
+
     def __init__(self, options: Options, out: IO[str] = sys.stdout) -> None:
         self.options = options
         self.out = out
@@ -153,7 +158,7 @@ class LocalStack:
             options.web_dir,
             json_lines(self.out),
         )
-        self.http = LocalHttpServer((options.host, options.port), gateway)
+        self.http = LocalHttpServer((options.host, options.port), gateway.handle)
         self.threads.append(
             threading.Thread(target=self.http.serve_forever, name="http", daemon=True)
         )

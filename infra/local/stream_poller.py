@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from botocore.exceptions import ClientError
 
 from infra.local.event_filter import matches
+from infra.local.events import lambda_record
 from infra.topology import StreamConsumer
 
 if TYPE_CHECKING:
@@ -44,15 +45,6 @@ Record = dict[str, Any]
 Invoke = Callable[[dict[str, Any]], Any]
 
 _log = logging.getLogger(__name__)
-
-
-def lambda_record(record: Record, stream_arn: str, region: str) -> Record:
-    """A GetRecords record in the shape Lambda hands to the function."""
-    change = dict(record["dynamodb"])
-    created = change.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        change["ApproximateCreationDateTime"] = int(created.timestamp())
-    return {**record, "awsRegion": region, "dynamodb": change, "eventSourceARN": stream_arn}
 
 
 def sequence_number(record: Record) -> str:

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.local.launcher import FAST_OPTIONS, RunningStack, start
+from infra.local.launcher import FAST_OPTIONS, LaunchedStack, start
 from tests.contract.client import Client, Document, Mode, Settings
+from tests.contract.targets import Throttled
 
 FULL_ONLY = ("writes", "burst")
 # The throttled local stack: 2 requests at once, then 1 per second.
@@ -51,8 +52,8 @@ def document() -> Document:
 
 @dataclass(frozen=True)
 class LocalStacks:
-    main: RunningStack
-    throttled: "Future[RunningStack] | None"
+    main: LaunchedStack
+    throttled: "Future[LaunchedStack] | None"
 
 
 @pytest.fixture(scope="session")
@@ -89,12 +90,6 @@ def api(target_url: str, document: Document) -> Iterator[Client]:
     client = Client(target_url, document)
     yield client
     client.close()
-
-
-@dataclass(frozen=True)
-class Throttled:
-    client: Client
-    burst: int  # the most requests the check may send
 
 
 @pytest.fixture

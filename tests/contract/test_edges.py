@@ -10,7 +10,7 @@ import requests
 
 from infra.security_headers import SECURITY_HEADERS
 from tests.contract.client import STATS, SUBMIT, Client, Document, assert_problem
-from tests.contract.conftest import Throttled
+from tests.contract.targets import Throttled
 
 # A one-day read: the cheapest request the API serves.
 CHEAP_READ = STATS + "?from=2001-01-01&to=2001-01-01"

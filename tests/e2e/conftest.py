@@ -8,16 +8,16 @@ stream and aggregator.
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Error, Page, expect
+from playwright.sync_api import Page, expect
 
+from infra.local.launcher import FAST_OPTIONS, LaunchedStack, start
 from infra.security_headers import CONTENT_SECURITY_POLICY
-from tests.integration.conftest import FAST_OPTIONS, LocalStack, start
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.page_errors import BrowserErrors
+from tools.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +37,7 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 
 @pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedStack]:
     """The whole app on an ephemeral table (throttling off: a test that wants a 429
     injects it), started as the integration tests start it."""
     stack = start(tmp_path_factory.mktemp("e2e-stack"), *FAST_OPTIONS)
@@ -46,31 +46,9 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
 
 
 @pytest.fixture(scope="session")
-def base_url(local_stack: LocalStack) -> str:
+def base_url(local_stack: LaunchedStack) -> str:
     """pytest-playwright's base URL: `page.goto("/")` opens the local stack."""
     return local_stack.base_url
-
-
-@dataclass
-class BrowserErrors:
-    """Console errors and uncaught exceptions of a page; a test that injects a
-    failed request allows the browser's own "Failed to load resource" line for it."""
-
-    messages: list[str] = field(default_factory=list)
-    allow_failed_api_requests: bool = False
-
-    def on_console(self, message: ConsoleMessage) -> None:
-        if message.type != "error":
-            return
-        failed_api_request = message.text.startswith("Failed to load resource") and (
-            "/api/" in (message.location or {}).get("url", "")
-        )
-        if failed_api_request and self.allow_failed_api_requests:
-            return
-        self.messages.append(f"console: {message.text} ({message.location})")
-
-    def on_page_error(self, error: Error) -> None:
-        self.messages.append(f"uncaught: {error}")
 
 
 @pytest.fixture

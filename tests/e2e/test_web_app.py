@@ -12,8 +12,8 @@ from typing import Any, Literal
 import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
-from tests.e2e.conftest import BrowserErrors
-from tests.integration.conftest import LocalStack
+from infra.local.launcher import LaunchedStack
+from tests.support.page_errors import BrowserErrors
 
 pytestmark = pytest.mark.e2e
 
@@ -198,7 +198,7 @@ def test_api_down_shows_errors_for_stats_and_submission(
 
 
 def test_a_lost_answer_is_retried_with_the_same_key_and_counted_once(
-    app: Page, browser_errors: BrowserErrors, local_stack: LocalStack
+    app: Page, browser_errors: BrowserErrors, local_stack: LaunchedStack
 ) -> None:
     # Given a network that loses the answer to the first submission after the
     # server has stored it (the worst case for counting twice)

@@ -1,78 +1,18 @@
-"""Synthesized templates of the CDK app, built once per environment and test module.
+"""Synthesized templates of the CDK app, built once per environment and test module
+(`tests.support.synth`).
 
 No Docker, no AWS account: bundling is skipped and the stacks are environment-agnostic.
 """
 
-import json
 import os
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
-import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Template
-from cdk_nag import AwsSolutionsChecks
 
-from infra.app import build
-from infra.cloud.stack import PickANumberStack
-from infra.topology import TOPOLOGY, Topology
+from tests.support.synth import Synth
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 for _name in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION"):
     os.environ.pop(_name, None)
-
-ROOT = Path(__file__).resolve().parents[2]
-CDK_JSON = ROOT / "cdk.json"
-ALARM_EMAIL = "alarms@example.com"
-
-
-def cdk_json_context() -> dict[str, Any]:
-    context: dict[str, Any] = json.loads(CDK_JSON.read_text())["context"]
-    return context
-
-
-def make_app(
-    env: str, *, nag: bool = False, topology: Topology = TOPOLOGY, **extra: Any
-) -> tuple[cdk.App, PickANumberStack]:
-    context = {
-        **cdk_json_context(),
-        "aws:cdk:bundling-stacks": [],
-        "env": env,
-        **extra,
-    }
-    app = cdk.App(context=context)
-    if nag:
-        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
-    return app, build(app, topology)
-
-
-class Synth:
-    """One synthesized environment: its stack, template and assertions helper."""
-
-    def __init__(self, env: str, topology: Topology = TOPOLOGY, /, **extra: Any) -> None:
-        self.app, self.stack = make_app(env, topology=topology, email=ALARM_EMAIL, **extra)
-        self.template = Template.from_stack(self.stack)
-        self.json: dict[str, Any] = dict(self.template.to_json())
-
-    @property
-    def resources(self) -> dict[str, dict[str, Any]]:
-        resources: dict[str, dict[str, Any]] = self.json["Resources"]
-        return resources
-
-    def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
-        return {k: v for k, v in self.resources.items() if v["Type"] == cfn_type}
-
-    def one(self, cfn_type: str, where: Callable[[dict[str, Any]], bool] = lambda _: True) -> Any:
-        found = [
-            (k, v) for k, v in self.of_type(cfn_type).items() if where(v.get("Properties", {}))
-        ]
-        assert len(found) == 1, f"expected one {cfn_type}, found {[k for k, _ in found]}"
-        return found[0]
-
-    def logical_id(self, construct: Any) -> str:
-        cfn = construct.node.default_child
-        return str(self.stack.resolve(cfn.logical_id))
 
 
 @pytest.fixture(scope="module")

@@ -311,7 +311,7 @@ def test_the_dev_role_cannot_assume_prod_bootstrap_roles(template):
 
 def test_each_environment_stack_uses_its_own_bootstrap_qualifier():
     """The CLI assumes the roles the stack's synthesizer names: the qualifier's."""
-    from tests.infra.conftest import make_app
+    from tests.support.synth import make_app
 
     seen = set()
     for env in ("dev", "prod"):

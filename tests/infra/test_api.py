@@ -6,8 +6,8 @@ from typing import Any
 from infra.cloud.api import ACCESS_LOG_FIELDS, GATEWAY_PROBLEMS, VALIDATION_ERRORS
 from infra.topology import ROUTES
 from shared.http import PROBLEM_CONTENT_TYPE, Problem
-from tests.infra.conftest import Synth
 from tests.infra.test_delivery import live_alias_function
+from tests.support.synth import Synth
 
 
 def resource_paths(synth: Synth) -> dict[str, str]:

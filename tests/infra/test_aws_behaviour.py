@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.conftest import Synth
+from tests.support.synth import Synth
 
 
 def statements_of(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -207,7 +207,7 @@ def client_calls_of_backup_store() -> set[str]:
     """The DynamoDB operations BackupStore (all the nightly function uses) calls."""
     import ast
 
-    from tests.infra.conftest import ROOT
+    from tests.support.synth import ROOT
 
     tree = ast.parse((ROOT / "services" / "backup" / "backups.py").read_text())
     [store] = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "BackupStore"]
@@ -283,7 +283,7 @@ def test_deploying_needs_no_browser(target: str) -> None:
     no recipe it would run installs a browser."""
     import subprocess
 
-    from tests.infra.conftest import ROOT
+    from tests.support.synth import ROOT
 
     result = subprocess.run(
         ["make", "--dry-run", "--always-make", target, "ENV=dev", "GITHUB=o/r"],
@@ -393,7 +393,7 @@ def test_the_functions_emit_few_enough_custom_metrics_for_two_environments() -> 
     off, Lambda's own Init Duration (in the REPORT log line) tells the same."""
     import ast
 
-    from tests.infra.conftest import ROOT
+    from tests.support.synth import ROOT
 
     names: set[str] = set()
     for path in (ROOT / "services").rglob("*.py"):
@@ -543,7 +543,7 @@ def test_raising_the_key_generation_rotates_the_origin_key(dev: Synth) -> None:
     """AWS CloudFormation: a new logical ID is a new resource, created before the old
     one is deleted (in the cleanup phase): a new random key, bound and sent by
     CloudFront before the old key disappears."""
-    from tests.infra.conftest import cdk_json_context
+    from tests.support.synth import cdk_json_context
 
     environments = json.loads(json.dumps(cdk_json_context()["pick-a-number:environments"]))
     environments["dev"]["origin_key_generation"] = 2

@@ -5,7 +5,7 @@ from typing import Any
 
 from infra.cloud.stack import COST_TAG_KEY
 from infra.topology import BACKUP, BACKUP_SCHEDULE, FUNCTIONS
-from tests.infra.conftest import ALARM_EMAIL, Synth, cdk_json_context
+from tests.support.synth import ALARM_EMAIL, Synth, cdk_json_context
 
 
 def _with(**overrides: dict[str, Any]) -> dict[str, Any]:

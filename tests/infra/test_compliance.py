@@ -9,7 +9,7 @@ import aws_cdk as cdk
 import pytest
 from cfnlint.api import ManualArgs, lint  # type: ignore[import-untyped]
 
-from tests.infra.conftest import ROOT, make_app
+from tests.support.synth import ROOT, make_app
 
 # W3005 "DependsOn already enforced by a GetAtt": CDK adds an explicit DependsOn
 # from each function to its role's default policy on purpose (the policy must

@@ -5,8 +5,8 @@ import json
 from infra.cloud.data import TABLE_LOGICAL_ID
 from infra.topology import ROLLUP_LAYOUT, STREAM_CONSUMER, TABLE
 from shared.rollups import PARTS_VARIABLE
-from tests.infra.conftest import Synth
 from tests.infra.test_delivery import live_alias_function
+from tests.support.synth import Synth
 
 
 def test_table_keys_stream_and_encryption(dev: Synth) -> None:
@@ -28,7 +28,7 @@ def test_free_tier_provisioned_capacity_by_default(dev: Synth) -> None:
 
 
 def test_on_demand_is_a_setting() -> None:
-    from tests.infra.conftest import cdk_json_context
+    from tests.support.synth import cdk_json_context
 
     context = cdk_json_context()
     context["pick-a-number:environments"]["dev"] |= {"billing_mode": "PAY_PER_REQUEST"}
@@ -67,7 +67,7 @@ def test_stream_consumer_follows_the_topology(dev: Synth) -> None:
 
 
 def test_the_parallelization_factor_is_an_environment_setting() -> None:
-    from tests.infra.conftest import cdk_json_context
+    from tests.support.synth import cdk_json_context
 
     environments = cdk_json_context()["pick-a-number:environments"]
     environments["dev"] |= {"parallelization_factor": 4}

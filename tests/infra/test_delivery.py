@@ -13,7 +13,7 @@ from infra.cloud.release import DEPLOYMENT_CONFIGS
 from infra.settings import RELEASES, EnvironmentSettings, SettingsError
 from tests.contract.client import names
 from tests.contract.differences import MODEL_VALIDATOR_DETAIL_PREFIX
-from tests.infra.conftest import Synth
+from tests.support.synth import Synth
 
 
 def test_the_contract_suite_recognises_the_validators_refusal(dev: Synth) -> None:

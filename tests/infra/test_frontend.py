@@ -12,7 +12,7 @@ from infra.cloud.frontend import (
     WEB_DIR,
 )
 from infra.security_headers import CONTENT_SECURITY_POLICY, PERMISSIONS_POLICY, SECURITY_HEADERS
-from tests.infra.conftest import Synth
+from tests.support.synth import Synth
 
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -137,7 +137,7 @@ def test_api_behaviour_goes_to_the_stage_with_the_key_uncached(dev: Synth) -> No
 
 
 def test_a_custom_domain_gets_tls_1_2_2021() -> None:
-    from tests.infra.conftest import cdk_json_context
+    from tests.support.synth import cdk_json_context
 
     environments = cdk_json_context()["pick-a-number:environments"]
     environments["dev"] |= {

@@ -10,7 +10,7 @@ from infra.cloud.functions import (
     powertools_layer_parameter,
 )
 from infra.topology import FUNCTIONS
-from tests.infra.conftest import Synth
+from tests.support.synth import Synth
 
 
 def function_of(synth: Synth, name: str) -> tuple[str, dict[str, Any]]:

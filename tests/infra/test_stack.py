@@ -3,7 +3,7 @@
 import pytest
 
 from infra.settings import EnvironmentSettings, SettingsError
-from tests.infra.conftest import Synth, cdk_json_context
+from tests.support.synth import Synth, cdk_json_context
 
 # Renaming any of these makes CloudFormation replace the resource: data loss.
 FROZEN = {

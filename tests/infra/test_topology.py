@@ -31,7 +31,7 @@ from infra.topology import (
     runtime_environment,
 )
 from shared.http import JSON_CONTENT_TYPE
-from tests.infra.conftest import Synth
+from tests.support.synth import Synth
 
 # ---- a throwaway route, served by a handler in this module --------------------------
 

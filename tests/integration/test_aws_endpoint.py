@@ -10,7 +10,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from infra.local.aws_endpoint import LocalAwsEndpoint, dynamodb, dynamodb_streams, ensure_table
-from tests.integration.conftest import submit
+from tests.support.local_stack import submit
 
 TABLE = "endpoint-test"
 

@@ -8,7 +8,8 @@ from random import Random
 import pytest
 import requests
 
-from tests.integration.conftest import FAST_OPTIONS, submit
+from infra.local.launcher import FAST_OPTIONS
+from tests.support.local_stack import submit
 
 pytestmark = pytest.mark.integration
 

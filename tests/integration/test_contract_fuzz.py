@@ -35,8 +35,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from infra.local.launcher import LaunchedStack
 from infra.topology import ROUTES
-from tests.integration.conftest import LocalStack
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +59,7 @@ CHECKS = {
 }
 
 
-def test_the_site_publishes_the_document(local_stack: LocalStack, http: requests.Session):
+def test_the_site_publishes_the_document(local_stack: LaunchedStack, http: requests.Session):
     response = http.get(local_stack.url("/openapi.json"), timeout=REQUEST_TIMEOUT_SECONDS)
 
     assert response.status_code == 200
@@ -105,7 +105,7 @@ def fuzz(
 
 @pytest.mark.timeout(300)
 def test_generated_requests_get_no_5xx_and_answers_that_conform(
-    local_stack: LocalStack, http: requests.Session
+    local_stack: LaunchedStack, http: requests.Session
 ):
     # Given the document as the site publishes it
     schema = schemathesis.openapi.from_url(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.integration.conftest import REPO_ROOT
+from infra import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from infra.local.launcher import LaunchedStack
 from infra.topology import ROUTES
 from shared.http import PROBLEM_CONTENT_TYPE
-from tests.integration.conftest import LocalStack
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ def assert_problem(response: requests.Response, status: int) -> dict[str, object
 
 @pytest.mark.parametrize("method", ODD_METHODS)
 def test_an_unknown_method_on_an_api_path_is_405_with_allow(
-    local_stack: LocalStack, http: requests.Session, method: str
+    local_stack: LaunchedStack, http: requests.Session, method: str
 ) -> None:
     for route in ROUTES:
         response = http.request(method, local_stack.url(route.path), timeout=10)
@@ -43,13 +43,13 @@ def test_an_unknown_method_on_an_api_path_is_405_with_allow(
 
 @pytest.mark.parametrize("method", ODD_METHODS)
 def test_an_unknown_method_elsewhere_is_a_problem_too(
-    local_stack: LocalStack, http: requests.Session, method: str
+    local_stack: LaunchedStack, http: requests.Session, method: str
 ) -> None:
     assert_problem(http.request(method, local_stack.url("/api/nothing-here"), timeout=10), 404)
     assert_problem(http.request(method, local_stack.url("/index.html"), timeout=10), 405)
 
 
-def test_a_malformed_request_is_a_problem_not_an_html_page(local_stack: LocalStack) -> None:
+def test_a_malformed_request_is_a_problem_not_an_html_page(local_stack: LaunchedStack) -> None:
     address = urlsplit(local_stack.base_url)
     with socket.create_connection((address.hostname, address.port), timeout=10) as raw:
         raw.sendall(b"GET /api/daily-stats HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")

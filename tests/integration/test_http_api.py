@@ -11,9 +11,11 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
+from infra import REPO_ROOT
+from infra.local.launcher import LaunchedStack
 from infra.security_headers import SECURITY_HEADERS
 from shared.schemas import MAX_BODY_BYTES
-from tests.integration.conftest import REPO_ROOT, LocalStack, day_count, submit
+from tests.support.local_stack import day_count, submit
 
 pytestmark = pytest.mark.integration
 
@@ -179,7 +181,7 @@ def test_every_request_has_a_json_access_log_line(local_stack, http):
     assert lines[0]["requestId"]
 
 
-def test_the_backup_runs_on_demand_against_the_local_stack(local_stack: LocalStack):
+def test_the_backup_runs_on_demand_against_the_local_stack(local_stack: LaunchedStack):
     result = subprocess.run(
         [sys.executable, "-m", "infra.local.backup", "--data-dir", str(local_stack.data_dir)],
         cwd=REPO_ROOT,

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.integration.conftest import LocalStack, day_count, submit
+from infra.local.launcher import LaunchedStack
+from tests.support.local_stack import day_count, submit
 
 pytestmark = pytest.mark.integration
 
@@ -189,7 +190,7 @@ def test_an_ephemeral_stack_neither_reads_nor_changes_the_data_dir(
     assert again.stop() == 0
 
 
-def test_only_loopback_sockets_listen_in_this_machines_namespace(local_stack: LocalStack):
+def test_only_loopback_sockets_listen_in_this_machines_namespace(local_stack: LaunchedStack):
     """DynamoDB Local binds every interface and has no option against it: it must
     not be reachable from other machines. Read, not probed: /proc/net/tcp*."""
     tree = [local_stack.process.pid, *descendants(local_stack.process.pid)]

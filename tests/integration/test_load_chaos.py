@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.integration.conftest import LocalStack, StartLocalStack
+from infra.local.launcher import LaunchedStack
+from tests.support.local_stack import StartLocalStack
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +75,7 @@ def plan(rng: random.Random) -> list[Planned]:
     return submissions
 
 
-def send_all(stack: LocalStack, submissions: list[Planned]) -> list[Outcome]:
+def send_all(stack: LaunchedStack, submissions: list[Planned]) -> list[Outcome]:
     sessions = threading.local()
 
     def send(planned: Planned) -> Outcome:
@@ -94,7 +95,7 @@ def send_all(stack: LocalStack, submissions: list[Planned]) -> list[Outcome]:
         return list(clients.map(send, submissions))
 
 
-def rollups_per_day(stack: LocalStack) -> dict[str, Counter[int]]:
+def rollups_per_day(stack: LaunchedStack) -> dict[str, Counter[int]]:
     """The rollup items as the embedded table holds them, merged per day."""
     days: dict[str, Counter[int]] = {}
     for item in stack.items("ROLLUP#"):

@@ -2,7 +2,7 @@
 
 import base64
 
-from infra.local.gateway import HttpRequest, http_response, proxy_event
+from infra.local.proxy import HttpRequest, request_to_event, result_to_response
 from infra.topology import ROUTES
 
 ROUTE = ROUTES[0]
@@ -24,7 +24,7 @@ def request(body: bytes = b"", content_type: str = "application/json") -> HttpRe
 
 
 def test_the_event_carries_the_request_context_api_gateway_sends():
-    event = proxy_event(request(), ROUTE, {})
+    event = request_to_event(request(), ROUTE, {})
 
     context = event["requestContext"]
     assert context["requestId"]
@@ -36,7 +36,7 @@ def test_the_event_carries_the_request_context_api_gateway_sends():
 
 
 def test_headers_and_query_parameters_come_single_and_multi_valued():
-    event = proxy_event(request(), ROUTE, {})
+    event = request_to_event(request(), ROUTE, {})
 
     assert event["headers"]["Accept"] == "application/json"
     assert event["multiValueHeaders"]["Accept"] == ["text/html", "application/json"]
@@ -45,22 +45,22 @@ def test_headers_and_query_parameters_come_single_and_multi_valued():
 
 
 def test_a_text_body_is_passed_as_text_and_no_body_as_null():
-    assert proxy_event(request(b'{"number": 1}'), ROUTE, {})["body"] == '{"number": 1}'
-    empty = proxy_event(request(), ROUTE, {})
+    assert request_to_event(request(b'{"number": 1}'), ROUTE, {})["body"] == '{"number": 1}'
+    empty = request_to_event(request(), ROUTE, {})
     assert (empty["body"], empty["isBase64Encoded"]) == (None, False)
 
 
 def test_a_binary_body_is_base64_encoded():
     data = b"\x89PNG\r\n\x1a\n\x00"
 
-    event = proxy_event(request(data, "image/png"), ROUTE, {})
+    event = request_to_event(request(data, "image/png"), ROUTE, {})
 
     assert event["isBase64Encoded"] is True
     assert base64.b64decode(event["body"]) == data
 
 
 def test_a_proxy_result_becomes_http_with_every_header_value():
-    response = http_response(
+    response = result_to_response(
         {
             "statusCode": 201,
             "headers": {"Content-Type": "application/json"},

@@ -4,7 +4,8 @@ from typing import Any
 
 import pytest
 
-from infra.local.gateway import Gateway, HttpRequest, Router
+from infra.local.gateway import Gateway, Router
+from infra.local.proxy import HttpRequest
 from infra.local.throttle import TokenBucket
 from infra.topology import ROUTES, Function
 

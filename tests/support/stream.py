@@ -11,8 +11,8 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from infra.local.events import stream_record
 from shared.submissions import Submission, SubmissionStore, submission_key
-from tests.support.events import stream_record
 from tests.support.faults import InvocationTimedOut
 
 Record = dict[str, Any]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from infra.local.aws_endpoint import LocalAwsEndpoint
+from infra.local.events import api_event
 from ingest import handler as ingest_handler
 from shared.rollups import RollupStore
 from shared.submissions import SubmissionStore
@@ -15,7 +16,6 @@ from stats import aggregator as aggregator_module
 from stats import api as stats_api
 from tests.support.dynamo import TABLE_NAME, emulated_table
 from tests.support.engines import MOTO, fresh_table, store_engines
-from tests.support.events import api_event
 from tests.support.faults import FaultyClient, skipped_waits
 from tests.support.stream import Record, store_submissions
 

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from infra.local.events import LambdaContext, stream_record
 from shared.histogram import Histogram
 from shared.rollups import MAX_PICKS_PER_TRANSACTION, Backoff
 from stats import aggregator
 from tests.support.dynamo import raw_histograms, rollup_histograms, unmarked_submissions
-from tests.support.events import FakeContext, stream_record
 from tests.support.faults import Fault, FaultyClient, InvocationTimedOut
 from tests.support.stream import Record, deliver
 
@@ -337,7 +337,7 @@ def test_the_lambda_entry_point_takes_the_stream_event(
 ) -> None:
     records = given_submissions((WED, 6), (WED, 6))
 
-    response = aggregator.lambda_handler({"Records": records}, FakeContext())
+    response = aggregator.lambda_handler({"Records": records}, LambdaContext.timeless())
 
     assert response == {"batchItemFailures": []}
     assert rollup_histograms(table) == {WED: Histogram.of([6, 6])}

@@ -16,11 +16,11 @@ from freezegun import freeze_time
 from backup import handler
 from backup.backups import BackupStore
 from backup.settings import BackupSettings
+from infra.local.events import LambdaContext
 from infra.topology import BACKUP, TABLE, RuntimeSettings, runtime_environment
 from shared.aws import dynamodb
 from shared.observability import NAMESPACE, metrics
 from tests.support.backup import TABLE_NAME, backup_account
-from tests.support.events import FakeContext
 from tests.support.metrics import emitted, metric_values
 
 if TYPE_CHECKING:
@@ -35,11 +35,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # name from the environment when `shared.observability` is first imported.
 COLD_START = """
 from tests.support.backup import backup_account
-from tests.support.events import FakeContext
+from infra.local.events import LambdaContext
 
 with backup_account():
     from backup import handler
-    handler.lambda_handler({"source": "aws.scheduler"}, FakeContext())
+    handler.lambda_handler({"source": "aws.scheduler"}, LambdaContext.timeless())
 """
 
 
@@ -58,7 +58,9 @@ def store(table: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch) -> BackupSto
 
 
 def invoke() -> dict[str, Any]:
-    result: dict[str, Any] = handler.lambda_handler({"source": "aws.scheduler"}, FakeContext())
+    result: dict[str, Any] = handler.lambda_handler(
+        {"source": "aws.scheduler"}, LambdaContext.timeless()
+    )
     return result
 
 

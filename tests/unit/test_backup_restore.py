@@ -14,6 +14,7 @@ from freezegun import freeze_time
 from backup import handler as backup_handler
 from backup import restore
 from backup.backups import BackupStore
+from infra.local.events import LambdaContext, api_event
 from ingest import handler as ingest_handler
 from shared.observability import metrics
 from shared.rollups import RollupStore
@@ -21,7 +22,6 @@ from shared.submissions import SubmissionStore, submission_key
 from stats import aggregator
 from stats import api as stats_api
 from tests.support.backup import TABLE_NAME, all_items, backup_account, stream_records
-from tests.support.events import FakeContext, api_event
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -46,7 +46,7 @@ def app(monkeypatch: pytest.MonkeyPatch) -> Iterator["DynamoDBClient"]:
 
 def submit(number: int, at: datetime, **extra: Any) -> dict[str, Any]:
     event = api_event("POST", "/api/submit-number", body={"number": number, **extra}, at=at)
-    response = ingest_handler.lambda_handler(event, FakeContext())
+    response = ingest_handler.lambda_handler(event, LambdaContext.timeless())
     assert response["statusCode"] == 201
     body: dict[str, Any] = json.loads(response["body"])
     return body
@@ -55,21 +55,21 @@ def submit(number: int, at: datetime, **extra: Any) -> dict[str, Any]:
 def run_aggregator(client: "DynamoDBClient") -> None:
     """Lambda's event source mapping: the table's whole stream (replays are no-ops)."""
     result = aggregator.lambda_handler(
-        {"Records": stream_records(client, TABLE_NAME)}, FakeContext()
+        {"Records": stream_records(client, TABLE_NAME)}, LambdaContext.timeless()
     )
     assert result == {"batchItemFailures": []}
 
 
 def daily_stats() -> Any:
     event = api_event("GET", "/api/daily-stats", query=RANGE)
-    response = stats_api.lambda_handler(event, FakeContext())
+    response = stats_api.lambda_handler(event, LambdaContext.timeless())
     assert response["statusCode"] == 200
     return json.loads(response["body"])
 
 
 def nightly_backup() -> str:
     with freeze_time(NIGHT):
-        result = backup_handler.lambda_handler({}, FakeContext())
+        result = backup_handler.lambda_handler({}, LambdaContext.timeless())
     assert result["created"] is True
     arn: str = result["backup_arn"]
     return arn

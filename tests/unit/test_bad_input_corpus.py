@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from infra.local.events import LambdaContext, api_event
 from ingest import handler as ingest_handler
 from shared import observability
 from shared.rollups import RollupStore
 from shared.submissions import SubmissionStore
 from stats import api as stats_api
 from tests.support.dynamo import TABLE_NAME, scan_all
-from tests.support.events import FakeContext, api_event
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -366,7 +366,7 @@ def handlers(table: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch) -> "Dynam
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
     handler = ingest_handler if event["httpMethod"] == "POST" else stats_api
-    response: dict[str, Any] = handler.lambda_handler(event, FakeContext())
+    response: dict[str, Any] = handler.lambda_handler(event, LambdaContext.timeless())
     return response
 
 

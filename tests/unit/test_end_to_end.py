@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from infra.local.event_filter import matches
+from infra.local.events import api_event
 from infra.topology import STREAM_CONSUMER
 from ingest import handler as ingest_handler
 from shared.histogram import Histogram
@@ -17,7 +18,6 @@ from shared.submissions import SubmissionStore
 from stats import aggregator
 from stats import api as stats_api
 from tests.support.dynamo import TABLE_NAME, streams_client
-from tests.support.events import api_event
 from tests.support.faults import Fault, FaultyClient, skipped_waits
 from tests.support.http import json_of
 from tests.support.stream import Record, deliver, read_stream

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from infra.local.events import LambdaContext
 from shared.histogram import Histogram
 from shared.observability import metrics
 from shared.rollups import Backoff, Contention, Pick, RollupContention, RollupStore, part_key
 from stats import aggregator
 from tests.support.dynamo import TABLE_NAME, raw_histograms, rollup_histograms, unmarked_submissions
-from tests.support.events import FakeContext
 from tests.support.faults import Fault, FaultyClient
 from tests.support.metrics import metric_units, metric_values
 from tests.support.stream import Record
@@ -215,7 +215,7 @@ def test_the_aggregator_publishes_counts_conflicts_throttles_and_retries(
     faulty_client.inject([Fault.CONFLICT, Fault.NONE, Fault.THROTTLED])
 
     # When Lambda invokes the function
-    response = aggregator.lambda_handler({"Records": records}, FakeContext())
+    response = aggregator.lambda_handler({"Records": records}, LambdaContext.timeless())
 
     # Then all is counted, and the metrics say what the writes met
     assert response == {"batchItemFailures": []}
@@ -234,14 +234,14 @@ def test_an_uncontended_batch_publishes_only_its_count(
 ) -> None:
     records = given_submissions((DAY, 1), (DAY, 1))
 
-    aggregator.lambda_handler({"Records": records}, FakeContext())
+    aggregator.lambda_handler({"Records": records}, LambdaContext.timeless())
 
     out = published()
     assert metric_units(out) == {"SubmissionsCounted": "Count"}
     assert metric_values(out, "SubmissionsCounted") == [2]
 
 
-class ShortOfTime(FakeContext):
+class ShortOfTime(LambdaContext):
     def get_remaining_time_in_millis(self) -> int:
         return 1500  # less than the back-off's 2 s reserve
 
@@ -258,7 +258,7 @@ def test_an_invocation_short_of_time_reports_a_contended_group_at_once(
     faulty_client.inject([Fault.CONFLICT])
 
     # When Lambda invokes the function
-    response = aggregator.lambda_handler({"Records": records}, ShortOfTime())
+    response = aggregator.lambda_handler({"Records": records}, ShortOfTime.timeless())
 
     # Then it does not wait: that day's record is reported, the other day counted
     assert waits == []

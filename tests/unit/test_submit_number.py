@@ -9,11 +9,11 @@ import pytest
 from botocore.exceptions import ClientError
 from freezegun import freeze_time
 
+from infra.local.events import api_event
 from ingest import handler
 from shared.schemas import MAX_BODY_BYTES
 from shared.submissions import SubmissionStore
 from tests.support.dynamo import TABLE_NAME, scan_all
-from tests.support.events import api_event
 from tests.support.http import assert_problem, json_of
 
 if TYPE_CHECKING:

@@ -1,4 +1,5 @@
-"""How this machine runs a browser: Debian's chromium, never a downloaded one."""
+"""How this machine runs a browser (end-to-end tests, the web benchmark): Debian's
+chromium, never a downloaded one."""
 
 from pathlib import Path
 from typing import Final

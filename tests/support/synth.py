@@ -1,0 +1,70 @@
+"""The CDK app synthesized in a test: an environment's stack, template and helpers.
+
+No Docker, no AWS account: bundling is skipped and the stacks are environment-agnostic
+(tests/infra/conftest.py clears the CLI's default account and region).
+"""
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk.assertions import Template
+from cdk_nag import AwsSolutionsChecks
+
+from infra.app import build
+from infra.cloud.stack import PickANumberStack
+from infra.topology import TOPOLOGY, Topology
+
+ROOT = Path(__file__).resolve().parents[2]
+CDK_JSON = ROOT / "cdk.json"
+ALARM_EMAIL = "alarms@example.com"
+
+
+def cdk_json_context() -> dict[str, Any]:
+    context: dict[str, Any] = json.loads(CDK_JSON.read_text())["context"]
+    return context
+
+
+def make_app(
+    env: str, *, nag: bool = False, topology: Topology = TOPOLOGY, **extra: Any
+) -> tuple[cdk.App, PickANumberStack]:
+    context = {
+        **cdk_json_context(),
+        "aws:cdk:bundling-stacks": [],
+        "env": env,
+        **extra,
+    }
+    app = cdk.App(context=context)
+    if nag:
+        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+    return app, build(app, topology)
+
+
+class Synth:
+    """One synthesized environment: its stack, template and assertions helper."""
+
+    def __init__(self, env: str, topology: Topology = TOPOLOGY, /, **extra: Any) -> None:
+        self.app, self.stack = make_app(env, topology=topology, email=ALARM_EMAIL, **extra)
+        self.template = Template.from_stack(self.stack)
+        self.json: dict[str, Any] = dict(self.template.to_json())
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        resources: dict[str, dict[str, Any]] = self.json["Resources"]
+        return resources
+
+    def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v["Type"] == cfn_type}
+
+    def one(self, cfn_type: str, where: Callable[[dict[str, Any]], bool] = lambda _: True) -> Any:
+        found = [
+            (k, v) for k, v in self.of_type(cfn_type).items() if where(v.get("Properties", {}))
+        ]
+        assert len(found) == 1, f"expected one {cfn_type}, found {[k for k, _ in found]}"
+        return found[0]
+
+    def logical_id(self, construct: Any) -> str:
+        cfn = construct.node.default_child
+        return str(self.stack.resolve(cfn.logical_id))

@@ -1,0 +1,122 @@
+"""Where code may reach: the layering a reader relies on, held by the imports.
+
+- A conftest holds fixtures for its own directory; nothing imports one as a library
+  (shared test code lives in tests/support/).
+- The benchmarks share code with the tests only through modules that are neither
+  (infra.local.events, infra.local.launcher, tools.browser): bench never imports tests.
+- One place puts services/ on the path, `infra/__init__.py`, and every entry point
+  imports it first: each starts in a bare interpreter (no PYTHONPATH).
+"""
+
+import ast
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("infra", "services", "tests", "bench", "tools")
+
+
+def python_files(*packages: str) -> list[Path]:
+    return sorted(path for package in packages for path in (ROOT / package).rglob("*.py"))
+
+
+def imported_modules(path: Path) -> Iterator[str]:
+    """Every module `path` imports, at any depth (function-level imports too)."""
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+
+def imports_where(packages: tuple[str, ...], forbidden: Callable[[list[str]], bool]) -> list[str]:
+    """`file: module` for each import whose dotted name's parts are `forbidden`."""
+    return [
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in python_files(*packages)
+        for module in imported_modules(path)
+        if forbidden(module.split("."))
+    ]
+
+
+def test_the_scan_sees_the_whole_tree():
+    files = {path.relative_to(ROOT).as_posix() for path in python_files(*PACKAGES)}
+
+    assert {"infra/local/gateway.py", "bench/cold_start.py", "tests/conftest.py"} <= files
+
+
+def test_no_module_imports_a_conftest():
+    assert imports_where(PACKAGES, lambda parts: "conftest" in parts) == []
+
+
+@pytest.mark.parametrize("package", ["bench", "infra", "services", "tools"])
+def test_no_code_outside_the_tests_imports_them(package):
+    assert imports_where((package,), lambda parts: parts[0] == "tests") == []
+
+
+def touches_sys_path(path: Path) -> bool:
+    return any(
+        isinstance(node, ast.Attribute)
+        and node.attr == "path"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "sys"
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+    )
+
+
+def test_only_the_infra_package_edits_the_path():
+    editors = [
+        path.relative_to(ROOT).as_posix()
+        for path in python_files(*PACKAGES)
+        if touches_sys_path(path)
+    ]
+
+    assert editors == ["infra/__init__.py"]
+
+
+ENTRY_POINTS = (
+    "infra.app",
+    "infra.openapi",
+    "infra.local.__main__",
+    "infra.local.backup",
+    "infra.local.demo",
+    "bench.__main__",
+)
+
+
+def run_bare(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """`python <arguments>` from the repository root, without a PYTHONPATH."""
+    return subprocess.run(
+        [sys.executable, *arguments],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("entry_point", ENTRY_POINTS)
+def test_an_entry_point_reaches_the_functions_packages_without_a_pythonpath(entry_point):
+    # In a fresh interpreter: the entry point, then a module from services/.
+    script = f"import importlib; importlib.import_module({entry_point!r}); import shared.schemas"
+
+    result = run_bare("-c", script)
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_openapi_entry_point_writes_the_published_document(tmp_path):
+    written = tmp_path / "openapi.json"
+
+    result = run_bare("-m", "infra.openapi", str(written))
+
+    assert result.returncode == 0, result.stderr
+    assert written.read_text() == (ROOT / "web" / "openapi.json").read_text()
