@@ -7,6 +7,7 @@ from typing import Final
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import triggers
@@ -77,8 +78,19 @@ class Backup(Construct):
             iam.PolicyStatement(actions=["dynamodb:ListBackups"], resources=["*"])
         )
 
+        # The nights given up on, both ways: an invocation the schedule could not deliver
+        # (its dead-letter queue), and one Lambda accepted but the function failed even
+        # after Lambda's own retries. The schedule invokes asynchronously, so the second
+        # never reaches the schedule: without the function's on-failure destination it
+        # would vanish. One queue, one depth alarm (alarms `full`; BackupMissing, `slo`,
+        # reports the missed backup either way within the free alarms, docs/COSTS.md).
         self.dead_letters = dead_letter_queue(
-            self, "ScheduleDeadLetters", holds="the backup schedule"
+            self,
+            "ScheduleDeadLetters",
+            holds="the backup schedule and the backup function (its on-failure destination)",
+        )
+        self.function.configure_async_invoke(
+            on_failure=destinations.SqsDestination(self.dead_letters)
         )
         self.schedule_role = iam.Role(
             self,

@@ -161,3 +161,89 @@ def test_synthesis_prices_a_stats_throttle_for_the_longest_range() -> None:
 
     with pytest.raises(SettingsError, match=r"stats_rate_limit.*read_capacity"):
         EnvironmentSettings(name="dev", read_capacity=5, stats_rate_limit=1)
+
+
+# ---- 3. A nightly backup that fails after Lambda's retries is kept, and alarmed -----
+
+
+def backup_function_id(synth: Synth) -> str:
+    logical_id, _ = synth.one(
+        "AWS::Lambda::Function", lambda p: p.get("Handler") == "backup.handler.lambda_handler"
+    )
+    return str(logical_id)
+
+
+def test_a_failed_nightly_backup_lands_in_an_encrypted_alarmed_queue() -> None:
+    """AWS: EventBridge Scheduler invokes a Lambda function asynchronously; once Lambda
+    has queued the event, the schedule's dead-letter queue never hears of the function
+    failing, and after Lambda's async retries (2 by default) the event is discarded
+    unless the function's EventInvokeConfig names an on-failure destination. It must:
+    an SQS queue, encrypted and SSL-only, with an alarm on its depth."""
+    full = Synth(
+        "prod",
+        **{
+            "pick-a-number:environments": {
+                **cdk_json_context()["pick-a-number:environments"],
+                "prod": {
+                    **cdk_json_context()["pick-a-number:environments"]["prod"],
+                    "alarms": "full",
+                },
+            }
+        },
+    )
+    function_id = backup_function_id(full)
+    _, schedule = full.one("AWS::Scheduler::Schedule")
+    # The schedule calls the function unqualified: $LATEST, whose config applies.
+    assert schedule["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    _, config = full.one(
+        "AWS::Lambda::EventInvokeConfig",
+        lambda p: p["FunctionName"] == {"Ref": function_id},
+    )
+    assert config["Properties"]["Qualifier"] == "$LATEST"
+    destination = config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+    queue_id, attribute = destination["Fn::GetAtt"]
+    assert (full.resources[queue_id]["Type"], attribute) == ("AWS::SQS::Queue", "Arn")
+    assert full.resources[queue_id]["Properties"]["SqsManagedSseEnabled"] is True
+    [policy] = [
+        p["Properties"]["PolicyDocument"]
+        for p in full.of_type("AWS::SQS::QueuePolicy").values()
+        if {"Ref": queue_id} in p["Properties"]["Queues"]
+    ]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in policy["Statement"]
+    )
+    # The function's own role sends the failed event (Lambda uses the execution role).
+    role_id = full.resources[function_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    sends = [
+        s
+        for p in full.of_type("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "sqs:SendMessage" in s["Action"]
+    ]
+    assert [s["Resource"] for s in sends] == [destination]
+    depth = [
+        a["Properties"]
+        for a in full.of_type("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+        and a["Properties"]["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue_id, "QueueName"]}
+    ]
+    [alarm] = depth
+    assert alarm["Threshold"] == 1
+
+
+FREE_ALARM_METRICS = 10  # standard-resolution alarm metrics per account, always free
+
+
+def test_every_alarm_of_the_account_fits_the_free_tier(dev: Synth, prod: Synth) -> None:
+    """AWS free tier: 10 standard alarm metrics per account, whatever stack made them:
+    dev's and prod's SLO alarms, prod's release (canary) alarms and the account stack's
+    (none) together, with the settings of cdk.json."""
+    from tests.infra.test_aws_behaviour import alarm_metrics
+
+    _, account = account_assembly()
+    account_alarms = [
+        r for r in account["Resources"].values() if r["Type"].startswith("AWS::CloudWatch::")
+    ]
+    assert alarm_metrics(dev) + alarm_metrics(prod) + len(account_alarms) <= FREE_ALARM_METRICS
