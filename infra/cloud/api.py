@@ -142,6 +142,21 @@ def query_parameters(route: Route) -> dict[str, bool]:
 
 
 METHOD_NOT_ALLOWED: Final = 405
+# A MOCK integration answers the status its request template renders, and API Gateway
+# picks the template by the request's Content-Type: a type without one is refused with
+# 415 (passthrough NEVER) or handed to the mock as it is (WHEN_NO_MATCH), which then
+# finds no statusCode in it and fails (500). So every media type a client sends a body
+# in gets the 405 template: JSON, the three a browser form or fetch sends without a
+# preflight, XML and raw bytes. Only a rarer type is still refused with 415.
+MOCK_REQUEST_MEDIA_TYPES: Final = (
+    JSON_CONTENT_TYPE,
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "application/xml",
+    "text/xml",
+    "application/octet-stream",
+)
 
 
 def api_name(environment: str) -> str:
@@ -321,9 +336,11 @@ class Api(Construct):
             "method.response.header.Cache-Control": "'no-store'",
         }
         integration = apigw.MockIntegration(
-            request_templates={JSON_CONTENT_TYPE: f'{{"statusCode": {METHOD_NOT_ALLOWED}}}'},
-            # A body of another content type is refused (415 problem+json) rather than
-            # handed to the mock unmapped.
+            request_templates=dict.fromkeys(
+                MOCK_REQUEST_MEDIA_TYPES, f'{{"statusCode": {METHOD_NOT_ALLOWED}}}'
+            ),
+            # Any other type: 415 problem+json, rather than an unmapped body the mock
+            # cannot read a status from (API Gateway's 500).
             passthrough_behavior=apigw.PassthroughBehavior.NEVER,
             integration_responses=[
                 apigw.IntegrationResponse(

@@ -247,3 +247,41 @@ def test_every_alarm_of_the_account_fits_the_free_tier(dev: Synth, prod: Synth) 
         r for r in account["Resources"].values() if r["Type"].startswith("AWS::CloudWatch::")
     ]
     assert alarm_metrics(dev) + alarm_metrics(prod) + len(account_alarms) <= FREE_ALARM_METRICS
+
+
+# ---- 4. A wrong method answers 405 whatever the body's media type -----------------
+
+# The media types clients send bodies in: JSON, what a browser form or fetch sends
+# without a CORS preflight, XML, raw bytes.
+COMMON_BODY_TYPES = (
+    "application/json",
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "application/xml",
+    "text/xml",
+    "application/octet-stream",
+)
+
+
+def test_a_wrong_method_is_405_for_every_common_media_type(dev: Synth) -> None:
+    """AWS (API Gateway mapping templates, passthrough behaviour): the integration request
+    template is chosen by the request's Content-Type. For a type without one, NEVER (and
+    WHEN_NO_TEMPLATES once any template exists) answers 415 before the integration runs;
+    WHEN_NO_MATCH hands the raw body to the MOCK integration, which must read a statusCode
+    from it and otherwise fails (500). So the fallback method maps every common body
+    type to the 405 status, and does not pass an unmapped body to the mock."""
+    for method in dev.of_type("AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        if props["HttpMethod"] != "ANY":
+            continue
+        integration = props["Integration"]
+        assert integration["Type"] == "MOCK"
+        templates = integration["RequestTemplates"]
+        for media_type in COMMON_BODY_TYPES:
+            assert json.loads(templates[media_type]) == {"statusCode": 405}, media_type
+        assert integration["PassthroughBehavior"] != "WHEN_NO_MATCH"
+        # One integration response, the default (no selection pattern): 405.
+        [response] = integration["IntegrationResponses"]
+        assert response["StatusCode"] == "405"
+        assert "SelectionPattern" not in response
