@@ -11,6 +11,7 @@ from infra.cloud.data import Data
 from infra.cloud.frontend import Frontend
 from infra.cloud.functions import FunctionFactory
 from infra.cloud.observability import Observability
+from infra.cloud.provider_logs import give_helper_functions_log_groups
 from infra.cloud.release import Release
 from infra.settings import EnvironmentSettings
 
@@ -74,6 +75,9 @@ class PickANumberStack(cdk.Stack):
             other_aliases={aggregator.node.id: self.data.aggregator_alias},
             rest_api=self.api.rest_api,
         )
+
+        # Last: the functions CDK added inside the constructs above (custom resources).
+        give_helper_functions_log_groups(self, settings.log_retention)
 
         cdk.CfnOutput(self, "SiteUrl", value=f"https://{self.frontend.distribution.domain_name}")
         cdk.CfnOutput(self, "TableName", value=table.table_name)
