@@ -32,6 +32,9 @@ WEB_DIR: Final = ROOT / "web"
 MINIMUM_TLS: Final = cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021
 CLOUDFRONT_LOG_PREFIX: Final = "cloudfront/"
 SITE_ACCESS_LOG_PREFIX: Final = "s3-access/site/"
+# Each deployment of web/ replaces the site's files; the versions it replaces are
+# kept this long (to roll back a bad deployment by hand), then expire.
+NONCURRENT_VERSION_DAYS: Final = 30
 
 # CloudFront's own names for the headers it sets in `security_headers_behavior`;
 # everything else in SECURITY_HEADERS goes out as a custom header.
@@ -129,6 +132,14 @@ class Frontend(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-replaced-versions",
+                    noncurrent_version_expiration=cdk.Duration.days(NONCURRENT_VERSION_DAYS),
+                    expired_object_delete_marker=True,
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                )
+            ],
             server_access_logs_bucket=self.logs_bucket,
             server_access_logs_prefix=SITE_ACCESS_LOG_PREFIX,
             removal_policy=settings.removal_policy,

@@ -313,3 +313,29 @@ def test_every_function_of_every_template_logs_to_a_group_that_expires(
             assert "LogGroup" in config, f"{logical_id} logs to a group that never expires"
             group = config["LogGroup"]["Ref"]
             assert groups[group]["Properties"]["RetentionInDays"] == days, logical_id
+
+
+# ---- 6. The versioned site bucket does not keep every old version forever ----------
+
+
+def test_replaced_site_versions_and_unfinished_uploads_expire(dev: Synth, prod: Synth) -> None:
+    """AWS (S3 versioning, lifecycle): in a versioned bucket an overwritten or deleted
+    object stays as a noncurrent version, stored and billed, until a lifecycle rule
+    expires it; an incomplete multipart upload's parts likewise stay until aborted.
+    Every deployment of web/ replaces the site's files, so without a rule the bucket
+    only grows (past the free 5 GB in time). Replaced versions expire after 30 days,
+    unfinished uploads after a day, leftover delete markers are removed."""
+    for synth in (dev, prod):
+        bucket = synth.resources["SiteBucket"]["Properties"]
+        assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+        rules = [r for r in bucket["LifecycleConfiguration"]["Rules"] if r["Status"] == "Enabled"]
+        assert any(
+            r.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays") == 30 for r in rules
+        )
+        assert any(
+            r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") == 1
+            for r in rules
+        )
+        assert any(r.get("ExpiredObjectDeleteMarker") is True for r in rules)
+        # No rule touches the current files: the site stays whole.
+        assert not any("ExpirationInDays" in r or "ExpirationDate" in r for r in rules)
