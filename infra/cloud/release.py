@@ -30,6 +30,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra.cloud.alarms import alarm
 from infra.cloud.observability import API_5XX_RATE_THRESHOLD, API_P95_LATENCY_MS
 from infra.settings import EnvironmentSettings
 
@@ -164,17 +165,9 @@ class Release(Construct):
         comparison: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
         minutes: int = 1,
     ) -> cw.Alarm:
-        alarm = cw.Alarm(
-            self,
-            id,
-            metric=metric,
-            threshold=threshold,
-            comparison_operator=comparison,
-            evaluation_periods=minutes,
-            datapoints_to_alarm=minutes,
-            # No data (a new environment, no traffic) is no reason to roll back.
-            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-            alarm_description=description,
+        # No data (a new environment, no traffic) is no reason to roll back.
+        found = alarm(
+            self, id, metric, threshold, description, comparison=comparison, periods=minutes
         )
-        self.alarms.append(alarm)
-        return alarm
+        self.alarms.append(found)
+        return found
