@@ -195,6 +195,18 @@ class Api(Construct):
     ) -> None:
         super().__init__(scope, id)
         self.settings = settings
+        self.rest_api = self._rest_api(settings)
+        self.stage = self.rest_api.deployment_stage
+        self._add_gateway_responses()
+        self.functions: dict[str, lambda_.Function] = {}
+        # What the routes call: each function's `live` alias (infra/cloud/release.py).
+        self.aliases: dict[str, lambda_.Alias] = {}
+        self._add_routes(functions, table_arn)
+        self._add_origin_key()
+        self._acknowledge_public_api()
+
+    def _rest_api(self, settings: EnvironmentSettings) -> apigw.RestApi:
+        """The API and its stage: named per environment, access logs, throttles."""
         self.access_logs = logs.LogGroup(
             self,
             "AccessLogs",
@@ -209,7 +221,7 @@ class Api(Construct):
             )
             for route in ROUTES
         }
-        self.rest_api = apigw.RestApi(
+        return apigw.RestApi(
             self,
             "RestApi",
             # API Gateway's metrics are keyed by this name (ApiName) and the stage.
@@ -232,13 +244,8 @@ class Api(Construct):
                 method_options=method_options,
             ),
         )
-        self.stage = self.rest_api.deployment_stage
-        self._add_gateway_responses()
-        self.functions: dict[str, lambda_.Function] = {}
-        # What the routes call: each function's `live` alias (infra/cloud/release.py).
-        self.aliases: dict[str, lambda_.Alias] = {}
-        self._add_routes(functions, table_arn)
-        self._add_origin_key()
+
+    def _acknowledge_public_api(self) -> None:
         for ack_id, reason in (
             (
                 "AwsSolutions-APIG3",

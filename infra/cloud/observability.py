@@ -1,6 +1,6 @@
 """SLO alarms to an e-mail topic, a dashboard, and the environment's budget."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import aws_cdk as cdk
@@ -52,7 +52,7 @@ class Observability(Construct):
         functions: Sequence[lambda_.Function],
         aggregator: lambda_.Function,
         table: dynamodb.Table,
-        dead_letter_queues: Sequence[sqs.Queue],
+        dead_letter_queues: Mapping[str, sqs.Queue],
     ) -> None:
         super().__init__(scope, id)
         self.settings = settings
@@ -104,7 +104,7 @@ class Observability(Construct):
         return topic
 
     def _slo_alarms(
-        self, signals: "Signals", dead_letter_queues: Sequence[sqs.Queue]
+        self, signals: "Signals", dead_letter_queues: Mapping[str, sqs.Queue]
     ) -> cw.Alarm | None:
         """One alarm per signal that matters, within CloudWatch's 10 free alarm metrics
         for dev + prod: "minimal" (API 5xx, records given up on) and "slo" (+ latency,
@@ -145,7 +145,9 @@ class Observability(Construct):
             periods=3,
         )
 
-    def _cause_alarms(self, signals: "Signals", dead_letter_queues: Sequence[sqs.Queue]) -> None:
+    def _cause_alarms(
+        self, signals: "Signals", dead_letter_queues: Mapping[str, sqs.Queue]
+    ) -> None:
         """Function errors, the aggregator's lag, dead letters, table throttles."""
         at_least = cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
         for fn in signals.functions:
@@ -178,9 +180,9 @@ class Observability(Construct):
                 comparison=at_least,
             )
 
-    def _queue_alarms(self, dead_letter_queues: Sequence[sqs.Queue]) -> None:
-        for index, queue in enumerate(dead_letter_queues):
-            label = queue.node.scope.node.id if queue.node.scope else "Queue"
+    def _queue_alarms(self, dead_letter_queues: Mapping[str, sqs.Queue]) -> None:
+        """One depth alarm per queue, named `<label><queue id>Depth`."""
+        for index, (label, queue) in enumerate(dead_letter_queues.items()):
             # The first queue holds the stream records given up on (lost counts); the
             # others' loss (a missed backup) has its own alarm.
             self._alarm(

@@ -43,7 +43,7 @@ class PickANumberStack(cdk.Stack):
         self.data = Data(self, "Data", settings=settings)
         table = self.data.table
         functions = FunctionFactory(self, settings, table.table_name)
-        aggregator = self.data.add_aggregator(functions, settings)
+        consumer = self.data.add_aggregator(functions, settings)
         self.api = Api(
             self, "Api", settings=settings, functions=functions, table_arn=table.table_arn
         )
@@ -57,10 +57,14 @@ class PickANumberStack(cdk.Stack):
             settings=settings,
             cost_tag=cost_tag,
             stage=self.api.stage,
-            functions=[*self.api.functions.values(), aggregator, self.backup.function],
-            aggregator=aggregator,
+            functions=[*self.api.functions.values(), consumer.function, self.backup.function],
+            aggregator=consumer.function,
             table=table,
-            dead_letter_queues=[self.data.stream_dlq, self.backup.dead_letters],
+            # By the prefix of their depth alarms: stream records, then backups.
+            dead_letter_queues={
+                "Data": consumer.dead_letters,
+                "Backup": self.backup.dead_letters,
+            },
         )
 
         if self.observability.backup_alarm is not None:
@@ -72,7 +76,7 @@ class PickANumberStack(cdk.Stack):
             "Release",
             settings=settings,
             api_aliases=self.api.aliases,
-            other_aliases={aggregator.node.id: self.data.aggregator_alias},
+            other_aliases={consumer.function.node.id: consumer.alias},
             rest_api=self.api.rest_api,
         )
 
