@@ -101,26 +101,32 @@ class Release(Construct):
                         comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                     )
                 ]
-            self.groups[name] = codedeploy.LambdaDeploymentGroup(
-                self,
-                f"{name}Deployment",
-                application=self.application,
-                alias=alias,
-                deployment_config=self.config,
-                role=self.role,
-                alarms=alarms,
-                auto_rollback=codedeploy.AutoRollbackConfig(
-                    failed_deployment=True,
-                    stopped_deployment=True,
-                    deployment_in_alarm=bool(alarms),
-                ),
-            )
+            self.groups[name] = self._deployment_group(name, alias, alarms)
         cdk.Validations.of(self.role).acknowledge(
             cdk.Acknowledgment(
                 id=f"AwsSolutions-IAM4[Policy::{CODEDEPLOY_POLICY}]",
                 reason="AWS's policy for CodeDeploy's Lambda deployments, scoped by AWS to "
                 "updating aliases, reading alarms and invoking CodeDeployHook_* functions.",
             )
+        )
+
+    def _deployment_group(
+        self, name: str, alias: lambda_.Alias, alarms: list[cw.Alarm]
+    ) -> codedeploy.LambdaDeploymentGroup:
+        """Shifts `alias` as the release says; rolls back on a failure or an alarm."""
+        return codedeploy.LambdaDeploymentGroup(
+            self,
+            f"{name}Deployment",
+            application=self.application,
+            alias=alias,
+            deployment_config=self.config,
+            role=self.role,
+            alarms=alarms,
+            auto_rollback=codedeploy.AutoRollbackConfig(
+                failed_deployment=True,
+                stopped_deployment=True,
+                deployment_in_alarm=bool(alarms),
+            ),
         )
 
     def _api_alarms(self, settings: EnvironmentSettings, rest_api: apigw.RestApi) -> list[cw.Alarm]:

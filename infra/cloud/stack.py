@@ -83,7 +83,10 @@ class PickANumberStack(cdk.Stack):
         # Last: the functions CDK added inside the constructs above (custom resources).
         give_helper_functions_log_groups(self, settings.log_retention)
 
+        self._outputs()
+
+    def _outputs(self) -> None:
         cdk.CfnOutput(self, "SiteUrl", value=f"https://{self.frontend.distribution.domain_name}")
-        cdk.CfnOutput(self, "TableName", value=table.table_name)
+        cdk.CfnOutput(self, "TableName", value=self.data.table.table_name)
         cdk.CfnOutput(self, "DashboardName", value=self.observability.dashboard.dashboard_name)
         cdk.CfnOutput(self, "ReleaseApplication", value=self.release.application.application_name)
