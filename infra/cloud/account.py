@@ -206,6 +206,18 @@ class GitHubDeployRole(Construct):
             ),
             max_session_duration=cdk.Duration.hours(1),
         )
+        self._allow_bootstrap_roles(qualifier)
+        self._allow_powertools_parameters()
+        cdk.CfnOutput(
+            stack,
+            f"DeployRoleArn{_logical_suffix(environment)}",
+            value=self.role.role_arn,
+            description=f"GitHub environment `{environment}`: variable AWS_DEPLOY_ROLE_ARN",
+        )
+
+    def _allow_bootstrap_roles(self, qualifier: str) -> None:
+        """sts:AssumeRole on this environment's CDK bootstrap roles, nothing else."""
+        stack = cdk.Stack.of(self)
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="AssumeCdkBootstrapRoles",
@@ -226,8 +238,19 @@ class GitHubDeployRole(Construct):
                 },
             )
         )
-        # `make deploy` first checks AWS's public Powertools layer parameter in the target
-        # region (tools/check_powertools_layer.py): a read of AWS-owned public parameters.
+        cdk.Validations.of(self.role).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5"
+                f"[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/cdk-{qualifier}-*]",
+                reason="The bootstrap role names end in the account and region, so the resource "
+                "is this environment's qualifier's roles, narrowed by the bootstrap-role tag.",
+            )
+        )
+
+    def _allow_powertools_parameters(self) -> None:
+        """`make deploy` first checks AWS's public Powertools layer parameter in the target
+        region (tools/check_powertools_layer.py): a read of AWS-owned public parameters."""
+        stack = cdk.Stack.of(self)
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadPowertoolsLayerParameter",
@@ -251,20 +274,6 @@ class GitHubDeployRole(Construct):
                 "the deploying region), which make deploy checks before it deploys.",
             )
         )
-        cdk.Validations.of(self.role).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions::AwsSolutions-IAM5"
-                f"[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/cdk-{qualifier}-*]",
-                reason="The bootstrap role names end in the account and region, so the resource "
-                "is this environment's qualifier's roles, narrowed by the bootstrap-role tag.",
-            )
-        )
-        cdk.CfnOutput(
-            stack,
-            f"DeployRoleArn{_logical_suffix(environment)}",
-            value=self.role.role_arn,
-            description=f"GitHub environment `{environment}`: variable AWS_DEPLOY_ROLE_ARN",
-        )
 
 
 class AccountStack(cdk.Stack):
@@ -281,8 +290,11 @@ class AccountStack(cdk.Stack):
         kwargs.setdefault(
             "description", "Pick a Number, once per account: GitHub OIDC deploy roles, API logs"
         )
-        # Deployed with the operator's own credentials, before any bootstrap exists.
-        kwargs.setdefault("synthesizer", cdk.CliCredentialsStackSynthesizer())
+        # Deployed with the operator's own credentials, before any environment's bootstrap
+        # exists (and the default qualifier's is never made): the legacy synthesizer puts
+        # the template inline, with no asset, bootstrap role or version check. So this
+        # stack holds no asset (no Lambda-backed construct) and stays under 51,200 bytes.
+        kwargs.setdefault("synthesizer", cdk.LegacyStackSynthesizer())
         super().__init__(scope, construct_id, **kwargs)
         self.settings = settings
         self.deploy_roles: dict[str, iam.Role] = {}

@@ -143,6 +143,21 @@ def query_parameters(route: Route) -> dict[str, bool]:
 
 
 METHOD_NOT_ALLOWED: Final = 405
+# A MOCK integration answers the status its request template renders, and API Gateway
+# picks the template by the request's Content-Type: a type without one is refused with
+# 415 (passthrough NEVER) or handed to the mock as it is (WHEN_NO_MATCH), which then
+# finds no statusCode in it and fails (500). So every media type a client sends a body
+# in gets the 405 template: JSON, the three a browser form or fetch sends without a
+# preflight, XML and raw bytes. Only a rarer type is still refused with 415.
+MOCK_REQUEST_MEDIA_TYPES: Final = (
+    JSON_CONTENT_TYPE,
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "application/xml",
+    "text/xml",
+    "application/octet-stream",
+)
 
 
 def api_name(environment: str) -> str:
@@ -182,6 +197,18 @@ class Api(Construct):
         super().__init__(scope, id)
         self.settings = settings
         self.routes = tuple(routes)
+        self.rest_api = self._rest_api(settings)
+        self.stage = self.rest_api.deployment_stage
+        self._add_gateway_responses()
+        self.functions: dict[str, lambda_.Function] = {}
+        # What the routes call: each function's `live` alias (infra/cloud/release.py).
+        self.aliases: dict[str, lambda_.Alias] = {}
+        self._add_routes(functions)
+        self._add_origin_key()
+        self._acknowledge_public_api()
+
+    def _rest_api(self, settings: EnvironmentSettings) -> apigw.RestApi:
+        """The API and its stage: named per environment, access logs, throttles."""
         self.access_logs = logs.LogGroup(
             self,
             "AccessLogs",
@@ -196,7 +223,7 @@ class Api(Construct):
             )
             for route in self.routes
         }
-        self.rest_api = apigw.RestApi(
+        return apigw.RestApi(
             self,
             "RestApi",
             # API Gateway's metrics are keyed by this name (ApiName) and the stage.
@@ -219,13 +246,8 @@ class Api(Construct):
                 method_options=method_options,
             ),
         )
-        self.stage = self.rest_api.deployment_stage
-        self._add_gateway_responses()
-        self.functions: dict[str, lambda_.Function] = {}
-        # What the routes call: each function's `live` alias (infra/cloud/release.py).
-        self.aliases: dict[str, lambda_.Alias] = {}
-        self._add_routes(functions)
-        self._add_origin_key()
+
+    def _acknowledge_public_api(self) -> None:
         for ack_id, reason in (
             (
                 "AwsSolutions-APIG3",
@@ -322,9 +344,11 @@ class Api(Construct):
             "method.response.header.Cache-Control": "'no-store'",
         }
         integration = apigw.MockIntegration(
-            request_templates={JSON_CONTENT_TYPE: f'{{"statusCode": {METHOD_NOT_ALLOWED}}}'},
-            # A body of another content type is refused (415 problem+json) rather than
-            # handed to the mock unmapped.
+            request_templates=dict.fromkeys(
+                MOCK_REQUEST_MEDIA_TYPES, f'{{"statusCode": {METHOD_NOT_ALLOWED}}}'
+            ),
+            # Any other type: 415 problem+json, rather than an unmapped body the mock
+            # cannot read a status from (API Gateway's 500).
             passthrough_behavior=apigw.PassthroughBehavior.NEVER,
             integration_responses=[
                 apigw.IntegrationResponse(

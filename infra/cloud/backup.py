@@ -7,8 +7,10 @@ from typing import Final
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import triggers
 from constructs import Construct
 
@@ -46,44 +48,9 @@ class Backup(Construct):
             wildcard_reason=" dynamodb:ListBackups supports no resource-level permissions; "
             "the function filters the list by its table ARN.",
         )
-        assert self.function.role is not None
-        cdk.Validations.of(self.function.role).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::<SubmissionsTable.Arn>/backup/*]",
-                reason="DeleteBackup on this table's backups only; DynamoDB names each "
-                "backup ARN when it creates it (DescribeBackup is the operator's, not granted).",
-            )
-        )
-
-        self.dead_letters = dead_letter_queue(
-            self, "ScheduleDeadLetters", holds="the backup schedule"
-        )
-        self.schedule_role = iam.Role(
-            self,
-            "ScheduleRole",
-            # Confused deputy: only this account's schedules of this group may assume it.
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID},
-                    "ArnEquals": {
-                        "aws:SourceArn": cdk.Stack.of(self).format_arn(
-                            service="scheduler",
-                            resource="schedule-group",
-                            resource_name=SCHEDULE_GROUP,
-                        )
-                    },
-                },
-            ),
-            description="EventBridge Scheduler: invoke the backup function, nothing else",
-        )
-        cdk.Validations.of(self.schedule_role).acknowledge(
-            cdk.Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::<{_ref(self.function)}.Arn>:*]",
-                reason="lambda:InvokeFunction on the backup function's versions and aliases "
-                "(':*'), as the scheduler target grants it; no other function.",
-            )
-        )
+        self._acknowledge_backup_grants()
+        self.dead_letters = self._dead_letters()
+        self.schedule_role = self._schedule_role()
         self.schedule = scheduler.Schedule(
             self,
             "Nightly",
@@ -108,3 +75,59 @@ class Backup(Construct):
             execute_on_handler_change=False,
             timeout=cdk.Duration.seconds(spec.function.timeout_seconds + 30),
         )
+
+    def _acknowledge_backup_grants(self) -> None:
+        """The function's grants are its declared table actions (infra/topology.py):
+        create and delete this table's backups, list backups; nothing else."""
+        assert self.function.role is not None
+        cdk.Validations.of(self.function.role).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::<SubmissionsTable.Arn>/backup/*]",
+                reason="DeleteBackup on this table's backups only; DynamoDB names each "
+                "backup ARN when it creates it (DescribeBackup is the operator's, not granted).",
+            )
+        )
+
+    def _dead_letters(self) -> sqs.Queue:
+        # The nights given up on, both ways: an invocation the schedule could not deliver
+        # (its dead-letter queue), and one Lambda accepted but the function failed even
+        # after Lambda's own retries. The schedule invokes asynchronously, so the second
+        # never reaches the schedule: without the function's on-failure destination it
+        # would vanish. One queue, one depth alarm (alarms `full`; BackupMissing, `slo`,
+        # reports the missed backup either way within the free alarms, docs/COSTS.md).
+        dead_letters = dead_letter_queue(
+            self,
+            "ScheduleDeadLetters",
+            holds="the backup schedule and the backup function (its on-failure destination)",
+        )
+        self.function.configure_async_invoke(on_failure=destinations.SqsDestination(dead_letters))
+        return dead_letters
+
+    def _schedule_role(self) -> iam.Role:
+        role = iam.Role(
+            self,
+            "ScheduleRole",
+            # Confused deputy: only this account's schedules of this group may assume it.
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID},
+                    "ArnEquals": {
+                        "aws:SourceArn": cdk.Stack.of(self).format_arn(
+                            service="scheduler",
+                            resource="schedule-group",
+                            resource_name=SCHEDULE_GROUP,
+                        )
+                    },
+                },
+            ),
+            description="EventBridge Scheduler: invoke the backup function, nothing else",
+        )
+        cdk.Validations.of(role).acknowledge(
+            cdk.Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::<{_ref(self.function)}.Arn>:*]",
+                reason="lambda:InvokeFunction on the backup function's versions and aliases "
+                "(':*'), as the scheduler target grants it; no other function.",
+            )
+        )
+        return role

@@ -7,12 +7,14 @@ import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.cloud.functions import FunctionFactory
 from infra.cloud.queues import dead_letter_queue
 from infra.settings import EnvironmentSettings
-from infra.topology import TABLE, StreamConsumer
+from infra.topology import TABLE
+from infra.topology import StreamConsumer as StreamConsumerSpec
 
 # Frozen: CloudFormation replaces a resource whose logical ID changes, and this
 # one holds every submission.
@@ -24,7 +26,6 @@ class Data(Construct):
 
     def __init__(self, scope: Construct, id: str, *, settings: EnvironmentSettings) -> None:
         super().__init__(scope, id)
-        self._settings = settings
         provisioned = settings.billing_mode == "PROVISIONED"
         self.table = dynamodb.Table(
             self,
@@ -58,13 +59,48 @@ class Data(Construct):
         )
 
     def add_aggregator(
-        self, functions: FunctionFactory, settings: EnvironmentSettings, consumer: StreamConsumer
-    ) -> lambda_.Function:
-        """The stream consumer: only INSERTs of raw submissions reach it."""
-        self.stream_dlq = dead_letter_queue(
+        self,
+        functions: FunctionFactory,
+        settings: EnvironmentSettings,
+        consumer: StreamConsumerSpec,
+    ) -> "StreamConsumer":
+        """The table's stream consumer (its function, alias and dead-letter queue)."""
+        self.stream_consumer = StreamConsumer(
+            # "Default": a construct CDK leaves out of its children's logical IDs, so the
+            # consumer's resources keep the IDs they had as the table's siblings.
+            self,
+            "Default",
+            table=self.table,
+            functions=functions,
+            settings=settings,
+            consumer=consumer,
+        )
+        return self.stream_consumer
+
+    @property
+    def stream_dlq(self) -> sqs.Queue:
+        return self.stream_consumer.dead_letters
+
+
+class StreamConsumer(Construct):
+    """The aggregator and its dead-letter queue: only INSERTs of raw submissions reach
+    it, through its `live` alias; batches it gives up on go to the queue."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        table: dynamodb.Table,
+        functions: FunctionFactory,
+        settings: EnvironmentSettings,
+        consumer: StreamConsumerSpec,
+    ) -> None:
+        super().__init__(scope, id)
+        self.dead_letters = dead_letter_queue(
             self, "StreamDeadLetters", holds="the stream consumer (its on-failure destination)"
         )
-        self.aggregator = functions.function(
+        self.function = functions.function(
             self,
             consumer.function,
             wildcard_reason=" dynamodb:ListStreams (added by the stream event source) "
@@ -75,20 +111,19 @@ class Data(Construct):
             else lambda_.Tracing.PASS_THROUGH,
         )
         # The mapping calls the `live` alias, which a release moves (infra/cloud/release.py).
-        self.aggregator_alias = functions.live_alias(self.aggregator)
-        self.aggregator_alias.add_event_source(
+        self.alias = functions.live_alias(self.function)
+        self.alias.add_event_source(
             sources.DynamoEventSource(
-                self.table,
+                table,
                 starting_position=lambda_.StartingPosition(consumer.starting_position),
                 batch_size=consumer.batch_size,
                 max_batching_window=cdk.Duration.seconds(consumer.batching_window_seconds),
                 retry_attempts=consumer.max_retry_attempts,
                 max_record_age=cdk.Duration.seconds(consumer.max_record_age_seconds),
                 bisect_batch_on_error=consumer.bisect_on_error,
-                parallelization_factor=self._settings.parallelization_factor,
+                parallelization_factor=settings.parallelization_factor,
                 report_batch_item_failures=True,
-                on_failure=sources.SqsDlq(self.stream_dlq),
+                on_failure=sources.SqsDlq(self.dead_letters),
                 filters=[lambda_.FilterCriteria.filter(consumer.filter_pattern)],
             )
         )
-        return self.aggregator

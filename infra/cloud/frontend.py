@@ -32,6 +32,9 @@ WEB_DIR: Final = ROOT / "web"
 MINIMUM_TLS: Final = cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021
 CLOUDFRONT_LOG_PREFIX: Final = "cloudfront/"
 SITE_ACCESS_LOG_PREFIX: Final = "s3-access/site/"
+# Each deployment of web/ replaces the site's files; the versions it replaces are
+# kept this long (to roll back a bad deployment by hand), then expire.
+NONCURRENT_VERSION_DAYS: Final = 30
 
 # CloudFront's own names for the headers it sets in `security_headers_behavior`;
 # everything else in SECURITY_HEADERS goes out as a custom header.
@@ -94,7 +97,23 @@ class Frontend(Construct):
         self, scope: Construct, id: str, *, settings: EnvironmentSettings, api: Api
     ) -> None:
         super().__init__(scope, id)
-        self.logs_bucket = s3.Bucket(
+        self.logs_bucket = self._logs_bucket(settings)
+        self.site_bucket = self._site_bucket(settings)
+        self.distribution = self._distribution(settings, api)
+        self.deployment = s3deploy.BucketDeployment(
+            self,
+            "DeployWeb",
+            sources=[s3deploy.Source.asset(str(WEB_DIR))],
+            destination_bucket=self.site_bucket,
+            distribution=self.distribution,
+            distribution_paths=["/*"],
+            memory_limit=256,
+        )
+        self._acknowledge_deployment_handler(settings.qualifier)
+
+    def _logs_bucket(self, settings: EnvironmentSettings) -> s3.Bucket:
+        """CloudFront's and the site bucket's access logs, expired with the settings."""
+        logs_bucket = s3.Bucket(
             self,
             "Logs",
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -114,28 +133,42 @@ class Frontend(Construct):
             removal_policy=settings.removal_policy,
             auto_delete_objects=not settings.retain_data,
         )
-        _freeze(self.logs_bucket, LOGS_BUCKET_LOGICAL_ID)
-        cdk.Validations.of(self.logs_bucket).acknowledge(
+        _freeze(logs_bucket, LOGS_BUCKET_LOGICAL_ID)
+        cdk.Validations.of(logs_bucket).acknowledge(
             cdk.Acknowledgment(
                 id="AwsSolutions-S1",
                 reason="This is the access-log bucket itself; logging it into itself would loop.",
             )
         )
+        return logs_bucket
 
-        self.site_bucket = s3.Bucket(
+    def _site_bucket(self, settings: EnvironmentSettings) -> s3.Bucket:
+        """The site's files: private (CloudFront reads them through OAC), versioned."""
+        site_bucket = s3.Bucket(
             self,
             "Site",
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-replaced-versions",
+                    noncurrent_version_expiration=cdk.Duration.days(NONCURRENT_VERSION_DAYS),
+                    expired_object_delete_marker=True,
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                )
+            ],
             server_access_logs_bucket=self.logs_bucket,
             server_access_logs_prefix=SITE_ACCESS_LOG_PREFIX,
             removal_policy=settings.removal_policy,
             auto_delete_objects=not settings.retain_data,
         )
-        _freeze(self.site_bucket, SITE_BUCKET_LOGICAL_ID)
+        _freeze(site_bucket, SITE_BUCKET_LOGICAL_ID)
+        return site_bucket
 
+    def _distribution(self, settings: EnvironmentSettings, api: Api) -> cloudfront.Distribution:
+        """The site bucket by default, `/api/*` to the REST API with the origin key."""
         headers = response_headers_policy(self)
         custom_domain: dict[str, object] = {}
         if settings.domain_name and settings.certificate_arn:
@@ -146,7 +179,7 @@ class Frontend(Construct):
                 ),
                 "minimum_protocol_version": MINIMUM_TLS,
             }
-        self.distribution = cloudfront.Distribution(
+        distribution = cloudfront.Distribution(
             self,
             "Distribution",
             comment=f"Pick a Number ({settings.name})",
@@ -183,7 +216,14 @@ class Frontend(Construct):
             # No error responses: they would rewrite the API's problem+json answers too.
             **custom_domain,  # type: ignore[arg-type]
         )
-        _freeze(self.distribution, DISTRIBUTION_LOGICAL_ID)
+        _freeze(distribution, DISTRIBUTION_LOGICAL_ID)
+        self._acknowledge_distribution(distribution, custom_domain=bool(custom_domain))
+        return distribution
+
+    @staticmethod
+    def _acknowledge_distribution(
+        distribution: cloudfront.Distribution, *, custom_domain: bool
+    ) -> None:
         acknowledgements = [
             (
                 "AwsSolutions-CFR1",
@@ -204,20 +244,9 @@ class Frontend(Construct):
                 )
             )
         for ack_id, reason in acknowledgements:
-            cdk.Validations.of(self.distribution).acknowledge(
+            cdk.Validations.of(distribution).acknowledge(
                 cdk.Acknowledgment(id=ack_id, reason=reason)
             )
-
-        self.deployment = s3deploy.BucketDeployment(
-            self,
-            "DeployWeb",
-            sources=[s3deploy.Source.asset(str(WEB_DIR))],
-            destination_bucket=self.site_bucket,
-            distribution=self.distribution,
-            distribution_paths=["/*"],
-            memory_limit=256,
-        )
-        self._acknowledge_deployment_handler(settings.qualifier)
 
     def _acknowledge_deployment_handler(self, qualifier: str) -> None:
         """CDK's own BucketDeployment function: its runtime and grants are CDK's."""

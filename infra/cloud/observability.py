@@ -1,7 +1,7 @@
 """SLO alarms to an e-mail topic, a dashboard, and the environment's budget."""
 
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
@@ -17,6 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_xray as xray
 from constructs import Construct
 
+from infra.cloud.alarms import alarm
 from infra.cloud.api import api_name
 from infra.settings import AlarmLevel, EnvironmentSettings
 from infra.topology import BACKUP
@@ -35,6 +36,11 @@ SAMPLING_RULE_PRIORITY: Final = 100
 
 
 class Observability(Construct):
+    """What watches one environment, each part built by its own method: the alarm
+    topic, the SLO alarms on it, the X-Ray sampling rule, the dashboard and the budget.
+    What it builds, it exposes (topic, alarms, backup_alarm, sampling_rule,
+    dashboard, budget)."""
+
     def __init__(
         self,
         scope: Construct,
@@ -46,13 +52,21 @@ class Observability(Construct):
         functions: Sequence[lambda_.Function],
         aggregator: lambda_.Function,
         table: dynamodb.Table,
-        dead_letter_queues: Sequence[sqs.Queue],
+        dead_letter_queues: Mapping[str, sqs.Queue],
     ) -> None:
         super().__init__(scope, id)
-        self.topic = sns.Topic(
-            self, "Alarms", display_name="Pick a Number alarms", enforce_ssl=True
-        )
-        cdk.Validations.of(self.topic).acknowledge(
+        self.settings = settings
+        self.topic = self._alarm_topic()
+        self.alarms: list[cw.Alarm] = []
+        signals = Signals(stage, functions, aggregator, table, settings.name)
+        self.backup_alarm = self._slo_alarms(signals, dead_letter_queues)
+        self.sampling_rule = self._sampling_rule()
+        self.dashboard = self._dashboard(signals)
+        self.budget = self._budget(cost_tag)
+
+    def _alarm_topic(self) -> sns.Topic:
+        topic = sns.Topic(self, "Alarms", display_name="Pick a Number alarms", enforce_ssl=True)
+        cdk.Validations.of(topic).acknowledge(
             cdk.Acknowledgment(
                 id="AwsSolutions-SNS2",
                 reason="Alarm notifications hold no data; CloudWatch and Budgets cannot publish "
@@ -62,64 +76,81 @@ class Observability(Construct):
         # The topic policy (enforce_ssl makes one) replaces SNS's default policy, which is
         # what let the account's services publish: allow each publisher explicitly.
         account = {"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}}
-        self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudWatchAlarmsPublish",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[self.topic.topic_arn],
-                conditions={
-                    **account,
-                    "ArnLike": {
-                        "aws:SourceArn": cdk.Stack.of(self).format_arn(
-                            service="cloudwatch",
-                            resource="alarm",
-                            resource_name="*",
-                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    },
-                },
-            )
+        alarm_arns = cdk.Stack.of(self).format_arn(
+            service="cloudwatch",
+            resource="alarm",
+            resource_name="*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
-        self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="BudgetsPublish",
-                principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[self.topic.topic_arn],
-                conditions=account,
+        for sid, service, conditions in (
+            (
+                "CloudWatchAlarmsPublish",
+                "cloudwatch.amazonaws.com",
+                {**account, "ArnLike": {"aws:SourceArn": alarm_arns}},
+            ),
+            ("BudgetsPublish", "budgets.amazonaws.com", account),
+        ):
+            topic.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    principals=[iam.ServicePrincipal(service)],
+                    actions=["sns:Publish"],
+                    resources=[topic.topic_arn],
+                    conditions=conditions,
+                )
             )
-        )
-        if settings.alarm_email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
+        if self.settings.alarm_email:
+            topic.add_subscription(subscriptions.EmailSubscription(self.settings.alarm_email))
+        return topic
 
-        # One alarm per signal that matters, within CloudWatch's 10 free alarm metrics
-        # for dev + prod: "minimal" (API 5xx, records given up on) and "slo" (+ latency,
-        # stream lag, missing backups) cover every failure; "full" adds the causes
-        # (per-function errors, throttles, the schedule's DLQ) at $0.10 per alarm-month.
-        self.settings = settings
-        self.alarms: list[cw.Alarm] = []
-        # Stage metrics: dimensions ApiName (the environment's API name) and Stage.
-        api_5xx = stage.metric_server_error(period=FIVE_MINUTES, statistic="Average")
-        api_latency = stage.metric_latency(period=FIVE_MINUTES, statistic="p95")
+    def _slo_alarms(
+        self, signals: "Signals", dead_letter_queues: Mapping[str, sqs.Queue]
+    ) -> cw.Alarm | None:
+        """One alarm per signal that matters, within CloudWatch's 10 free alarm metrics
+        for dev + prod: "minimal" (API 5xx, records given up on) and "slo" (+ latency,
+        stream lag, missing backups) cover every failure; "full" adds the causes
+        (per-function errors, throttles, the backup's DLQ) at $0.10 per alarm-month.
+        Returns the BackupMissing alarm, if any."""
+        self._api_alarms(signals)
+        self._cause_alarms(signals, dead_letter_queues)
+        return self._alarm(
+            "slo",
+            "BackupMissing",
+            signals.backups,
+            1,
+            f"No successful backup in {BACKUP_WINDOW_HOURS} hours.",
+            comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+            periods=BACKUP_WINDOW_HOURS,
+            # No datapoint at all is what a stopped schedule looks like; a new
+            # environment takes its first backup while it is deployed (Backup).
+            missing=cw.TreatMissingData.BREACHING,
+        )
+
+    def _api_alarms(self, signals: "Signals") -> None:
         # A failing API function, a throttled table: every one of them answers 5xx.
         self._alarm(
             "minimal",
             "Api5xx",
-            api_5xx,
+            signals.api_5xx,
             API_5XX_RATE_THRESHOLD,
             "More than 1% of API requests failed with a 5xx for 15 minutes.",
-            evaluation_periods=3,
+            periods=3,
         )
         self._alarm(
             "slo",
             "ApiLatencyP95",
-            api_latency,
+            signals.api_latency,
             API_P95_LATENCY_MS,
             f"API p95 latency above {API_P95_LATENCY_MS} ms for 15 minutes.",
-            evaluation_periods=3,
+            periods=3,
         )
-        for fn in functions:
+
+    def _cause_alarms(
+        self, signals: "Signals", dead_letter_queues: Mapping[str, sqs.Queue]
+    ) -> None:
+        """Function errors, the aggregator's lag, dead letters, table throttles."""
+        at_least = cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+        for fn in signals.functions:
             name = fn.node.id
             self._alarm(
                 "full",
@@ -127,20 +158,31 @@ class Observability(Construct):
                 fn.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
                 1,
                 f"The {name} function failed.",
-                comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                comparison=at_least,
             )
-        iterator_age = aggregator.metric("IteratorAge", period=FIVE_MINUTES, statistic="Maximum")
         # A failing or throttled aggregator falls behind the stream.
         self._alarm(
             "slo",
             "AggregatorIteratorAge",
-            iterator_age,
+            signals.iterator_age,
             ITERATOR_AGE_MS,
             "The aggregator is more than a minute behind the table's stream.",
-            evaluation_periods=3,
+            periods=3,
         )
-        for index, queue in enumerate(dead_letter_queues):
-            label = queue.node.scope.node.id if queue.node.scope else "Queue"
+        self._queue_alarms(dead_letter_queues)
+        for event in ("ReadThrottleEvents", "WriteThrottleEvents"):
+            self._alarm(
+                "full",
+                f"Table{event}",
+                signals.table.metric(event, period=FIVE_MINUTES, statistic="Sum"),
+                1,
+                f"DynamoDB {event}: the capacity setting is too low for the traffic.",
+                comparison=at_least,
+            )
+
+    def _queue_alarms(self, dead_letter_queues: Mapping[str, sqs.Queue]) -> None:
+        """One depth alarm per queue, named `<label><queue id>Depth`."""
+        for index, (label, queue) in enumerate(dead_letter_queues.items()):
             # The first queue holds the stream records given up on (lost counts); the
             # others' loss (a missed backup) has its own alarm.
             self._alarm(
@@ -153,47 +195,21 @@ class Observability(Construct):
                 f"Messages wait in {queue.node.id}: records or schedules were given up on.",
                 comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             )
-        for event in ("ReadThrottleEvents", "WriteThrottleEvents"):
-            self._alarm(
-                "full",
-                f"Table{event}",
-                table.metric(event, period=FIVE_MINUTES, statistic="Sum"),
-                1,
-                f"DynamoDB {event}: the capacity setting is too low for the traffic.",
-                comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            )
-        backups = cw.Metric(
-            namespace=environment_namespace(settings.name),
-            metric_name=BACKUP_METRIC,
-            dimensions_map={"service": BACKUP.service},
-            period=cdk.Duration.hours(1),
-            statistic="Sum",
-        )
-        self.backup_alarm = self._alarm(
-            "slo",
-            "BackupMissing",
-            backups,
-            1,
-            f"No successful backup in {BACKUP_WINDOW_HOURS} hours.",
-            comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
-            evaluation_periods=BACKUP_WINDOW_HOURS,
-            # No datapoint at all is what a stopped schedule looks like; a new
-            # environment takes its first backup while it is deployed (Backup).
-            missing=cw.TreatMissingData.BREACHING,
-        )
 
-        # X-Ray: API Gateway samples by the account's rules; this environment's API gets
-        # its own, a fixed share of requests (errors included) and no reservoir, which
-        # at 1 request/s would alone trace 2.6M requests a month.
-        self.sampling_rule = xray.CfnSamplingRule(
+    def _sampling_rule(self) -> xray.CfnSamplingRule:
+        """X-Ray: API Gateway samples by the account's rules; this environment's API gets
+        its own, a fixed share of requests (errors included) and no reservoir, which
+        at 1 request/s would alone trace 2.6M requests a month."""
+        name = self.settings.name
+        return xray.CfnSamplingRule(
             self,
             "TraceSampling",
             sampling_rule=xray.CfnSamplingRule.SamplingRuleProperty(
-                rule_name=f"pick-a-number-{settings.name}"[:32],
+                rule_name=f"pick-a-number-{name}"[:32],
                 priority=SAMPLING_RULE_PRIORITY,
-                fixed_rate=settings.xray_sampling_rate,
+                fixed_rate=self.settings.xray_sampling_rate,
                 reservoir_size=0,
-                service_name=f"{api_name(settings.name)}/{settings.name}",
+                service_name=f"{api_name(name)}/{name}",
                 service_type="AWS::ApiGateway::Stage",
                 host="*",
                 http_method="*",
@@ -203,15 +219,17 @@ class Observability(Construct):
             ),
         )
 
-        self.dashboard = cw.Dashboard(self, "Dashboard", period_override=cw.PeriodOverride.AUTO)
-        self.dashboard.add_widgets(
+    def _dashboard(self, signals: "Signals") -> cw.Dashboard:
+        functions, table = signals.functions, signals.table
+        dashboard = cw.Dashboard(self, "Dashboard", period_override=cw.PeriodOverride.AUTO)
+        dashboard.add_widgets(
             cw.GraphWidget(
                 title="API requests and 5xx",
-                left=[stage.metric_count(period=FIVE_MINUTES)],
-                right=[stage.metric_server_error(period=FIVE_MINUTES)],
+                left=[signals.stage.metric_count(period=FIVE_MINUTES)],
+                right=[signals.stage.metric_server_error(period=FIVE_MINUTES)],
                 width=12,
             ),
-            cw.GraphWidget(title="API latency p95", left=[api_latency], width=12),
+            cw.GraphWidget(title="API latency p95", left=[signals.api_latency], width=12),
             cw.GraphWidget(
                 title="Function errors",
                 left=[fn.metric_errors(period=FIVE_MINUTES) for fn in functions],
@@ -222,7 +240,7 @@ class Observability(Construct):
                 left=[fn.metric_duration(period=FIVE_MINUTES, statistic="p95") for fn in functions],
                 width=12,
             ),
-            cw.GraphWidget(title="Aggregator iterator age", left=[iterator_age], width=12),
+            cw.GraphWidget(title="Aggregator iterator age", left=[signals.iterator_age], width=12),
             cw.GraphWidget(
                 title="DynamoDB throttles and consumed capacity",
                 left=[
@@ -235,10 +253,12 @@ class Observability(Construct):
                 ],
                 width=12,
             ),
-            cw.GraphWidget(title="Backups created", left=[backups], width=12),
+            cw.GraphWidget(title="Backups created", left=[signals.backups], width=12),
             cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=12),
         )
+        return dashboard
 
+    def _budget(self, cost_tag: tuple[str, str]) -> budgets.CfnBudget:
         tag_key, tag_value = cost_tag
         # Through the topic only: its e-mail subscription forwards the alert (a direct
         # EMAIL subscriber as well would deliver every alert twice).
@@ -247,14 +267,14 @@ class Observability(Construct):
                 subscription_type="SNS", address=self.topic.topic_arn
             )
         ]
-        self.budget = budgets.CfnBudget(
+        return budgets.CfnBudget(
             self,
             "Budget",
             budget=budgets.CfnBudget.BudgetDataProperty(
                 budget_type="COST",
                 time_unit="MONTHLY",
                 budget_limit=budgets.CfnBudget.SpendProperty(
-                    amount=settings.budget_usd, unit="USD"
+                    amount=self.settings.budget_usd, unit="USD"
                 ),
                 cost_filters={"TagKeyValue": [f"user:{tag_key}${tag_value}"]},
             ),
@@ -279,26 +299,43 @@ class Observability(Construct):
         metric: cw.IMetric,
         threshold: float,
         description: str,
-        *,
-        comparison: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluation_periods: int = 1,
-        missing: cw.TreatMissingData = cw.TreatMissingData.NOT_BREACHING,
+        **options: Any,
     ) -> cw.Alarm | None:
+        """An alarm of `level` (none below the environment's level) to the topic."""
         if not self.settings.has_alarms(level):
             return None
-        alarm = cw.Alarm(
-            self,
-            id,
-            metric=metric,
-            threshold=threshold,
-            comparison_operator=comparison,
-            evaluation_periods=evaluation_periods,
-            datapoints_to_alarm=evaluation_periods,
-            treat_missing_data=missing,
-            alarm_description=description,
-        )
+        found = alarm(self, id, metric, threshold, description, **options)
         action = cw_actions.SnsAction(self.topic)
-        alarm.add_alarm_action(action)
-        alarm.add_ok_action(action)
-        self.alarms.append(alarm)
-        return alarm
+        found.add_alarm_action(action)
+        found.add_ok_action(action)
+        self.alarms.append(found)
+        return found
+
+
+class Signals:
+    """The metrics the alarms and the dashboard both read."""
+
+    def __init__(
+        self,
+        stage: apigw.Stage,
+        functions: Sequence[lambda_.Function],
+        aggregator: lambda_.Function,
+        table: dynamodb.Table,
+        environment: str,
+    ) -> None:
+        self.stage = stage
+        self.functions = functions
+        self.table = table
+        # Stage metrics: dimensions ApiName (the environment's API name) and Stage.
+        self.api_5xx = stage.metric_server_error(period=FIVE_MINUTES, statistic="Average")
+        self.api_latency = stage.metric_latency(period=FIVE_MINUTES, statistic="p95")
+        self.iterator_age = aggregator.metric(
+            "IteratorAge", period=FIVE_MINUTES, statistic="Maximum"
+        )
+        self.backups = cw.Metric(
+            namespace=environment_namespace(environment),
+            metric_name=BACKUP_METRIC,
+            dimensions_map={"service": BACKUP.service},
+            period=cdk.Duration.hours(1),
+            statistic="Sum",
+        )

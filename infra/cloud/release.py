@@ -30,6 +30,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra.cloud.alarms import alarm
 from infra.cloud.observability import API_5XX_RATE_THRESHOLD, API_P95_LATENCY_MS
 from infra.settings import EnvironmentSettings
 
@@ -100,26 +101,32 @@ class Release(Construct):
                         comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                     )
                 ]
-            self.groups[name] = codedeploy.LambdaDeploymentGroup(
-                self,
-                f"{name}Deployment",
-                application=self.application,
-                alias=alias,
-                deployment_config=self.config,
-                role=self.role,
-                alarms=alarms,
-                auto_rollback=codedeploy.AutoRollbackConfig(
-                    failed_deployment=True,
-                    stopped_deployment=True,
-                    deployment_in_alarm=bool(alarms),
-                ),
-            )
+            self.groups[name] = self._deployment_group(name, alias, alarms)
         cdk.Validations.of(self.role).acknowledge(
             cdk.Acknowledgment(
                 id=f"AwsSolutions-IAM4[Policy::{CODEDEPLOY_POLICY}]",
                 reason="AWS's policy for CodeDeploy's Lambda deployments, scoped by AWS to "
                 "updating aliases, reading alarms and invoking CodeDeployHook_* functions.",
             )
+        )
+
+    def _deployment_group(
+        self, name: str, alias: lambda_.Alias, alarms: list[cw.Alarm]
+    ) -> codedeploy.LambdaDeploymentGroup:
+        """Shifts `alias` as the release says; rolls back on a failure or an alarm."""
+        return codedeploy.LambdaDeploymentGroup(
+            self,
+            f"{name}Deployment",
+            application=self.application,
+            alias=alias,
+            deployment_config=self.config,
+            role=self.role,
+            alarms=alarms,
+            auto_rollback=codedeploy.AutoRollbackConfig(
+                failed_deployment=True,
+                stopped_deployment=True,
+                deployment_in_alarm=bool(alarms),
+            ),
         )
 
     def _api_alarms(self, settings: EnvironmentSettings, rest_api: apigw.RestApi) -> list[cw.Alarm]:
@@ -164,17 +171,9 @@ class Release(Construct):
         comparison: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
         minutes: int = 1,
     ) -> cw.Alarm:
-        alarm = cw.Alarm(
-            self,
-            id,
-            metric=metric,
-            threshold=threshold,
-            comparison_operator=comparison,
-            evaluation_periods=minutes,
-            datapoints_to_alarm=minutes,
-            # No data (a new environment, no traffic) is no reason to roll back.
-            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-            alarm_description=description,
+        # No data (a new environment, no traffic) is no reason to roll back.
+        found = alarm(
+            self, id, metric, threshold, description, comparison=comparison, periods=minutes
         )
-        self.alarms.append(alarm)
-        return alarm
+        self.alarms.append(found)
+        return found

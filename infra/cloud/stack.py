@@ -11,6 +11,7 @@ from infra.cloud.data import Data
 from infra.cloud.frontend import Frontend
 from infra.cloud.functions import FunctionFactory
 from infra.cloud.observability import Observability
+from infra.cloud.provider_logs import give_helper_functions_log_groups
 from infra.cloud.release import Release
 from infra.settings import EnvironmentSettings
 from infra.topology import TOPOLOGY, Topology
@@ -50,7 +51,7 @@ class PickANumberStack(cdk.Stack):
         self.data = Data(self, "Data", settings=settings)
         table = self.data.table
         functions = FunctionFactory(self, settings, table)
-        aggregator = self.data.add_aggregator(functions, settings, topology.stream_consumer)
+        consumer = self.data.add_aggregator(functions, settings, topology.stream_consumer)
         self.api = Api(self, "Api", settings=settings, functions=functions, routes=topology.routes)
         self.backup = Backup(
             self,
@@ -66,10 +67,14 @@ class PickANumberStack(cdk.Stack):
             settings=settings,
             cost_tag=cost_tag,
             stage=self.api.stage,
-            functions=[*self.api.functions.values(), aggregator, self.backup.function],
-            aggregator=aggregator,
+            functions=[*self.api.functions.values(), consumer.function, self.backup.function],
+            aggregator=consumer.function,
             table=table,
-            dead_letter_queues=[self.data.stream_dlq, self.backup.dead_letters],
+            # By the prefix of their depth alarms: stream records, then backups.
+            dead_letter_queues={
+                "Data": consumer.dead_letters,
+                "Backup": self.backup.dead_letters,
+            },
         )
 
         if self.observability.backup_alarm is not None:
@@ -81,11 +86,17 @@ class PickANumberStack(cdk.Stack):
             "Release",
             settings=settings,
             api_aliases=self.api.aliases,
-            other_aliases={aggregator.node.id: self.data.aggregator_alias},
+            other_aliases={consumer.function.node.id: consumer.alias},
             rest_api=self.api.rest_api,
         )
 
+        # Last: the functions CDK added inside the constructs above (custom resources).
+        give_helper_functions_log_groups(self, settings.log_retention)
+
+        self._outputs()
+
+    def _outputs(self) -> None:
         cdk.CfnOutput(self, "SiteUrl", value=f"https://{self.frontend.distribution.domain_name}")
-        cdk.CfnOutput(self, "TableName", value=table.table_name)
+        cdk.CfnOutput(self, "TableName", value=self.data.table.table_name)
         cdk.CfnOutput(self, "DashboardName", value=self.observability.dashboard.dashboard_name)
         cdk.CfnOutput(self, "ReleaseApplication", value=self.release.application.application_name)

@@ -147,8 +147,8 @@ def test_stage_named_after_the_environment_with_tracing_logs_and_throttles(dev: 
         # API Gateway escapes '/' as '~1' in method setting paths.
         per_method = settings["/" + route.path.replace("/", "~1")]
         assert per_method["HttpMethod"] == route.method
-        # from the table's capacity (cdk.json: dev submit 1/2, stats 5/10)
-        rate, burst = {"POST": (1, 2), "GET": (5, 10)}[route.method]
+        # from the table's capacity (cdk.json: dev submit 1/2, stats 0.75/2)
+        rate, burst = {"POST": (1, 2), "GET": (0.75, 2)}[route.method]
         assert per_method["ThrottlingRateLimit"] == rate
         assert per_method["ThrottlingBurstLimit"] == burst
 

@@ -434,8 +434,9 @@ def test_method_throttles_follow_the_table_capacity(dev: Synth, prod: Synth) -> 
     300 s of unused capacity at most); past it, writes fail with
     ProvisionedThroughputExceeded (our 503) and the stream consumer falls behind. An
     accepted pick costs up to 5 write units (1 raw put + 2 marker + 2 rollup in a
-    batch of one, bench/write_units.py); a default daily-stats read, 1 read unit. So
-    API Gateway's per-method rate must stay within capacity / cost."""
+    batch of one, bench/write_units.py); a daily-stats read of the longest range, 6.5
+    read units (test_aws_review.py). So API Gateway's per-method rate must stay
+    within capacity / cost."""
     from infra.settings import READ_UNITS_PER_STATS_REQUEST, WRITE_UNITS_PER_PICK
 
     for synth in (dev, prod):

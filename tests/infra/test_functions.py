@@ -148,10 +148,15 @@ def test_aggregator_may_only_update_items_read_the_stream_and_dead_letter(dev: S
 
 def test_backup_may_only_manage_backups_of_the_table(dev: Synth) -> None:
     backups = str({"Fn::Join": ["", [{"Fn::GetAtt": ["SubmissionsTable", "Arn"]}, "/backup/*"]]})
+    # and hand a failed night to its dead-letter queue (its on-failure destination)
+    dead_letters = str({"Fn::GetAtt": [dev.logical_id(dev.stack.backup.dead_letters), "Arn"]})
     assert _app_grants(dev, "Backup") == {
         ("dynamodb:CreateBackup", TABLE_ARN),
         ("dynamodb:DeleteBackup", backups),
         ("dynamodb:ListBackups", "*"),
+        ("sqs:SendMessage", dead_letters),
+        ("sqs:GetQueueAttributes", dead_letters),
+        ("sqs:GetQueueUrl", dead_letters),
     }
 
 
