@@ -419,16 +419,6 @@ def test_the_functions_emit_few_enough_custom_metrics_for_two_environments() -> 
 # ---- 5. Provisioned capacity bounds what the API may admit -------------------------
 
 
-def method_throttles(synth: Synth) -> dict[tuple[str, str], dict[str, Any]]:
-    _, stage = synth.one("AWS::ApiGateway::Stage")
-    return {
-        # API Gateway escapes '/' as '~1' in a method setting's path: "/~1api~1…"
-        (s["HttpMethod"], s["ResourcePath"][1:].replace("~1", "/")): s
-        for s in stage["Properties"]["MethodSettings"]
-        if s["ResourcePath"] != "/*"
-    }
-
-
 def test_method_throttles_follow_the_table_capacity(dev: Synth, prod: Synth) -> None:
     """AWS: a provisioned table sustains its WCU/RCU per second (burst credit covers
     300 s of unused capacity at most); past it, writes fail with
@@ -442,7 +432,7 @@ def test_method_throttles_follow_the_table_capacity(dev: Synth, prod: Synth) -> 
     for synth in (dev, prod):
         _, table = synth.one("AWS::DynamoDB::Table")
         capacity = table["Properties"]["ProvisionedThroughput"]
-        throttles = method_throttles(synth)
+        throttles = synth.method_throttles()
         submit = throttles[("POST", "/api/submit-number")]["ThrottlingRateLimit"]
         stats = throttles[("GET", "/api/daily-stats")]["ThrottlingRateLimit"]
         assert submit * WRITE_UNITS_PER_PICK <= capacity["WriteCapacityUnits"]

@@ -12,7 +12,6 @@ import pytest
 
 from infra.cloud.account import STACK_NAME, AccountSettings, AccountStack
 from tests.support.synth import Synth, cdk_json_context
-from tests.infra.test_aws_behaviour import method_throttles
 
 # ---- 1. The account stack is deployed before any bootstrap exists ------------------
 
@@ -150,7 +149,7 @@ def test_the_stats_throttle_holds_for_the_longest_range_the_api_allows(
     for synth in (dev, prod):
         _, table = synth.one("AWS::DynamoDB::Table")
         capacity = table["Properties"]["ProvisionedThroughput"]["ReadCapacityUnits"]
-        rate = method_throttles(synth)[("GET", "/api/daily-stats")]["ThrottlingRateLimit"]
+        rate = synth.method_throttles()[("GET", "/api/daily-stats")]["ThrottlingRateLimit"]
         assert rate * worst <= capacity, (synth.stack.stack_name, rate, worst, capacity)
 
 

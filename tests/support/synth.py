@@ -68,3 +68,13 @@ class Synth:
     def logical_id(self, construct: Any) -> str:
         cfn = construct.node.default_child
         return str(self.stack.resolve(cfn.logical_id))
+
+    def method_throttles(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """The stage's per-method settings, keyed by (HTTP method, resource path)."""
+        _, stage = self.one("AWS::ApiGateway::Stage")
+        return {
+            # API Gateway escapes '/' as '~1' in a method setting's path: "/~1api~1…"
+            (s["HttpMethod"], s["ResourcePath"][1:].replace("~1", "/")): s
+            for s in stage["Properties"]["MethodSettings"]
+            if s["ResourcePath"] != "/*"
+        }
