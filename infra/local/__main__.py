@@ -1,6 +1,7 @@
 """`python -m infra.local`: run the whole app on this machine (see README, "Run locally")."""
 
 import argparse
+import dataclasses
 import logging
 import signal
 import sys
@@ -14,7 +15,8 @@ from infra.local.stack import REAL_AWS, EmulatedStack, Options
 DEFAULTS = Options()
 
 
-def parse_options(argv: list[str] | None = None) -> Options:
+def _parser() -> argparse.ArgumentParser:
+    """One option per field of Options, with the same name."""
     parser = argparse.ArgumentParser(
         prog="python -m infra.local",
         description="Run Pick a Number locally: web app, API, DynamoDB and its stream, backups.",
@@ -69,27 +71,19 @@ def parse_options(argv: list[str] | None = None) -> Options:
         default=DEFAULTS.function_log_level,
         help="Powertools log level of the functions (%(default)s)",
     )
+    return parser
+
+
+def parse_options(argv: list[str] | None = None) -> Options:
+    parser = _parser()
     args = parser.parse_args(argv)
     if not 0 <= args.chaos <= 1:
         parser.error("--chaos is a probability between 0 and 1")
     if not 1 <= args.parallelization_factor <= 10:
         parser.error("--parallelization-factor is between 1 and 10, as in Lambda")
+    args.function_log_level = args.function_log_level.upper()
     return Options(
-        host=args.host,
-        port=args.port,
-        aws_port=args.aws_port,
-        data_dir=args.data_dir,
-        ephemeral=args.ephemeral,
-        endpoint_url=args.endpoint_url,
-        table_name=args.table_name,
-        web_dir=args.web_dir,
-        chaos=args.chaos,
-        chaos_seed=args.chaos_seed,
-        throttle_rate=args.throttle_rate,
-        throttle_burst=args.throttle_burst,
-        batching_window=args.batching_window,
-        parallelization_factor=args.parallelization_factor,
-        function_log_level=args.function_log_level.upper(),
+        **{field.name: getattr(args, field.name) for field in dataclasses.fields(Options)}
     )
 
 
