@@ -7,7 +7,7 @@ from constructs import Construct
 
 from infra.cloud.api import Api
 from infra.cloud.backup import Backup
-from infra.cloud.data import Data
+from infra.cloud.data import Data, StreamConsumer
 from infra.cloud.frontend import Frontend
 from infra.cloud.functions import FunctionFactory
 from infra.cloud.observability import Observability
@@ -61,25 +61,7 @@ class PickANumberStack(cdk.Stack):
             schedule=topology.backup_schedule,
         )
         self.frontend = Frontend(self, "Frontend", settings=settings, api=self.api)
-        self.observability = Observability(
-            self,
-            "Observability",
-            settings=settings,
-            cost_tag=cost_tag,
-            stage=self.api.stage,
-            functions=[*self.api.functions.values(), consumer.function, self.backup.function],
-            aggregator=consumer.function,
-            table=table,
-            # By the prefix of their depth alarms: stream records, then backups.
-            dead_letter_queues={
-                "Data": consumer.dead_letters,
-                "Backup": self.backup.dead_letters,
-            },
-        )
-
-        if self.observability.backup_alarm is not None:
-            # Created once the first backup exists: no alarm for a new environment.
-            self.observability.backup_alarm.node.add_dependency(self.backup.first_backup)
+        self.observability = self._observability(settings, cost_tag, consumer)
 
         self.release = Release(
             self,
@@ -94,6 +76,29 @@ class PickANumberStack(cdk.Stack):
         give_helper_functions_log_groups(self, settings.log_retention)
 
         self._outputs()
+
+    def _observability(
+        self, settings: EnvironmentSettings, cost_tag: tuple[str, str], consumer: StreamConsumer
+    ) -> Observability:
+        observability = Observability(
+            self,
+            "Observability",
+            settings=settings,
+            cost_tag=cost_tag,
+            stage=self.api.stage,
+            functions=[*self.api.functions.values(), consumer.function, self.backup.function],
+            aggregator=consumer.function,
+            table=self.data.table,
+            # By the prefix of their depth alarms: stream records, then backups.
+            dead_letter_queues={
+                "Data": consumer.dead_letters,
+                "Backup": self.backup.dead_letters,
+            },
+        )
+        if observability.backup_alarm is not None:
+            # Created once the first backup exists: no alarm for a new environment.
+            observability.backup_alarm.node.add_dependency(self.backup.first_backup)
+        return observability
 
     def _outputs(self) -> None:
         cdk.CfnOutput(self, "SiteUrl", value=f"https://{self.frontend.distribution.domain_name}")
