@@ -15,8 +15,10 @@ def test_no_option_means_the_stack_defaults_with_data_in_the_working_directory()
 
 def test_each_option_reaches_its_field() -> None:
     options = parse_options(
-        ["--port", "0", "--ephemeral", "--chaos", "0.25", "--chaos-seed", "7"]
-        + ["--parallelization-factor", "4", "--function-log-level", "debug"]
+        [
+            *("--port", "0", "--ephemeral", "--chaos", "0.25", "--chaos-seed", "7"),
+            *("--parallelization-factor", "4", "--function-log-level", "debug"),
+        ]
     )
     assert (options.port, options.ephemeral, options.chaos, options.chaos_seed) == (
         0,
