@@ -34,7 +34,7 @@ import random
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from bench.common import percentile, print_table, write_results
 
@@ -542,20 +542,68 @@ def run(quick: bool = False) -> dict[str, Any]:
         latency.label: Simulation(latency, backoff, MAX_PICKS_PER_TRANSACTION)
         for latency in (AWS, DYNAMODB_LOCAL)
     }
+    _print_assumptions(backoff, MAX_PICKS_PER_TRANSACTION + 1)
+
     aws = simulations[AWS.label]
+    grid = _grid(aws, batch_size, grid_seconds)
+    _print_grid(grid, backoff, batch_size, MAX_PICKS_PER_TRANSACTION, grid_seconds)
+
+    local = simulations[DYNAMODB_LOCAL.label]
+    sensitivity = [
+        {
+            "writers": writers,
+            "rollup_parts": parts,
+            **_figures(local.run(Configuration(writers, 1, parts, batch_size), grid_seconds)),
+        }
+        for writers, parts in SENSITIVITY
+    ]
+    print_table(
+        f"6b. the same at {DYNAMODB_LOCAL.label} latency", GRID_HEADERS, _grid_rows(sensitivity)
+    )
+
+    records = RECORDS_QUICK if quick else RECORDS
+    checks = _model_checks(aws, records, check_seconds, grid_seconds)
+    _print_checks(checks, records, check_seconds)
+    figures = {
+        "seed": SEED,
+        "latency": {s.latency.label: s.latency.__dict__ for s in simulations.values()},
+        "backoff": backoff.__dict__,
+        "invoke_seconds": INVOKE_SECONDS,
+        "poll_seconds": POLL_SECONDS,
+        "targets": {
+            "lag_p95_seconds": LAG_TARGET_SECONDS,
+            "conflict_rate": CONFLICT_TARGET,
+            "headroom": HEADROOM_TARGET,
+        },
+        "grid": grid,
+        "sensitivity": sensitivity,
+        "model_check": checks,
+    }
+    write_results("contention", figures)
+    return figures
+
+
+def _print_assumptions(backoff: Backoff, actions: int) -> None:
     print(
-        f"\nAssumed: TransactWriteItems {AWS.median(MAX_PICKS_PER_TRANSACTION + 1) * 1000:.0f} ms"
-        f" median for {MAX_PICKS_PER_TRANSACTION + 1} actions on AWS"
+        f"\nAssumed: TransactWriteItems {AWS.median(actions) * 1000:.0f} ms"
+        f" median for {actions} actions on AWS"
         f" ({AWS.base_seconds * 1000:g} ms + {AWS.per_action_seconds * 1000:g} ms per action),"
-        f" {DYNAMODB_LOCAL.median(MAX_PICKS_PER_TRANSACTION + 1) * 1000:.0f} ms on DynamoDB Local"
+        f" {DYNAMODB_LOCAL.median(actions) * 1000:.0f} ms on DynamoDB Local"
         f" (measured); backoff full jitter {backoff.base_seconds * 1000:g} ms x 2^n, cap"
         f" {backoff.cap_seconds:g} s, {backoff.attempts} attempts; {INVOKE_SECONDS * 1000:g} ms"
         f" per invocation; seed {SEED}."
     )
 
-    grid = _grid(aws, batch_size, grid_seconds)
+
+def _print_grid(
+    grid: Sequence[dict[str, Any]],
+    backoff: Backoff,
+    batch_size: int,
+    picks_per_transaction: int,
+    grid_seconds: float,
+) -> None:
     about = (
-        f"batches of {batch_size} ({MAX_PICKS_PER_TRANSACTION} picks per transaction at most),"
+        f"batches of {batch_size} ({picks_per_transaction} picks per transaction at most),"
         f" {AWS.label} latency, {grid_seconds:g} s simulated per cell"
     )
     _print_pivot(
@@ -579,21 +627,12 @@ def run(quick: bool = False) -> dict[str, Any]:
         lambda c: f"{c['counted_picks_per_second']:,.0f}",
     )
 
-    local = simulations[DYNAMODB_LOCAL.label]
-    sensitivity = [
-        {
-            "writers": writers,
-            "rollup_parts": parts,
-            **_figures(local.run(Configuration(writers, 1, parts, batch_size), grid_seconds)),
-        }
-        for writers, parts in SENSITIVITY
-    ]
-    print_table(
-        f"6b. the same at {DYNAMODB_LOCAL.label} latency", GRID_HEADERS, _grid_rows(sensitivity)
-    )
 
+def _model_checks(
+    aws: Simulation, records: int, check_seconds: float, grid_seconds: float
+) -> list[dict[str, Any]]:
+    """Each plan of docs/CAPACITY.md (and its comparisons) at its load, then saturated."""
     checks = []
-    records = RECORDS_QUICK if quick else RECORDS
     for plan in PLANS:
         for variant, configuration in (("as planned", plan.configuration), *plan.comparisons):
             seconds = max(check_seconds, records / plan.picks_per_second)
@@ -614,45 +653,54 @@ def run(quick: bool = False) -> dict[str, Any]:
                     **_check(plan, at_load, saturated),
                 }
             )
+    return checks
+
+
+CHECK_HEADERS: Final = (
+    "picks/s",
+    "data",
+    "configuration",
+    "shards x pf",
+    "parts",
+    "counted/s",
+    "invocations/s",
+    "picks/tx",
+    "conflicts",
+    "lag p50 ms",
+    "lag p95 ms",
+    "capacity/s",
+    "headroom",
+    "check",
+)
+
+
+def _check_row(c: dict[str, Any]) -> tuple[Any, ...]:
+    at_load = c["at_load"]
+    return (
+        c["picks_per_second"],
+        c["data"],
+        c["variant"],
+        f"{c['shards']:,} x {c['parallelization_factor']}",
+        c["rollup_parts"],
+        f"{at_load['counted_picks_per_second']:,.1f}",
+        f"{at_load['invocations_per_second']:,.1f}",
+        f"{at_load['picks_per_transaction']:.1f}",
+        f"{at_load['conflict_rate']:.1%}",
+        _milliseconds(at_load["lag_p50_seconds"]),
+        _milliseconds(at_load["lag_p95_seconds"]),
+        round(c["saturated"]["counted_picks_per_second"]),
+        f"{c['headroom']:,.1f}x",
+        "ok" if c["passed"] else "FAILED",
+    )
+
+
+def _print_checks(checks: Sequence[dict[str, Any]], records: int, check_seconds: float) -> None:
     print_table(
         f"6c. model check: docs/CAPACITY.md's configuration per load and data, Poisson"
         f" arrivals at that load for {check_seconds:g} s or {records:,} picks, whichever is"
         f" longer ({AWS.label} latency); capacity: the same at saturation",
-        (
-            "picks/s",
-            "data",
-            "configuration",
-            "shards x pf",
-            "parts",
-            "counted/s",
-            "invocations/s",
-            "picks/tx",
-            "conflicts",
-            "lag p50 ms",
-            "lag p95 ms",
-            "capacity/s",
-            "headroom",
-            "check",
-        ),
-        [
-            (
-                c["picks_per_second"],
-                c["data"],
-                c["variant"],
-                f"{c['shards']:,} x {c['parallelization_factor']}",
-                c["rollup_parts"],
-                f"{c['at_load']['counted_picks_per_second']:,.1f}",
-                f"{c['at_load']['invocations_per_second']:,.1f}",
-                f"{c['at_load']['picks_per_transaction']:.1f}",
-                f"{c['at_load']['conflict_rate']:.1%}",
-                _milliseconds(c["at_load"]["lag_p50_seconds"]),
-                _milliseconds(c["at_load"]["lag_p95_seconds"]),
-                round(c["saturated"]["counted_picks_per_second"]),
-                f"{c['headroom']:,.1f}x",
-                "ok" if c["passed"] else "FAILED",
-            )
-            for c in checks
-        ],
+        CHECK_HEADERS,
+        [_check_row(c) for c in checks],
     )
     for plan in PLANS:
         verdicts = [
@@ -664,23 +712,6 @@ def run(quick: bool = False) -> dict[str, Any]:
             f"  model check {plan.picks_per_second:>6,g} picks/s, {plan.data}, {plan.setting}: "
             + "; ".join(verdicts)
         )
-    figures = {
-        "seed": SEED,
-        "latency": {s.latency.label: s.latency.__dict__ for s in simulations.values()},
-        "backoff": backoff.__dict__,
-        "invoke_seconds": INVOKE_SECONDS,
-        "poll_seconds": POLL_SECONDS,
-        "targets": {
-            "lag_p95_seconds": LAG_TARGET_SECONDS,
-            "conflict_rate": CONFLICT_TARGET,
-            "headroom": HEADROOM_TARGET,
-        },
-        "grid": grid,
-        "sensitivity": sensitivity,
-        "model_check": checks,
-    }
-    write_results("contention", figures)
-    return figures
 
 
 def _milliseconds(seconds: float | None) -> str:

@@ -33,7 +33,7 @@ from infra.local.proxy import (
 from infra.local.runtime import FunctionError
 from infra.local.throttle import TokenBucket, retry_after
 from infra.security_headers import SECURITY_HEADERS
-from infra.topology import API_PREFIX, ROUTES, Route
+from infra.topology import API_PREFIX, Route
 from shared.http import Problem
 from shared.schemas import MAX_BODY_BYTES
 
@@ -74,10 +74,6 @@ class Router:
 
     def __init__(self, routes: Iterable[Route]) -> None:
         self.routes = tuple(routes)
-
-    @classmethod
-    def from_topology(cls) -> "Router":
-        return cls(ROUTES)
 
     def served(self) -> set[tuple[str, str]]:
         return {(route.method, route.path) for route in self.routes}

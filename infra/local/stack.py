@@ -27,12 +27,12 @@ from infra.local.stream_poller import (
 from infra.local.throttle import TokenBucket
 from infra.topology import (
     API_THROTTLE,
-    BACKUP_SCHEDULE,
     FUNCTIONS,
-    ROUTES,
     STREAM_CONSUMER,
+    TOPOLOGY,
     Function,
     RuntimeSettings,
+    Topology,
     runtime_environment,
 )
 
@@ -100,8 +100,11 @@ class EmulatedStack:
     functions, the gateway, the stream poller and the scheduler, started and stopped
     together. (`infra.local.launcher` runs one as a subprocess.)"""
 
-    def __init__(self, options: Options, out: IO[str] = sys.stdout) -> None:
+    def __init__(
+        self, options: Options, out: IO[str] = sys.stdout, topology: Topology = TOPOLOGY
+    ) -> None:
         self.options = options
+        self.topology = topology
         self.out = out
         self.stop_event = threading.Event()
         self.embedded: LocalAwsEndpoint | None = None
@@ -120,14 +123,17 @@ class EmulatedStack:
         endpoint_url = self._start_aws()
         stream_arn, _ = ensure_table(dynamodb(endpoint_url), options.table_name)
 
-        functions = local_functions(options)
-        for route in ROUTES:  # cold starts now: the first request is not slow, errors show early
+        consumer, schedule = self.topology.stream_consumer, self.topology.backup_schedule
+        functions = local_functions(options, self.topology.functions)
+        for route in (
+            self.topology.routes
+        ):  # cold starts now: the first request is not slow, errors show early
             functions[route.function.name].handler()
-        functions[STREAM_CONSUMER.function.name].handler()
+        functions[consumer.function.name].handler()
 
         mapping = EventSourceMapping(
-            STREAM_CONSUMER,
-            self._chaos.wrap(functions[STREAM_CONSUMER.function.name].invoke),
+            consumer,
+            self._chaos.wrap(functions[consumer.function.name].invoke),
             DeadLetters(self.dead_letters_path),
             self.stop_event,
         )
@@ -144,15 +150,11 @@ class EmulatedStack:
         )
         self.threads.append(poller)
         self.threads.append(
-            Scheduler(
-                BACKUP_SCHEDULE,
-                functions[BACKUP_SCHEDULE.function.name].invoke,
-                self.stop_event,
-            )
+            Scheduler(schedule, functions[schedule.function.name].invoke, self.stop_event)
         )
 
         gateway = Gateway(
-            Router.from_topology(),
+            Router(self.topology.routes),
             functions,
             TokenBucket(options.throttle_rate, options.throttle_burst),
             options.web_dir,
@@ -247,8 +249,8 @@ class EmulatedStack:
             if options.throttle_rate > 0
             else "off"
         )
-        consumer = STREAM_CONSUMER
-        next_backup = Scheduler(BACKUP_SCHEDULE, lambda e: None, self.stop_event).cron.next_after(
+        consumer, schedule = self.topology.stream_consumer, self.topology.backup_schedule
+        next_backup = Scheduler(schedule, lambda e: None, self.stop_event).cron.next_after(
             datetime.now(UTC)
         )
         lines = [
@@ -263,7 +265,7 @@ class EmulatedStack:
             f"{consumer.max_retry_attempts} retries, "
             f"dead letters to {self.dead_letters_path}",
             f"  throttle      {throttle}",
-            f"  backup        {BACKUP_SCHEDULE.cron} UTC, next {next_backup:%Y-%m-%d %H:%M}; "
+            f"  backup        {schedule.cron} UTC, next {next_backup:%Y-%m-%d %H:%M}; "
             "now: make backup-local",
             f"  chaos         {options.chaos:g}" if options.chaos else "  chaos         off",
             "Ctrl-C stops it. Access log (JSON lines) follows.",

@@ -6,7 +6,6 @@ has to change."""
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -17,53 +16,15 @@ from infra.local.stack import Options, local_functions
 from infra.openapi import build_document
 from infra.settings import selected_environment
 from infra.topology import (
-    API_PREFIX,
-    COMMON_SETTINGS,
     FUNCTIONS,
     ROUTES,
-    TOPOLOGY,
-    Body,
     Function,
-    Response,
-    Route,
-    TableActions,
     TablePart,
     runtime_environment,
 )
 from shared.http import JSON_CONTENT_TYPE
 from tests.support.synth import Synth
-
-# ---- a throwaway route, served by a handler in this module --------------------------
-
-THROWAWAY_BODY = Body(
-    "Throwaway",
-    {"type": "object", "properties": {"table": {"type": "string"}}, "required": ["table"]},
-)
-THROWAWAY = Function(
-    name="Throwaway",
-    handler=f"{__name__}.lambda_handler",
-    service="throwaway",
-    description="GET /api/throwaway: says which table it was given",
-    settings=COMMON_SETTINGS,
-    table_actions=(TableActions(("dynamodb:GetItem",)),),
-)
-THROWAWAY_ROUTE = Route(
-    "GET",
-    f"{API_PREFIX}/throwaway",
-    THROWAWAY,
-    responses=(Response(200, "The function's table.", THROWAWAY_BODY),),
-)
-EXTENDED = replace(TOPOLOGY, routes=(*ROUTES, THROWAWAY_ROUTE))
-
-
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The throwaway function: answers its declared 200 from its declared setting."""
-    return {
-        "statusCode": 200,
-        "headers": {"Content-Type": JSON_CONTENT_TYPE},
-        "body": json.dumps({"table": os.environ["TABLE_NAME"]}),
-    }
-
+from tests.support.throwaway import EXTENDED, THROWAWAY, THROWAWAY_BODY, THROWAWAY_ROUTE
 
 TABLE_ARN = {"Fn::GetAtt": ["SubmissionsTable", "Arn"]}
 

@@ -1,13 +1,19 @@
-"""The local router serves exactly the topology's routes, each with its function."""
+"""The local router serves exactly the topology's routes, each with its function, and
+a stack built from a topology serves that topology's routes."""
 
+import io
+import os
 from typing import Any
 
 import pytest
+import requests
 
 from infra.local.gateway import Gateway, Router
 from infra.local.proxy import HttpRequest
+from infra.local.stack import EmulatedStack, Options
 from infra.local.throttle import TokenBucket
 from infra.topology import ROUTES, Function
+from tests.support.throwaway import EXTENDED, THROWAWAY_ROUTE
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
@@ -31,11 +37,11 @@ def functions():
 
 @pytest.fixture
 def gateway(functions, tmp_path):
-    return Gateway(Router.from_topology(), functions, TokenBucket(0, 1), tmp_path, lambda _: None)
+    return Gateway(Router(ROUTES), functions, TokenBucket(0, 1), tmp_path, lambda _: None)
 
 
 def test_the_router_serves_exactly_the_topology_routes():
-    assert Router.from_topology().served() == {(route.method, route.path) for route in ROUTES}
+    assert Router(ROUTES).served() == {(route.method, route.path) for route in ROUTES}
 
 
 @pytest.mark.parametrize("path", sorted({route.path for route in ROUTES}))
@@ -63,3 +69,26 @@ def test_a_path_outside_the_topology_is_not_found(gateway, functions):
 
     assert response.status == 404
     assert all(not f.events for f in functions.values())
+
+
+def test_a_stack_built_from_a_topology_serves_that_topology_routes(tmp_path, monkeypatch):
+    """The throwaway route of tests/support/throwaway.py, declared in a test topology
+    only, is served over HTTP by a local stack built from that topology (on its own
+    in-memory DynamoDB Local), with the settings the declaration gives its function."""
+    for name in list(os.environ):  # the stack sets the AWS variables it runs with
+        monkeypatch.setenv(name, os.environ[name])
+    options = Options(
+        port=0, aws_port=0, data_dir=tmp_path, ephemeral=True, table_name="throwaway-table"
+    )
+    stack = EmulatedStack(options, out=io.StringIO(), topology=EXTENDED)
+    stack.start()
+    try:
+        assert stack.http is not None
+        answer = requests.get(f"{stack.http.url}{THROWAWAY_ROUTE.path}", timeout=10)
+        # the app's own routes are still there (a wrong method: the gateway answers)
+        kept = requests.delete(f"{stack.http.url}/api/daily-stats", timeout=10)
+    finally:
+        stack.stop()
+    assert answer.status_code == 200
+    assert answer.json() == {"table": "throwaway-table"}
+    assert (kept.status_code, kept.headers["Allow"]) == (405, "GET")
