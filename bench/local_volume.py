@@ -354,6 +354,14 @@ def _consistent(result: dict[str, Any]) -> Any:
     return result["restart_to_consistent_s"] if result["consistent"] else "not consistent"
 
 
+def _latency(figures: dict[str, Any]) -> str:
+    """p50/p95, and how many requests failed (their time counts in the figures)."""
+    if figures["errors"] == figures["samples"]:
+        return "no answer"
+    cell = f"{figures['p50_ms']:.1f}/{figures['p95_ms']:.1f}"
+    return cell + (f" ({figures['errors']} failed)" if figures["errors"] else "")
+
+
 def _rows(results: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     for r in results:
@@ -369,14 +377,11 @@ def _rows(results: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
                 imported["counted_per_second"] if imported["counted"] >= 0 else "-",
                 _backlog(r),
                 _all_counted(imported),
-                f"{r['empty']['submit']['p50_ms']:.1f}/{r['empty']['submit']['p95_ms']:.1f}",
-                f"{r['full']['submit']['p50_ms']:.1f}/{r['full']['submit']['p95_ms']:.1f}",
-                f"{r['full']['stats_7_days']['p50_ms']:.1f}/"
-                f"{r['full']['stats_7_days']['p95_ms']:.1f}",
-                f"{r['empty']['stats_30_days']['p50_ms']:.1f}/"
-                f"{r['empty']['stats_30_days']['p95_ms']:.1f}",
-                f"{r['full']['stats_30_days']['p50_ms']:.1f}/"
-                f"{r['full']['stats_30_days']['p95_ms']:.1f}",
+                _latency(r["empty"]["submit"]),
+                _latency(r["full"]["submit"]),
+                _latency(r["full"]["stats_7_days"]),
+                _latency(r["empty"]["stats_30_days"]),
+                _latency(r["full"]["stats_30_days"]),
                 r["startup_s"],
                 r.get("restart_to_ready_s", "did not serve again"),
                 _consistent(r),
