@@ -51,11 +51,12 @@ class AddCounter:
 
         from shared.histogram import Histogram
         from shared.rollups import rollup_partition
+        from shared.submissions import pick_from_item
 
         by_day: dict[str, list[int]] = {}
         for record in records:
-            image = record["dynamodb"]["NewImage"]
-            by_day.setdefault(image["date"]["S"], []).append(int(image["number"]["N"]))
+            pick = pick_from_item(record["dynamodb"]["NewImage"])
+            by_day.setdefault(pick.date, []).append(pick.number)
         for day, numbers in by_day.items():
             histogram = Histogram.of(numbers)
             added = [n for n, count in histogram.items() if count]
@@ -100,30 +101,19 @@ def measure_add_counter(batch_size: int, days: int) -> dict[str, Any]:
 
 def _stream_records(count: int, rng: random.Random) -> list[dict[str, Any]]:
     """INSERT records of `count` raw submissions over THROUGHPUT_DAYS days."""
+    from infra.local.events import submission_inserted
+    from shared.submissions import Pick, Submission
+
     records = []
     for i in range(count):
         day = f"2026-04-0{1 + i % THROUGHPUT_DAYS}"
-        image = {
-            "pk": {"S": f"SUB#{rng.getrandbits(128):032x}"},
-            "sk": {"S": "SUB"},
-            "number": {"N": str(rng.randint(1, 10))},
-            "date": {"S": day},
-            "received_at": {"S": f"{day}T12:00:00.000+00:00"},
-            "body_hash": {"S": f"{rng.getrandbits(256):064x}"},
-        }
-        records.append(
-            {
-                "eventID": str(i),
-                "eventName": "INSERT",
-                "eventSource": "aws:dynamodb",
-                "dynamodb": {
-                    "Keys": {"pk": image["pk"], "sk": image["sk"]},
-                    "NewImage": image,
-                    "SequenceNumber": str(10**20 + i),
-                    "StreamViewType": "NEW_IMAGE",
-                },
-            }
+        pick = Pick(f"{rng.getrandbits(128):032x}", day, rng.randint(1, 10))
+        submission = Submission(
+            pick,
+            received_at=f"{day}T12:00:00.000+00:00",
+            body_hash=f"{rng.getrandbits(256):064x}",
         )
+        records.append(submission_inserted(submission, str(10**20 + i)))
     return records
 
 
@@ -142,7 +132,7 @@ def measure_throughput(count: int, repeats: int) -> dict[str, Any]:
     from infra.topology import TABLE as TOPOLOGY_TABLE
     from shared.aws import dynamodb
     from shared.rollups import RollupStore
-    from stats import aggregator
+    from stats.aggregator import make_handler
 
     rng = random.Random(2)
     exact_rates, add_rates = [], []
@@ -158,13 +148,13 @@ def measure_throughput(count: int, repeats: int) -> dict[str, Any]:
             records = _stream_records(count, rng)
             for record in records:  # the raw items the markers go on
                 backend.put_item(THROUGHPUT_TABLE, record["dynamodb"]["NewImage"])
-            # The handler's own store on this table (bench.write_units swaps in a meter).
-            aggregator.rollups = RollupStore(client, THROUGHPUT_TABLE)
+            # The handler, built on this table (bench.write_units builds one on a meter).
+            aggregator = make_handler(RollupStore(client, THROUGHPUT_TABLE))
             calls = _CallCounter(client)
 
             start = time.perf_counter()
             for batch in _batches(records):
-                result = aggregator.lambda_handler({"Records": batch}, LambdaContext.timeless())
+                result = aggregator({"Records": batch}, LambdaContext.timeless())
                 assert result == {"batchItemFailures": []}, result
             exact_rates.append(count / (time.perf_counter() - start))
             requests["exactly_once"] = calls.take()
@@ -178,7 +168,7 @@ def measure_throughput(count: int, repeats: int) -> dict[str, Any]:
 
             # Exactness: every batch delivered a second time, as a retry would.
             for batch in _batches(records):
-                aggregator.lambda_handler({"Records": batch}, LambdaContext.timeless())
+                aggregator({"Records": batch}, LambdaContext.timeless())
                 counter.aggregate(batch, meter=False)
             drift = {
                 "exactly_once": _rollup_total(client, THROUGHPUT_TABLE) - count,

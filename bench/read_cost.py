@@ -79,29 +79,32 @@ def _days() -> list[date]:
 
 
 def _submissions(count: int, rng: random.Random) -> list[dict[str, Any]]:
-    """Raw submissions as the ingest function stores them (attributes and sizes)."""
+    """Raw submission items as the ingest function stores them (attributes and
+    sizes), each marked as the aggregator marks it once counted."""
+    from decimal import Decimal
+
+    from shared.submissions import MARKER, Pick, Submission, submission_item
+
     days = _days()
     found = []
     for _ in range(count):
         day = rng.choice(days)
         at = f"{day.isoformat()}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:00.000+00:00"
-        item = {
-            "id": uuid.UUID(int=rng.getrandbits(128)).hex,
-            "number": {"N": str(rng.randint(1, 10))},
-            "date": {"S": day.isoformat()},
-            "received_at": {"S": at},
-            "client_timestamp": {"S": at.replace(".000+00:00", "Z")},
-            "body_hash": {"S": f"{rng.getrandbits(256):064x}"},
-            "aggregated_at": {"S": at[:19] + "Z"},
-        }
-        if rng.random() < 0.5:
-            item["location"] = {
-                "M": {
-                    "latitude": {"N": f"{rng.uniform(-90, 90):.1f}"},
-                    "longitude": {"N": f"{rng.uniform(-180, 180):.1f}"},
-                }
-            }
-        found.append(item)
+        submission_id = uuid.UUID(int=rng.getrandbits(128)).hex
+        pick = Pick(submission_id, day.isoformat(), rng.randint(1, 10))
+        body_hash = f"{rng.getrandbits(256):064x}"
+        located = rng.random() < 0.5
+        latitude = Decimal(f"{rng.uniform(-90, 90):.1f}") if located else None
+        longitude = Decimal(f"{rng.uniform(-180, 180):.1f}") if located else None
+        submission = Submission(
+            pick,
+            received_at=at,
+            body_hash=body_hash,
+            client_timestamp=at.replace(".000+00:00", "Z"),
+            latitude=latitude,
+            longitude=longitude,
+        )
+        found.append({**submission_item(submission), MARKER: {"S": at[:19] + "Z"}})
     return found
 
 
@@ -121,16 +124,12 @@ def _load(submissions: list[dict[str, Any]]) -> None:
     the seed table (raw items by day)."""
     from shared.histogram import Histogram
     from shared.rollups import rollup_partition
-    from shared.submissions import MARKER, submission_key
+    from shared.submissions import pick_from_item
 
-    assert MARKER == "aggregated_at"
-    raw = [
-        {**submission_key(s["id"]), **{k: v for k, v in s.items() if k != "id"}}
-        for s in submissions
-    ]
+    picks = [pick_from_item(item) for item in submissions]
     by_day: dict[str, list[int]] = {}
-    for s in submissions:
-        by_day.setdefault(s["date"]["S"], []).append(int(s["number"]["N"]))
+    for pick in picks:
+        by_day.setdefault(pick.date, []).append(pick.number)
     rollups = [
         {
             "pk": {"S": rollup_partition(date.fromisoformat(day))},
@@ -139,14 +138,11 @@ def _load(submissions: list[dict[str, Any]]) -> None:
         }
         for day, numbers in by_day.items()
     ]
-    _write_all(TABLE, raw + rollups)
+    _write_all(TABLE, submissions + rollups)
+    # The seed's layout: each raw item under its day, its own key as the sort key.
     seed = [
-        {
-            "pk": {"S": f"DATE#{s['date']['S']}"},
-            "sk": {"S": f"SUB#{s['id']}"},
-            **{k: v for k, v in s.items() if k != "id"},
-        }
-        for s in submissions
+        {**item, "pk": {"S": f"DATE#{pick.date}"}, "sk": item["pk"]}
+        for item, pick in zip(submissions, picks, strict=True)
     ]
     _write_all(SEED_TABLE, seed)
 
@@ -193,10 +189,15 @@ def measure(volume: int, repeats: int, rng: random.Random) -> dict[str, Any]:
         _create_tables(client)
         load_seconds, _ = timed(lambda: _load(_submissions(volume, rng)))
 
-        from stats import api
+        from shared.aws import dynamodb
+        from shared.rollups import RollupStore
+        from stats.api import make_handler
 
+        # The function's own client, as at a cold start: metered apart from the seed's.
+        rollup_client = dynamodb()
+        daily_stats_handler = make_handler(RollupStore(rollup_client, TABLE))
         rollup_meter, seed_meter = ReadMeter(), ReadMeter()
-        rollup_meter.attach(api.rollups._client)
+        rollup_meter.attach(rollup_client)
         seed_meter.attach(client)
         first, last = FIRST_DAY, FIRST_DAY + timedelta(days=DAYS - 1)
         event = api_event(
@@ -209,7 +210,7 @@ def measure(volume: int, repeats: int, rng: random.Random) -> dict[str, Any]:
             rollup_meter.reset()
             with contextlib.redirect_stdout(io.StringIO()):  # the handler's EMF metrics
                 seconds, response = timed(
-                    lambda: api.lambda_handler(event, LambdaContext.timeless())
+                    lambda: daily_stats_handler(event, LambdaContext.timeless())
                 )
             rollup_times.append(seconds)
             seed_meter.reset()

@@ -126,7 +126,7 @@ def submitted(days: int) -> Iterator[tuple[Any, Any, list[dict[str, Any]]]]:
     from moto import mock_aws
 
     from infra.topology import TABLE as TOPOLOGY_TABLE
-    from ingest import handler as ingest_handler
+    from ingest.handler import make_submit_number
     from shared.aws import dynamodb
     from shared.submissions import SubmissionStore
 
@@ -136,24 +136,24 @@ def submitted(days: int) -> Iterator[tuple[Any, Any, list[dict[str, Any]]]]:
         client = dynamodb()
         client.create_table(**request)
         meter: Any = WriteMeter(client)
-        ingest_handler.store = SubmissionStore(meter, TABLE)
+        submit_number = make_submit_number(SubmissionStore(meter, TABLE))
         day_names = [
             (date.fromisoformat(FIRST_DAY) + timedelta(days=d)).isoformat() for d in range(days)
         ]
         for i in range(SUBMISSIONS):
             event = _submit_event(i % 10 + 1, day_names[i % days], i)
-            assert ingest_handler.submit_number(event)["statusCode"] == 201
+            assert submit_number(event)["statusCode"] == 201
         yield client, meter, _insert_records(client)
 
 
 def measure(batch_size: int, days: int) -> dict[str, Any]:
     from shared.rollups import RollupStore
-    from stats import aggregator
+    from stats.aggregator import aggregate
 
     with submitted(days) as (_, meter, records):
-        aggregator.rollups = RollupStore(meter, TABLE)
+        rollups = RollupStore(meter, TABLE)
         for start in range(0, len(records), batch_size):
-            response = aggregator.aggregate(records[start : start + batch_size])
+            response = aggregate(rollups, records[start : start + batch_size])
             assert response["batchItemFailures"] == []
 
     units = dict(meter.units)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from infra.local.aws_endpoint import dynamodb
 from infra.local.stack import read_state
-from shared.submissions import Submission, submission_item
+from shared.submissions import Pick, Submission, submission_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -61,9 +61,8 @@ def history(count: int, days: int, today: date, seed: int = 2026) -> Iterator[Su
             )
             body = f'{{"number":{number}}}'.encode()
             yield Submission(
-                id=uuid.uuid4().hex,  # never an existing one: a second demo adds
-                number=number,
-                date=day.isoformat(),
+                # A new id, never an existing one: a second demo adds.
+                Pick(uuid.uuid4().hex, day.isoformat(), number),
                 received_at=received.isoformat(timespec="milliseconds"),
                 body_hash=hashlib.sha256(body).hexdigest(),
             )

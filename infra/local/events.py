@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from infra.topology import Function
+from shared.submissions import Submission, submission_item, submission_key
 
 LOCAL_ACCOUNT_ID: Final = "123456789012"
 DEFAULT_REGION: Final = "us-east-1"
@@ -182,6 +183,13 @@ def stream_record(
         "dynamodb": change,
     }
     return lambda_record(read, stream_arn, region)
+
+
+def submission_inserted(submission: Submission, sequence_number: str) -> Record:
+    """The INSERT record of a raw submission, its image the item the ingest function
+    stores."""
+    key = submission_key(submission.pick.submission_id)
+    return stream_record("INSERT", key, submission_item(submission), sequence_number)
 
 
 # -- the context object -------------------------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from backup.retention import USER, Backup
+from backup.retention import USER, TableBackup
 from shared.rollups import is_rollup_key
 from shared.submissions import MARKER, is_submission_key
 
@@ -59,7 +59,7 @@ class BackupStore:
         self._client = client
         self._table = table_name
 
-    def list(self) -> list[Backup]:
+    def list(self) -> list[TableBackup]:
         """Every USER backup of the table, all pages. The type and table are checked
         here too, not only by the service's filters (emulators ignore some)."""
         found = []
@@ -72,11 +72,11 @@ class BackupStore:
                     found.append(_backup(summary))
         return found
 
-    def create(self, name: str) -> Backup:
+    def create(self, name: str) -> TableBackup:
         details = self._client.create_backup(TableName=self._table, BackupName=name)
         return _backup(details["BackupDetails"])
 
-    def delete(self, backup: Backup) -> None:
+    def delete(self, backup: TableBackup) -> None:
         self._client.delete_backup(BackupArn=backup.arn)
 
 
@@ -144,8 +144,8 @@ def count_items(client: "DynamoDBClient", table_name: str) -> ItemCounts:
     return ItemCounts(total, submissions, counted, rollups, frozenset(rollup_days))
 
 
-def _backup(summary: Mapping[str, Any]) -> Backup:
-    return Backup(
+def _backup(summary: Mapping[str, Any]) -> TableBackup:
+    return TableBackup(
         arn=summary["BackupArn"],
         name=summary["BackupName"],
         created=summary["BackupCreationDateTime"],

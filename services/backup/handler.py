@@ -20,10 +20,7 @@ from backup.backups import BackupStore
 from backup.retention import nightly_name, to_prune, tonights_backup
 from backup.settings import BackupSettings
 from shared.aws import dynamodb
-from shared.observability import logger, metrics, tracer
-
-settings = BackupSettings.from_env()
-store = BackupStore(dynamodb(), settings.table_name)
+from shared.observability import LambdaHandler, instrumented, logger, metrics
 
 
 @dataclass
@@ -34,11 +31,13 @@ class NightlyResult:
     pruned: list[str] = field(default_factory=list)  # ARNs
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return asdict(nightly_backup(store, settings, datetime.now(UTC)))
+def make_handler(store: BackupStore, settings: BackupSettings) -> LambdaHandler:
+    """The function's Lambda handler: tonight's backup of `store`, then retention."""
+
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return asdict(nightly_backup(store, settings, datetime.now(UTC)))
+
+    return instrumented(lambda_handler)
 
 
 def nightly_backup(store: BackupStore, settings: BackupSettings, now: datetime) -> NightlyResult:
@@ -61,9 +60,19 @@ def nightly_backup(store: BackupStore, settings: BackupSettings, now: datetime) 
     return result
 
 
-def main() -> None:
-    print(json.dumps(asdict(nightly_backup(store, settings, datetime.now(UTC))), indent=2))
+def from_environment() -> tuple[BackupStore, BackupSettings]:
+    """The deployed store and settings (every setting required: MissingSetting if not)."""
+    settings = BackupSettings.from_env()
+    return BackupStore(dynamodb(), settings.table_name), settings
 
+
+def main() -> None:
+    print(json.dumps(asdict(nightly_backup(*from_environment(), datetime.now(UTC))), indent=2))
+
+
+# Built at import, as at a cold start: the settings are checked, a client is made,
+# no AWS call.
+lambda_handler = make_handler(*from_environment())
 
 if __name__ == "__main__":
     main()

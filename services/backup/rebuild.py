@@ -29,7 +29,6 @@ from shared.histogram import Histogram
 from shared.rollups import (
     MAX_PICKS_PER_TRANSACTION,
     PARTS_VARIABLE,
-    Pick,
     RollupChanged,
     RollupSnapshot,
     RollupStore,
@@ -66,7 +65,7 @@ def rebuild(
         histogram = Histogram.of(day_picks.counted_numbers)
         if snapshot.histogram != histogram or any(sk != day for sk, _ in snapshot.parts):
             rollups.replace_day(snapshot, histogram)
-        pending = [Pick(p.submission_id, p.number) for p in day_picks.uncounted]
+        pending = day_picks.uncounted
         newly = sum(
             rollups.count_once(day, pending[i : i + MAX_PICKS_PER_TRANSACTION])
             for i in range(0, len(pending), MAX_PICKS_PER_TRANSACTION)

@@ -40,7 +40,7 @@ def check_retention(retention_days: int, min_keep: int) -> None:
 
 
 @dataclass(frozen=True)
-class Backup:
+class TableBackup:
     """One on-demand backup of the table, as DynamoDB lists it."""
 
     arn: str
@@ -60,7 +60,9 @@ def nightly_name(table_name: str, night: date) -> str:
     return f"{nightly_prefix(table_name)}{night.isoformat()}"
 
 
-def tonights_backup(backups: Iterable[Backup], table_name: str, now: datetime) -> Backup | None:
+def tonights_backup(
+    backups: Iterable[TableBackup], table_name: str, now: datetime
+) -> TableBackup | None:
     """The nightly USER backup already taken (or being taken) on `now`'s UTC day, if any:
     a retried schedule must not take a second one."""
     night = now.astimezone(UTC).date()
@@ -77,8 +79,8 @@ def tonights_backup(backups: Iterable[Backup], table_name: str, now: datetime) -
 
 
 def to_prune(
-    backups: Iterable[Backup], now: datetime, retention_days: int, min_keep: int
-) -> list[Backup]:
+    backups: Iterable[TableBackup], now: datetime, retention_days: int, min_keep: int
+) -> list[TableBackup]:
     """USER backups older than `retention_days`, except the newest `min_keep` available
     ones, which are kept whatever their age. Backups still being created are never
     pruned (nor counted as kept: they may yet fail). InvalidRetention for settings

@@ -2,7 +2,7 @@
 
 Idempotency: with an Idempotency-Key the submission id derives from the key, so
 a replay finds the first submission by its id; the hash of the body tells a
-true replay (answered as before) from a reuse of the key (409 Conflict).
+true replay (answered as before) from a reuse of the key (IdempotencyConflict).
 """
 
 import hashlib
@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from shared.http import FieldError, Problem, bad_request
-from shared.submissions import Submission, SubmissionStore
+from shared.errors import IdempotencyConflict, InvalidSubmission
+from shared.submissions import Pick, Submission, SubmissionStore
 
 # 0.1 degree is about 11 km: enough for "where do people pick", not who they are.
 LOCATION_PRECISION = Decimal("0.1")
@@ -35,9 +35,11 @@ def new_submission(
         _check_calendar(client_timestamp)
     location = payload.get("location")
     return Submission(
-        id=_submission_id(idempotency_key),
-        number=int(payload["number"]),
-        date=received_at.astimezone(UTC).date().isoformat(),
+        Pick(
+            submission_id=_submission_id(idempotency_key),
+            date=received_at.astimezone(UTC).date().isoformat(),
+            number=int(payload["number"]),
+        ),
         received_at=received_at.astimezone(UTC).isoformat(timespec="milliseconds"),
         body_hash=body_hash(payload),
         client_timestamp=client_timestamp,
@@ -50,15 +52,14 @@ def accept(store: SubmissionStore, submission: Submission) -> Accepted:
     """Store a submission once; a replay gets the first answer back."""
     if store.add(submission):
         return Accepted(submission, created=True)
-    first = store.get(submission.id)
+    first = store.get(submission.pick.submission_id)
     if first is None:  # only if it was deleted between the two calls
-        raise Problem(409, "Conflict", "The Idempotency-Key is in use; retry the request.")
+        raise IdempotencyConflict("The Idempotency-Key is in use; retry the request.")
     if first.body_hash != submission.body_hash:
-        raise Problem(
-            409,
-            "Conflict",
+        raise IdempotencyConflict(
             "This Idempotency-Key was already used with a different body.",
-            (FieldError("Idempotency-Key", "reused with a different body"),),
+            "Idempotency-Key",
+            "reused with a different body",
         )
     return Accepted(first, created=False)
 
@@ -79,9 +80,10 @@ def _check_calendar(timestamp: str) -> None:
     try:
         datetime.fromisoformat(timestamp)
     except ValueError:
-        raise bad_request(
+        raise InvalidSubmission(
             f"'timestamp' {timestamp!r} is not a real date and time.",
-            FieldError("timestamp", "not a real date and time"),
+            "timestamp",
+            "not a real date and time",
         ) from None
 
 

@@ -5,44 +5,53 @@ The rollups are not touched here: the table's stream feeds the aggregator.
 
 import re
 from datetime import UTC, datetime
-from typing import Any
 
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ingest.accept import accept, new_submission
 from shared.aws import dynamodb
-from shared.http import Event, FieldError, Response, api_handler, bad_request, header, json_body
+from shared.http import (
+    Event,
+    FieldError,
+    Response,
+    Route,
+    api_handler,
+    bad_request,
+    header,
+    json_body,
+)
 from shared.http import json_response as respond
-from shared.observability import logger, metrics, tracer
+from shared.observability import LambdaHandler, api_function, logger, metrics
 from shared.schemas import IDEMPOTENCY_KEY_PATTERN, SUBMISSION_SCHEMA
 from shared.settings import TableSettings
 from shared.submissions import SubmissionStore
 from shared.validation import compile_schema
 
-settings = TableSettings.from_env()
-store = SubmissionStore(dynamodb(), settings.table_name)
 validate_submission = compile_schema(SUBMISSION_SCHEMA)
 _idempotency_key_format = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
-@tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Response:
-    return submit_number(event)
+def make_handler(store: SubmissionStore) -> LambdaHandler:
+    """The function's Lambda handler, storing submissions in `store`."""
+    return api_function(make_submit_number(store))
 
 
-@api_handler
-def submit_number(event: Event) -> Response:
-    payload = validate_submission(json_body(event))
-    submission = new_submission(payload, idempotency_key(event), received_at(event))
-    accepted = accept(store, submission)
-    outcome = "SubmissionAccepted" if accepted.created else "SubmissionReplayed"
-    metrics.add_metric(name=outcome, unit=MetricUnit.Count, value=1)
-    logger.info("submission stored", extra={"replay": not accepted.created, **submission.public()})
-    return respond(201 if accepted.created else 200, accepted.submission.public())
+def make_submit_number(store: SubmissionStore) -> Route:
+    """The route: a proxy event in, a response out (every error as problem+json)."""
+
+    @api_handler
+    def submit_number(event: Event) -> Response:
+        payload = validate_submission(json_body(event))
+        submission = new_submission(payload, idempotency_key(event), received_at(event))
+        accepted = accept(store, submission)
+        outcome = "SubmissionAccepted" if accepted.created else "SubmissionReplayed"
+        metrics.add_metric(name=outcome, unit=MetricUnit.Count, value=1)
+        logger.info(
+            "submission stored", extra={"replay": not accepted.created, **submission.public()}
+        )
+        return respond(201 if accepted.created else 200, accepted.submission.public())
+
+    return submit_number
 
 
 def idempotency_key(event: Event) -> str | None:
@@ -63,3 +72,7 @@ def received_at(event: Event) -> datetime:
     if isinstance(epoch_ms, int | float):
         return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
     return datetime.now(UTC)
+
+
+# Built at import, as at a cold start: a client is made, no AWS call.
+lambda_handler = make_handler(SubmissionStore(dynamodb(), TableSettings.from_env().table_name))

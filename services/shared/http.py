@@ -1,8 +1,10 @@
 """HTTP at the edge of every API function: problem+json errors, JSON responses,
 and strict parsing of API Gateway REST proxy events.
 
-One exception type (`Problem`) carries every client error; `api_handler` maps it
-to a response in one place, so routes never build error responses themselves.
+One exception type (`Problem`) carries every client error the edge finds itself;
+the domain raises its own (`shared.errors`), which `DOMAIN_PROBLEMS` maps to
+problems in one table. `api_handler` answers both in one place, so routes never
+build error responses themselves.
 """
 
 import base64
@@ -13,9 +15,11 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import wraps
+from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import quote
 
+from shared.errors import DomainError, IdempotencyConflict, InvalidRange, InvalidSubmission
 from shared.schemas import MAX_BODY_BYTES
 
 PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
@@ -26,6 +30,7 @@ _BASE_HEADERS: Final = {"Cache-Control": "no-store"}
 
 Event = Mapping[str, Any]
 Response = dict[str, Any]
+Route = Callable[[Event], Response]
 
 _log = logging.getLogger(__name__)
 
@@ -65,13 +70,14 @@ class Problem(Exception):
     detail: str
     errors: tuple[FieldError, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
+    type: str = "about:blank"
 
     def __post_init__(self) -> None:
         super().__init__(f"{self.status} {self.title}: {self.detail}")
 
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "type": "about:blank",
+            "type": self.type,
             "title": self.title,
             "status": self.status,
             "detail": self.detail,
@@ -83,6 +89,35 @@ class Problem(Exception):
 
 def bad_request(detail: str, *errors: FieldError) -> Problem:
     return Problem(400, "Bad Request", detail, errors)
+
+
+@dataclass(frozen=True)
+class ProblemKind:
+    """What a kind of domain error is answered with; its detail and field are its own."""
+
+    status: int
+    title: str
+    type: str = "about:blank"
+
+
+# The one place a domain error becomes an HTTP answer.
+DOMAIN_PROBLEMS: Final[Mapping[type[DomainError], ProblemKind]] = MappingProxyType(
+    {
+        InvalidSubmission: ProblemKind(400, "Bad Request"),
+        InvalidRange: ProblemKind(400, "Bad Request"),
+        IdempotencyConflict: ProblemKind(409, "Conflict"),
+    }
+)
+
+
+def domain_problem(error: DomainError) -> Problem | None:
+    """The problem a domain error is answered with; None for a kind with no entry
+    in DOMAIN_PROBLEMS (answered as unexpected)."""
+    kind = next((DOMAIN_PROBLEMS[k] for k in type(error).__mro__ if k in DOMAIN_PROBLEMS), None)
+    if kind is None:
+        return None
+    errors = (FieldError(error.field, error.reason),) if error.field is not None else ()
+    return Problem(kind.status, kind.title, error.detail, errors, type=kind.type)
 
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
@@ -101,9 +136,14 @@ def problem_response(problem: Problem) -> Response:
     }
 
 
-def api_handler(route: Callable[[Event], Response]) -> Callable[[Event], Response]:
-    """Answer `Problem`s as problem+json, and anything unexpected as a 500 problem
-    (logged with its traceback) so that every error has one format."""
+_INTERNAL_ERROR: Final = Problem(
+    500, "Internal Server Error", "The request could not be completed."
+)
+
+
+def api_handler(route: Route) -> Route:
+    """Answer `Problem`s and domain errors as problem+json, and anything unexpected
+    as a 500 problem (logged with its traceback) so that every error has one format."""
 
     @wraps(route)
     def handle(event: Event) -> Response:
@@ -111,6 +151,11 @@ def api_handler(route: Callable[[Event], Response]) -> Callable[[Event], Respons
             return route(event)
         except Problem as problem:
             return problem_response(problem)
+        except DomainError as error:
+            answer = domain_problem(error)
+            if answer is None:
+                _log.exception("a domain error with no entry in DOMAIN_PROBLEMS")
+            return problem_response(answer or _INTERNAL_ERROR)
         except Exception as error:
             if _error_code(error) in _CAPACITY_ERRORS or _is_timeout(error):
                 _log.warning("table over capacity", exc_info=True)
@@ -123,9 +168,7 @@ def api_handler(route: Callable[[Event], Response]) -> Callable[[Event], Respons
                     )
                 )
             _log.exception("unhandled error")
-            return problem_response(
-                Problem(500, "Internal Server Error", "The request could not be completed.")
-            )
+            return problem_response(_INTERNAL_ERROR)
 
     return handle
 

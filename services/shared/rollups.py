@@ -30,7 +30,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from shared.histogram import NUMBERS, Histogram
-from shared.submissions import MARKER, submission_key
+from shared.submissions import MARKER, Pick, submission_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -69,14 +69,6 @@ def unlimited() -> float:
 
 def _attribute(number: int) -> str:
     return f"n{number}"
-
-
-@dataclass(frozen=True)
-class Pick:
-    """One raw submission as the aggregator sees it."""
-
-    submission_id: str
-    number: int
 
 
 class RollupContention(RuntimeError):

@@ -5,7 +5,7 @@ optional client_timestamp and location, body_hash (idempotent replays) and
 aggregated_at, the marker the aggregator sets when the rollup has counted it.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
@@ -27,10 +27,21 @@ def is_submission_key(pk: str) -> bool:
 
 
 @dataclass(frozen=True)
-class Submission:
-    id: str
-    number: int
+class Pick:
+    """One submission as the rollups count it: which one, its UTC day (ISO), its
+    number, and whether it carries the aggregation marker (the rollup counted it)."""
+
+    submission_id: str
     date: str
+    number: int
+    counted: bool = False
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One submission as stored: its pick, and how it was received."""
+
+    pick: Pick
     received_at: str
     body_hash: str
     client_timestamp: str | None = None
@@ -39,32 +50,22 @@ class Submission:
 
     def public(self) -> dict[str, Any]:
         """What the API answers about a submission."""
-        return {"id": self.id, "date": self.date, "number": self.number}
-
-
-@dataclass(frozen=True)
-class DatedPick:
-    """A stored submission as a rollup rebuild sees it: whether it is counted."""
-
-    submission_id: str
-    date: str
-    number: int
-    counted: bool  # it carries the aggregation marker
+        return {"id": self.pick.submission_id, "date": self.pick.date, "number": self.pick.number}
 
 
 @dataclass
 class DayOfPicks:
     """One day's stored submissions, split by whether its rollup counted them."""
 
-    counted: list[DatedPick] = field(default_factory=list)
-    uncounted: list[DatedPick] = field(default_factory=list)
+    counted: list[Pick] = field(default_factory=list)
+    uncounted: list[Pick] = field(default_factory=list)
 
     @property
     def counted_numbers(self) -> list[int]:
         return [pick.number for pick in self.counted]
 
 
-def picks_by_day(picks: Iterable[DatedPick]) -> dict[str, DayOfPicks]:
+def picks_by_day(picks: Iterable[Pick]) -> dict[str, DayOfPicks]:
     """The picks grouped by ISO day, counted and uncounted apart."""
     days: dict[str, DayOfPicks] = {}
     for pick in picks:
@@ -94,9 +95,9 @@ class SubmissionStore:
         item = self._client.get_item(
             TableName=self._table, Key=submission_key(submission_id), ConsistentRead=True
         ).get("Item")
-        return _from_item(item) if item else None
+        return submission_from_item(item) if item else None
 
-    def scan_picks(self, first: str, last: str) -> Iterator[DatedPick]:
+    def scan_picks(self, first: str, last: str) -> Iterator[Pick]:
         """Every submission received on a day in [first, last] (ISO days).
 
         A paginated, strongly consistent Scan of the whole table, since nothing indexes
@@ -116,21 +117,16 @@ class SubmissionStore:
             },
         )
         for page in pages:
-            for item in page.get("Items", []):
-                yield DatedPick(
-                    submission_id=item["pk"]["S"].removeprefix(KEY_PREFIX),
-                    date=item["date"]["S"],
-                    number=int(item["number"]["N"]),
-                    counted=MARKER in item,
-                )
+            yield from map(pick_from_item, page.get("Items", []))
 
 
 def submission_item(s: Submission) -> dict[str, Any]:
-    """The DynamoDB item of a submission: the one place its shape is written."""
+    """The DynamoDB item of a submission: the one place its shape is written. The
+    marker is not: only the aggregator sets it, as it counts the submission."""
     item: dict[str, Any] = {
-        **submission_key(s.id),
-        "number": {"N": str(s.number)},
-        "date": {"S": s.date},
+        **submission_key(s.pick.submission_id),
+        "number": {"N": str(s.pick.number)},
+        "date": {"S": s.pick.date},
         "received_at": {"S": s.received_at},
         "body_hash": {"S": s.body_hash},
     }
@@ -143,12 +139,22 @@ def submission_item(s: Submission) -> dict[str, Any]:
     return item
 
 
-def _from_item(item: dict[str, Any]) -> Submission:
+def pick_from_item(item: Mapping[str, Any]) -> Pick:
+    """The pick of a submission's item (or stream image): its key, date, number and
+    marker are all it reads."""
+    return Pick(
+        submission_id=item["pk"]["S"].removeprefix(KEY_PREFIX),
+        date=item["date"]["S"],
+        number=int(item["number"]["N"]),
+        counted=MARKER in item,
+    )
+
+
+def submission_from_item(item: Mapping[str, Any]) -> Submission:
+    """The submission a `submission_item` stored."""
     location = item.get("location", {}).get("M")
     return Submission(
-        id=item["pk"]["S"].removeprefix(KEY_PREFIX),
-        number=int(item["number"]["N"]),
-        date=item["date"]["S"],
+        pick_from_item(item),
         received_at=item["received_at"]["S"],
         body_hash=item["body_hash"]["S"],
         client_timestamp=item.get("client_timestamp", {}).get("S"),

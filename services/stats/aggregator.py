@@ -24,20 +24,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.aws import dynamodb
 from shared.histogram import NUMBERS
-from shared.observability import logger, metrics, tracer
+from shared.observability import LambdaHandler, Log, instrumented, logger, metrics
 from shared.rollups import (
     MAX_PICKS_PER_TRANSACTION,
     PARTS_VARIABLE,
     Contention,
-    Pick,
     RollupStore,
     unlimited,
 )
 from shared.settings import TableSettings, integer
-from shared.submissions import KEY_PREFIX, is_submission_key
-
-settings = TableSettings.from_env()
-rollups = RollupStore(dynamodb(), settings.table_name, parts=integer(PARTS_VARIABLE, 1))
+from shared.submissions import Pick, is_submission_key, pick_from_item
 
 
 @dataclass
@@ -49,32 +45,39 @@ class DayGroup:
     sequence_numbers: list[str] = field(default_factory=list)
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return aggregate(
-        event.get("Records") or [],
-        seconds_left=lambda: context.get_remaining_time_in_millis() / 1000,
-    )
+def make_handler(rollups: RollupStore, log: Log = logger) -> LambdaHandler:
+    """The stream consumer's Lambda handler, counting into `rollups` while the
+    invocation has time left."""
+
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return aggregate(
+            rollups,
+            event.get("Records") or [],
+            seconds_left=lambda: context.get_remaining_time_in_millis() / 1000,
+            log=log,
+        )
+
+    return instrumented(lambda_handler)
 
 
 def aggregate(
-    records: Sequence[Mapping[str, Any]], seconds_left: Callable[[], float] = unlimited
+    rollups: RollupStore,
+    records: Sequence[Mapping[str, Any]],
+    seconds_left: Callable[[], float] = unlimited,
+    log: Log = logger,
 ) -> dict[str, Any]:
-    """Count a batch; `seconds_left` bounds the retries of contended writes."""
+    """Count a batch into `rollups`; `seconds_left` bounds the retries of contended
+    writes. Returns the records to deliver again, as ReportBatchItemFailures."""
     failed: list[str] = []
     counted = 0
     contention = Contention()
-    for group in day_groups(records):
+    for group in day_groups(records, log):
         try:
             counted += rollups.count_once(
                 group.day, group.picks, seconds_left=seconds_left, contention=contention
             )
         except Exception:
-            logger.exception(
-                "rollup not written; records will be retried", extra={"day": group.day}
-            )
+            log.exception("rollup not written; records will be retried", extra={"day": group.day})
             failed.extend(group.sequence_numbers)
     for name, value in (
         ("SubmissionsCounted", counted),
@@ -87,16 +90,17 @@ def aggregate(
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failed]}
 
 
-def day_groups(records: Iterable[Mapping[str, Any]]) -> Iterator[DayGroup]:
+def day_groups(records: Iterable[Mapping[str, Any]], log: Log = logger) -> Iterator[DayGroup]:
     """Raw-submission INSERTs grouped by day, in order of first appearance, each
     group small enough for one transaction. Anything else is ignored: the event
     source filter should never let it through, but a handler does not trust that."""
     open_groups: dict[str, DayGroup] = {}
     for record in records:
-        parsed = _pick(record)
+        parsed = _pick(record, log)
         if parsed is None:
             continue
-        day, pick, sequence_number = parsed
+        pick, sequence_number = parsed
+        day = pick.date
         group = open_groups.setdefault(day, DayGroup(day))
         group.picks.append(pick)
         group.sequence_numbers.append(sequence_number)
@@ -105,24 +109,35 @@ def day_groups(records: Iterable[Mapping[str, Any]]) -> Iterator[DayGroup]:
     yield from open_groups.values()
 
 
-def _pick(record: Mapping[str, Any]) -> tuple[str, Pick, str] | None:
-    """(day, pick, sequence number) of a raw submission's INSERT; None for any
-    other record, and for a malformed one, whatever its shape."""
+def _pick(record: Mapping[str, Any], log: Log) -> tuple[Pick, str] | None:
+    """(pick, sequence number) of a raw submission's INSERT; None for any other
+    record, and for a malformed one, whatever its shape."""
     try:
         if record.get("eventName") != "INSERT":
             return None
         change = record.get("dynamodb") or {}
-        pk = change["Keys"]["pk"]["S"]
-        if not is_submission_key(pk):
+        if not is_submission_key(change["Keys"]["pk"]["S"]):
             return None
-        image = change["NewImage"]
-        day, number = image["date"]["S"], int(image["number"]["N"])
+        # The key from Keys, as the event filter matched it, whatever the image holds.
+        pick = pick_from_item({**change["NewImage"], "pk": change["Keys"]["pk"]})
         sequence_number = change["SequenceNumber"]
-        well_formed = number in NUMBERS and date.fromisoformat(day).isoformat() == day
+        well_formed = (
+            pick.number in NUMBERS and date.fromisoformat(pick.date).isoformat() == pick.date
+        )
     except (AttributeError, KeyError, TypeError, ValueError):
         well_formed = False
     if not well_formed:
         # A malformed record can never succeed: skip it rather than block the shard.
-        logger.error("malformed stream record skipped")
+        log.error("malformed stream record skipped")
         return None
-    return day, Pick(pk.removeprefix(KEY_PREFIX), number), sequence_number
+    return pick, sequence_number
+
+
+def _handler_from_environment() -> LambdaHandler:
+    """The deployed handler: the table and rollup layout the environment names."""
+    table_name = TableSettings.from_env().table_name
+    return make_handler(RollupStore(dynamodb(), table_name, parts=integer(PARTS_VARIABLE, 1)))
+
+
+# Built at import, as at a cold start: a client is made, no AWS call.
+lambda_handler = _handler_from_environment()

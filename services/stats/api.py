@@ -4,34 +4,35 @@ Reads rollup items only (one Query per month), never the raw submissions.
 """
 
 from datetime import UTC, datetime
-from typing import Any
-
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.aws import dynamodb
-from shared.http import Event, Response, api_handler, json_response, query_params
-from shared.observability import logger, metrics, tracer
+from shared.http import Event, Response, Route, api_handler, json_response, query_params
+from shared.observability import LambdaHandler, api_function
 from shared.rollups import RollupStore
 from shared.schemas import DAILY_STATS_QUERY_SCHEMA
 from shared.settings import TableSettings
 from shared.validation import compile_schema
 from stats.daily_stats import daily_stats, requested_range
 
-settings = TableSettings.from_env()
-rollups = RollupStore(dynamodb(), settings.table_name)
 validate_query = compile_schema(DAILY_STATS_QUERY_SCHEMA)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
-@tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Response:
-    return get_daily_stats(event)
+def make_handler(rollups: RollupStore) -> LambdaHandler:
+    """The function's Lambda handler, reading the histograms of `rollups`."""
+    return api_function(make_daily_stats(rollups))
 
 
-@api_handler
-def get_daily_stats(event: Event) -> Response:
-    params = validate_query(query_params(event))
-    days = requested_range(params, today=datetime.now(UTC).date())
-    return json_response(200, daily_stats(days, rollups.histograms(days.first, days.last)))
+def make_daily_stats(rollups: RollupStore) -> Route:
+    """The route: a proxy event in, a response out (every error as problem+json)."""
+
+    @api_handler
+    def get_daily_stats(event: Event) -> Response:
+        params = validate_query(query_params(event))
+        days = requested_range(params, today=datetime.now(UTC).date())
+        return json_response(200, daily_stats(days, rollups.histograms(days.first, days.last)))
+
+    return get_daily_stats
+
+
+# Built at import, as at a cold start: a client is made, no AWS call.
+lambda_handler = make_handler(RollupStore(dynamodb(), TableSettings.from_env().table_name))

@@ -1,6 +1,7 @@
 """Daily statistics: the date range of a request and the answer, from histograms.
 
-Pure functions over plain values: the rollup store supplies the histograms.
+Pure functions over plain values: the rollup store supplies the histograms, and
+a range that cannot be read is an InvalidRange (the HTTP edge answers it).
 """
 
 from collections.abc import Mapping
@@ -8,8 +9,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from shared.errors import InvalidRange
 from shared.histogram import Histogram
-from shared.http import FieldError, bad_request
 from shared.schemas import DEFAULT_RANGE_DAYS, MAX_RANGE_DAYS
 
 
@@ -27,13 +28,12 @@ def requested_range(params: Mapping[str, str], today: date) -> DateRange:
     last = _day(params, "to") or today
     first = _day(params, "from") or last - timedelta(days=DEFAULT_RANGE_DAYS - 1)
     if first > last:
-        raise bad_request(
-            f"'from' ({first}) is after 'to' ({last}).", FieldError("from", "after 'to'")
-        )
+        raise InvalidRange(f"'from' ({first}) is after 'to' ({last}).", "from", "after 'to'")
     if (last - first).days + 1 > MAX_RANGE_DAYS:
-        raise bad_request(
+        raise InvalidRange(
             f"The range spans more than {MAX_RANGE_DAYS} days.",
-            FieldError("from", f"more than {MAX_RANGE_DAYS} days before 'to'"),
+            "from",
+            f"more than {MAX_RANGE_DAYS} days before 'to'",
         )
     return DateRange(first, last)
 
@@ -61,6 +61,6 @@ def _day(params: Mapping[str, str], name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise bad_request(
-            f"'{name}' ({value!r}) is not a real date.", FieldError(name, "not a real date")
+        raise InvalidRange(
+            f"'{name}' ({value!r}) is not a real date.", name, "not a real date"
         ) from None

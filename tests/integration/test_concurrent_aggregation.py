@@ -6,6 +6,7 @@ injected on top of the real interleaving."""
 import random
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from infra.local.aws_endpoint import LocalAwsEndpoint, dynamodb, ensure_table
 from shared.rollups import RollupStore
 from shared.submissions import SubmissionStore
-from stats import aggregator
+from stats.aggregator import aggregate
 from tests.support.dynamo import raw_histograms, rollup_histograms, unmarked_submissions
 from tests.support.faults import Fault, FaultyClient, skipped_waits
 from tests.support.stream import deliver, store_submissions
@@ -40,7 +41,7 @@ def table(parts: int) -> Iterator["DynamoDBClient"]:
 
 
 def test_concurrent_invocations_over_overlapping_records_count_each_submission_once(
-    table: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch, parts: int
+    table: "DynamoDBClient", parts: int
 ) -> None:
     name = f"{TABLE}-{parts}"
     # Given 300 submissions over three days, and writes that meet injected
@@ -49,7 +50,7 @@ def test_concurrent_invocations_over_overlapping_records_count_each_submission_o
     faulty = FaultyClient(table)
     faulty.inject(rng.choices([Fault.NONE, Fault.CONFLICT, Fault.THROTTLED], k=60))
     store = RollupStore(faulty.as_dynamodb(), name, parts=parts, backoff=skipped_waits())
-    monkeypatch.setattr(aggregator, "rollups", store)
+    aggregator = partial(aggregate, store)
     picks = [(f"2026-03-0{rng.randint(1, 3)}", rng.randint(1, 10)) for _ in range(300)]
     records = store_submissions(SubmissionStore(table, name), picks)
 
@@ -58,9 +59,9 @@ def test_concurrent_invocations_over_overlapping_records_count_each_submission_o
     # and whatever one reports as failed is delivered again
     slices = [rng.sample(records, k=200) for _ in range(INVOCATIONS)]
     with ThreadPoolExecutor(max_workers=INVOCATIONS) as pool:
-        list(pool.map(aggregator.aggregate, slices))
+        list(pool.map(aggregator, slices))
     # (the mapping re-delivers everything once more, failed or not, until acknowledged)
-    deliver(records, aggregator.aggregate, batch_size=100)
+    deliver(records, aggregator, batch_size=100)
 
     # Then every submission is counted exactly once, whatever the parts
     assert unmarked_submissions(table, name) == []

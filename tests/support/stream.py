@@ -11,8 +11,8 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from infra.local.events import stream_record
-from shared.submissions import Submission, SubmissionStore, submission_key
+from infra.local.events import submission_inserted
+from shared.submissions import Pick, Submission, SubmissionStore
 from tests.support.faults import InvocationTimedOut
 
 Record = dict[str, Any]
@@ -25,19 +25,21 @@ def next_sequence_number() -> str:
     return str(next(_sequence))
 
 
+def example_submission(submission_id: str, day: str, number: int) -> Submission:
+    """A submission received at noon (UTC) of `day`."""
+    return Submission(
+        Pick(submission_id, day, number),
+        received_at=f"{day}T12:00:00.000+00:00",
+        body_hash="0" * 64,
+    )
+
+
 def submission_record(
     submission_id: str, day: str, number: int, sequence_number: str | None = None
 ) -> Record:
     """The stream record of a raw submission's INSERT (NEW_IMAGE)."""
-    key = submission_key(submission_id)
-    image = {
-        **key,
-        "number": {"N": str(number)},
-        "date": {"S": day},
-        "received_at": {"S": f"{day}T12:00:00.000+00:00"},
-        "body_hash": {"S": "0" * 64},
-    }
-    return stream_record("INSERT", key, image, sequence_number or next_sequence_number())
+    submission = example_submission(submission_id, day, number)
+    return submission_inserted(submission, sequence_number or next_sequence_number())
 
 
 def store_submissions(store: SubmissionStore, picks: Sequence[tuple[str, int]]) -> list[Record]:
@@ -46,15 +48,7 @@ def store_submissions(store: SubmissionStore, picks: Sequence[tuple[str, int]]) 
     records = []
     for day, number in picks:
         submission_id = f"s{next_sequence_number()}"
-        store.add(
-            Submission(
-                id=submission_id,
-                number=number,
-                date=day,
-                received_at=f"{day}T12:00:00.000+00:00",
-                body_hash="0" * 64,
-            )
-        )
+        store.add(example_submission(submission_id, day, number))
         records.append(submission_record(submission_id, day, number))
     return records
 

@@ -9,11 +9,14 @@ import pytest
 
 from infra.local.aws_endpoint import LocalAwsEndpoint
 from infra.local.events import api_event
-from ingest import handler as ingest_handler
+from ingest.handler import make_submit_number
+from shared.http import Route
+from shared.observability import LambdaHandler, Log, logger
 from shared.rollups import RollupStore
 from shared.submissions import SubmissionStore
-from stats import aggregator as aggregator_module
-from stats import api as stats_api
+from stats.aggregator import aggregate as aggregate_into
+from stats.aggregator import make_handler as make_aggregator
+from stats.api import make_daily_stats
 from tests.support.dynamo import TABLE_NAME, emulated_table
 from tests.support.engines import MOTO, fresh_table, store_engines
 from tests.support.faults import FaultyClient, skipped_waits
@@ -79,25 +82,33 @@ def streamed_table() -> Iterator["DynamoDBClient"]:
 
 
 @pytest.fixture
-def submit(table: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch) -> Callable[..., Response]:
+def submission_store(table: "DynamoDBClient") -> SubmissionStore:
+    return SubmissionStore(table, TABLE_NAME)
+
+
+@pytest.fixture
+def submit_number(submission_store: SubmissionStore) -> Route:
+    """The POST /api/submit-number route, storing into the moto table."""
+    return make_submit_number(submission_store)
+
+
+@pytest.fixture
+def submit(submit_number: Route) -> Callable[..., Response]:
     """POST /api/submit-number through the handler, against the moto table."""
-    monkeypatch.setattr(ingest_handler, "store", SubmissionStore(table, TABLE_NAME))
 
     def post(**event: Any) -> Response:
-        return ingest_handler.submit_number(api_event("POST", "/api/submit-number", **event))
+        return submit_number(api_event("POST", "/api/submit-number", **event))
 
     return post
 
 
 @pytest.fixture
-def get_daily_stats(
-    table: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., Response]:
+def get_daily_stats(table: "DynamoDBClient") -> Callable[..., Response]:
     """GET /api/daily-stats through the handler, against the moto table."""
-    monkeypatch.setattr(stats_api, "rollups", RollupStore(table, TABLE_NAME))
+    daily_stats = make_daily_stats(RollupStore(table, TABLE_NAME))
 
     def get(**event: Any) -> Response:
-        return stats_api.get_daily_stats(api_event("GET", "/api/daily-stats", **event))
+        return daily_stats(api_event("GET", "/api/daily-stats", **event))
 
     return get
 
@@ -114,14 +125,29 @@ def waits() -> list[float]:
 
 
 @pytest.fixture
-def aggregate(
-    faulty_client: FaultyClient, waits: list[float], monkeypatch: pytest.MonkeyPatch
-) -> Aggregate:
-    """The aggregator's batch entry point, writing through the fault-injecting client
-    (its back-off between contended attempts recorded in `waits`)."""
-    rollups = RollupStore(faulty_client.as_dynamodb(), TABLE_NAME, backoff=skipped_waits(waits))
-    monkeypatch.setattr(aggregator_module, "rollups", rollups)
-    return aggregator_module.aggregate
+def faulty_rollups(faulty_client: FaultyClient, waits: list[float]) -> RollupStore:
+    """The rollups, written through the fault-injecting client (the back-off between
+    contended attempts recorded in `waits`)."""
+    return RollupStore(faulty_client.as_dynamodb(), TABLE_NAME, backoff=skipped_waits(waits))
+
+
+@pytest.fixture
+def log() -> Log:
+    """Where the aggregator reports errors: the functions' logger (a test module may
+    record them instead)."""
+    return logger
+
+
+@pytest.fixture
+def aggregate(faulty_rollups: RollupStore, log: Log) -> Aggregate:
+    """The aggregator's batch entry point, counting into `faulty_rollups`."""
+    return lambda records: aggregate_into(faulty_rollups, records, log=log)
+
+
+@pytest.fixture
+def aggregator_handler(faulty_rollups: RollupStore, log: Log) -> LambdaHandler:
+    """The aggregator's Lambda handler, counting into `faulty_rollups`."""
+    return make_aggregator(faulty_rollups, log)
 
 
 @pytest.fixture

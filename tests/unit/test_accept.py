@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from ingest.accept import accept, body_hash, new_submission
-from shared.http import Problem
+from shared.errors import IdempotencyConflict, InvalidSubmission
+from shared.http import domain_problem
 from shared.submissions import Submission
 
 RECEIVED = datetime(2026, 3, 1, 14, 30, tzinfo=UTC)
@@ -39,18 +40,18 @@ RECEIVED = datetime(2026, 3, 1, 14, 30, tzinfo=UTC)
 def test_the_submission_id_of_an_idempotency_key_never_changes(
     key: str, submission_id: str
 ) -> None:
-    assert new_submission({"number": 7}, key, RECEIVED).id == submission_id
+    assert new_submission({"number": 7}, key, RECEIVED).pick.submission_id == submission_id
 
 
 def test_the_submission_id_does_not_depend_on_the_body_or_the_time() -> None:
     first = new_submission({"number": 7}, "k", RECEIVED)
     other = new_submission({"number": 2}, "k", datetime(2027, 1, 1, tzinfo=UTC))
 
-    assert first.id == other.id
+    assert first.pick.submission_id == other.pick.submission_id
 
 
 def test_without_a_key_every_submission_gets_a_new_random_id() -> None:
-    ids = {new_submission({"number": 7}, None, RECEIVED).id for _ in range(3)}
+    ids = {new_submission({"number": 7}, None, RECEIVED).pick.submission_id for _ in range(3)}
 
     assert len(ids) == 3
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
@@ -98,20 +99,22 @@ class RacedStore:
 def test_a_key_whose_submission_vanished_between_write_and_read_is_a_retryable_409() -> None:
     submission = new_submission({"number": 1}, "k", RECEIVED)
 
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(IdempotencyConflict) as raised:
         accept(RacedStore(), submission)  # type: ignore[arg-type]
 
-    problem = raised.value
+    problem = domain_problem(raised.value)
+    assert problem is not None
     assert (problem.status, problem.title) == (409, "Conflict")
     assert problem.detail == "The Idempotency-Key is in use; retry the request."
     assert problem.errors == ()
 
 
 def test_a_timestamp_that_is_no_real_date_names_the_field_and_why() -> None:
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(InvalidSubmission) as raised:
         new_submission({"number": 1, "timestamp": "2026-02-30T10:00:00Z"}, None, RECEIVED)
 
-    problem = raised.value
+    problem = domain_problem(raised.value)
+    assert problem is not None
     assert (problem.status, problem.title) == (400, "Bad Request")
     assert problem.detail == "'timestamp' '2026-02-30T10:00:00Z' is not a real date and time."
     assert [(e.field, e.detail) for e in problem.errors] == [
@@ -136,10 +139,11 @@ def test_a_key_reused_with_another_body_is_a_409_naming_the_key() -> None:
     first = new_submission({"number": 1}, "k", RECEIVED)
     reuse = new_submission({"number": 2}, "k", RECEIVED)
 
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(IdempotencyConflict) as raised:
         accept(TakenStore(first), reuse)  # type: ignore[arg-type]
 
-    problem = raised.value
+    problem = domain_problem(raised.value)
+    assert problem is not None
     assert (problem.status, problem.title) == (409, "Conflict")
     assert problem.detail == "This Idempotency-Key was already used with a different body."
     assert [(e.field, e.detail) for e in problem.errors] == [
@@ -173,5 +177,5 @@ def test_the_day_and_time_of_receipt_are_utc_whatever_the_machines_zone(
 
     submission = new_submission({"number": 5}, None, received)
 
-    assert submission.date == "2026-03-01"
+    assert submission.pick.date == "2026-03-01"
     assert submission.received_at == "2026-03-01T22:30:00.000+00:00"

@@ -8,8 +8,8 @@ import pytest
 
 from infra.local.events import LambdaContext, stream_record
 from shared.histogram import Histogram
+from shared.observability import LambdaHandler
 from shared.rollups import MAX_PICKS_PER_TRANSACTION, Backoff
-from stats import aggregator
 from tests.support.dynamo import raw_histograms, rollup_histograms, unmarked_submissions
 from tests.support.faults import Fault, FaultyClient, InvocationTimedOut
 from tests.support.stream import Record, deliver
@@ -35,17 +35,18 @@ class Logged:
     def __init__(self) -> None:
         self.errors: list[dict[str, Any]] = []
 
-    def error(self, message: str, *, extra: dict[str, Any] | None = None) -> None:
+    def error(
+        self, message: str, /, *args: Any, extra: dict[str, Any] | None = None, **_: Any
+    ) -> None:
         self.errors.append({"message": message, **(extra or {})})
 
     exception = error
 
 
 @pytest.fixture
-def logged(monkeypatch: pytest.MonkeyPatch) -> Logged:
-    recorder = Logged()
-    monkeypatch.setattr(aggregator, "logger", recorder)
-    return recorder
+def log() -> Logged:
+    """The aggregator's errors, recorded (in place of the conftest's logger)."""
+    return Logged()
 
 
 def _failures(response: dict[str, Any]) -> list[str]:
@@ -131,7 +132,7 @@ def test_a_failed_rollup_write_reports_the_records_of_its_group(
     given_submissions: Given,
     table: "DynamoDBClient",
     faulty_client: FaultyClient,
-    logged: "Logged",
+    log: Logged,
 ) -> None:
     # Given a batch of two days whose second day's rollup is held by conflicting writers
     batch = given_submissions((MON, 1), (TUE, 2), (MON, 3), (TUE, 4))
@@ -142,7 +143,7 @@ def test_a_failed_rollup_write_reports_the_records_of_its_group(
 
     # Then exactly Tuesday's records are reported for retry, and Monday is counted
     assert _failures(response) == _sequence_numbers([batch[1], batch[3]])
-    assert logged.errors == [{"message": "rollup not written; records will be retried", "day": TUE}]
+    assert log.errors == [{"message": "rollup not written; records will be retried", "day": TUE}]
     assert rollup_histograms(table) == {MON: Histogram.of([1, 3])}
 
     # When Lambda retries from the first failed record (Monday's second pick comes again)
@@ -295,7 +296,7 @@ def test_a_record_of_any_shape_is_skipped_alone_and_the_rest_counted(
     given_submissions: Given,
     table: "DynamoDBClient",
     odd: Any,
-    logged: "Logged",
+    log: Logged,
 ) -> None:
     # Given a malformed record between two good ones
     first, last = given_submissions((MON, 2), (MON, 9))
@@ -305,7 +306,7 @@ def test_a_record_of_any_shape_is_skipped_alone_and_the_rest_counted(
 
     # Then the malformed record is skipped, with an error logged; neither the
     # batch fails nor the rest is dropped
-    assert [log["message"] for log in logged.errors] == ["malformed stream record skipped"]
+    assert [entry["message"] for entry in log.errors] == ["malformed stream record skipped"]
     assert response == {"batchItemFailures": []}
     assert rollup_histograms(table) == {MON: Histogram.of([2, 9])}
     assert_counted_exactly_once(table)
@@ -333,11 +334,11 @@ def test_a_submission_after_ignored_records_is_counted(
 
 
 def test_the_lambda_entry_point_takes_the_stream_event(
-    aggregate: Aggregate, given_submissions: Given, table: "DynamoDBClient"
+    aggregator_handler: LambdaHandler, given_submissions: Given, table: "DynamoDBClient"
 ) -> None:
     records = given_submissions((WED, 6), (WED, 6))
 
-    response = aggregator.lambda_handler({"Records": records}, LambdaContext.timeless())
+    response = aggregator_handler({"Records": records}, LambdaContext.timeless())
 
     assert response == {"batchItemFailures": []}
     assert rollup_histograms(table) == {WED: Histogram.of([6, 6])}

@@ -51,16 +51,15 @@ def table() -> Iterator["DynamoDBClient"]:
 
 
 @pytest.fixture
-def store(table: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch) -> BackupStore:
-    store = BackupStore(table, TABLE_NAME)
-    monkeypatch.setattr(handler, "store", store)
-    return store
+def store(table: "DynamoDBClient") -> BackupStore:
+    return BackupStore(table, TABLE_NAME)
 
 
-def invoke() -> dict[str, Any]:
-    result: dict[str, Any] = handler.lambda_handler(
-        {"source": "aws.scheduler"}, LambdaContext.timeless()
-    )
+def invoke(store: BackupStore, settings: BackupSettings | None = None) -> dict[str, Any]:
+    """One scheduled invocation of the function built on `store`, with `settings`
+    (by default the environment's, as deployed)."""
+    lambda_handler = handler.make_handler(store, settings or BackupSettings.from_env())
+    result: dict[str, Any] = lambda_handler({"source": "aws.scheduler"}, LambdaContext.timeless())
     return result
 
 
@@ -78,7 +77,7 @@ def run_nights(store: BackupStore, settings: BackupSettings, nights: int, start:
 def test_a_backup_named_after_the_table_and_night_is_created_and_counted(
     store: BackupStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = invoke()
+    result = invoke(store)
 
     assert result["created"] is True
     assert names(store) == [f"{TABLE_NAME}-nightly-2026-03-01"]
@@ -124,11 +123,11 @@ def test_a_retried_schedule_makes_no_second_backup_that_night(
     store: BackupStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with freeze_time(FIRST_NIGHT):
-        first = invoke()
+        first = invoke(store)
     capsys.readouterr()
     # When: EventBridge retries an hour later, the same UTC night
     with freeze_time(FIRST_NIGHT + timedelta(hours=1)):
-        retried = invoke()
+        retried = invoke(store)
 
     assert retried["created"] is False
     assert retried["backup_arn"] == first["backup_arn"]
@@ -136,7 +135,7 @@ def test_a_retried_schedule_makes_no_second_backup_that_night(
     assert metric_values(capsys.readouterr().out, "BackupCreated") == []
     # The next night gets its own.
     with freeze_time(FIRST_NIGHT + timedelta(days=1)):
-        assert invoke()["created"] is True
+        assert invoke(store)["created"] is True
     assert len(store.list()) == 2
 
 
@@ -166,24 +165,22 @@ def test_after_a_long_outage_the_newest_backups_survive(store: BackupStore) -> N
 
 
 def test_pruning_emits_one_count_per_deleted_backup(
-    store: BackupStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    store: BackupStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with freeze_time(FIRST_NIGHT - timedelta(days=60)):
         for name in ("old-a", "old-b"):
             store.create(name)
     capsys.readouterr()
 
-    monkeypatch.setattr(handler, "settings", BackupSettings(TABLE_NAME, 35, min_keep=7))
     with freeze_time(FIRST_NIGHT):
-        result = invoke()
+        result = invoke(store, BackupSettings(TABLE_NAME, 35, min_keep=7))
 
     # Only 3 backups exist, fewer than BACKUP_MIN_KEEP: nothing may be pruned yet.
     assert result["pruned"] == []
     assert metric_values(capsys.readouterr().out, "BackupPruned") == []
 
-    monkeypatch.setattr(handler, "settings", BackupSettings(TABLE_NAME, 35, min_keep=1))
     with freeze_time(FIRST_NIGHT + timedelta(days=1)):
-        result = invoke()
+        result = invoke(store, BackupSettings(TABLE_NAME, 35, min_keep=1))
     assert len(result["pruned"]) == 2
     assert metric_values(capsys.readouterr().out, "BackupPruned") == [1, 1]
     assert names(store) == [
@@ -211,7 +208,7 @@ def test_an_error_fails_the_invocation(store: BackupStore, table: "DynamoDBClien
     table.delete_table(TableName=TABLE_NAME)
 
     with freeze_time(FIRST_NIGHT), pytest.raises(table.exceptions.TableNotFoundException):
-        invoke()
+        invoke(store)
 
 
 def test_listing_follows_every_page() -> None:

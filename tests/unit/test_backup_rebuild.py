@@ -12,9 +12,9 @@ import pytest
 from backup import rebuild as rebuild_command
 from backup.rebuild import rebuild
 from shared.histogram import Histogram
-from shared.rollups import Pick, RollupChanged, RollupStore
-from shared.submissions import DatedPick, Submission, SubmissionStore, picks_by_day
-from stats import aggregator
+from shared.rollups import RollupChanged, RollupStore
+from shared.submissions import Pick, Submission, SubmissionStore, picks_by_day
+from stats.aggregator import aggregate
 from tests.support.backup import TABLE_NAME, all_items, backup_account, stream_records
 
 if TYPE_CHECKING:
@@ -25,9 +25,8 @@ _ids = itertools.count()
 
 
 @pytest.fixture
-def table(monkeypatch: pytest.MonkeyPatch) -> Iterator["DynamoDBClient"]:
+def table() -> Iterator["DynamoDBClient"]:
     with backup_account() as client:
-        monkeypatch.setattr(aggregator, "rollups", RollupStore(client, TABLE_NAME))
         yield client
 
 
@@ -44,9 +43,9 @@ def rollups(table: "DynamoDBClient") -> RollupStore:
 def given(store: SubmissionStore, day: str, *numbers: int) -> list[Pick]:
     picks = []
     for number in numbers:
-        submission_id = f"{day}-{next(_ids):04d}"
-        store.add(Submission(submission_id, number, day, f"{day}T12:00:00Z", "0" * 64))
-        picks.append(Pick(submission_id, number))
+        pick = Pick(f"{day}-{next(_ids):04d}", day, number)
+        store.add(Submission(pick, f"{day}T12:00:00Z", "0" * 64))
+        picks.append(pick)
     return picks
 
 
@@ -115,7 +114,7 @@ def test_the_stream_never_counts_a_rebuilt_submission_twice(
 
     rebuild(submissions, rollups, FIRST, LAST)
     # When: the event source mapping is enabled again and delivers them
-    assert aggregator.aggregate(records) == {"batchItemFailures": []}
+    assert aggregate(rollups, records) == {"batchItemFailures": []}
 
     assert rollups.histograms(FIRST, LAST) == {"2026-03-01": Histogram.of([2, 7, 7])}
 
@@ -143,7 +142,7 @@ def test_a_count_during_the_rebuild_is_never_lost(
     put_rollup(table, "2026-03-01", n1=1, n5=3)
     scan = SubmissionStore.scan_picks
 
-    def scan_while_counting(self: SubmissionStore, first: str, last: str) -> Iterator[DatedPick]:
+    def scan_while_counting(self: SubmissionStore, first: str, last: str) -> Iterator[Pick]:
         picks = list(scan(self, first, last))
         rollups.count_once("2026-03-01", late)
         return iter(picks)
@@ -193,7 +192,7 @@ def test_a_count_into_a_new_part_during_the_rebuild_is_never_kept_twice(
         def randrange(self, *_: Any, **__: Any) -> int:
             return 2
 
-    def count_then_scan(self: SubmissionStore, first: str, last: str) -> Iterator[DatedPick]:
+    def count_then_scan(self: SubmissionStore, first: str, last: str) -> Iterator[Pick]:
         RollupStore(table, TABLE_NAME, parts=3, rng=Part2()).count_once("2026-03-01", late)
         return scan(self, first, last)
 
@@ -237,10 +236,10 @@ def test_the_command_refuses_a_reversed_range(table: "DynamoDBClient") -> None:
 
 def test_picks_are_grouped_by_day_counted_apart() -> None:
     picks = [
-        DatedPick("a", "2026-03-01", 1, counted=True),
-        DatedPick("b", "2026-03-02", 2, counted=False),
-        DatedPick("c", "2026-03-01", 3, counted=False),
-        DatedPick("d", "2026-03-01", 4, counted=True),
+        Pick("a", "2026-03-01", 1, counted=True),
+        Pick("b", "2026-03-02", 2, counted=False),
+        Pick("c", "2026-03-01", 3, counted=False),
+        Pick("d", "2026-03-01", 4, counted=True),
     ]
 
     days = picks_by_day(picks)

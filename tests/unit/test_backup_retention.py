@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from backup.retention import (
-    Backup,
     InvalidRetention,
+    TableBackup,
     check_retention,
     nightly_name,
     to_prune,
@@ -20,10 +20,10 @@ from shared.settings import MissingSetting
 NOW = datetime(2026, 3, 10, 3, 30, tzinfo=UTC)
 
 
-def nightly(days_ago: int, table: str = "t", status: str = "AVAILABLE") -> Backup:
+def nightly(days_ago: int, table: str = "t", status: str = "AVAILABLE") -> TableBackup:
     created = NOW - timedelta(days=days_ago)
     name = nightly_name(table, created.date())
-    return Backup(arn=f"arn:{name}", name=name, created=created, status=status)
+    return TableBackup(arn=f"arn:{name}", name=name, created=created, status=status)
 
 
 def test_the_name_holds_the_table_and_the_utc_night() -> None:
@@ -44,9 +44,9 @@ def test_tonights_backup_is_found_by_name_prefix_and_utc_day() -> None:
 
 
 def test_last_nights_or_another_tables_or_a_manual_backup_is_not_tonights() -> None:
-    manual = Backup("arn:m", "before-migration", NOW, type="USER")
+    manual = TableBackup("arn:m", "before-migration", NOW, type="USER")
     other_table = nightly(0, table="other")
-    aws_backup = Backup("arn:a", nightly_name("t", NOW.date()), NOW, type="AWS_BACKUP")
+    aws_backup = TableBackup("arn:a", nightly_name("t", NOW.date()), NOW, type="AWS_BACKUP")
     assert tonights_backup([nightly(1), manual, other_table, aws_backup], "t", NOW) is None
 
 
@@ -70,7 +70,7 @@ def test_the_newest_min_keep_survive_whatever_their_age() -> None:
 
 def test_only_available_user_backups_are_pruned_or_kept() -> None:
     creating = nightly(50, status="CREATING")
-    system = Backup("arn:s", "system", NOW - timedelta(days=90), type="SYSTEM")
+    system = TableBackup("arn:s", "system", NOW - timedelta(days=90), type="SYSTEM")
     old = nightly(40)
     assert to_prune([creating, system, old, nightly(0)], NOW, 35, 1) == [old]
 

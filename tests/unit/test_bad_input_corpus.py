@@ -17,6 +17,7 @@ import pytest
 from infra.local.events import LambdaContext, api_event
 from ingest import handler as ingest_handler
 from shared import observability
+from shared.observability import LambdaHandler
 from shared.rollups import RollupStore
 from shared.submissions import SubmissionStore
 from stats import api as stats_api
@@ -356,18 +357,27 @@ CASES = [
 ]
 
 
+@dataclass(frozen=True)
+class Handlers:
+    """The real handlers (their whole decorator stack), their stores on one table."""
+
+    client: "DynamoDBClient"
+    submit_number: LambdaHandler
+    daily_stats: LambdaHandler
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        handler = self.submit_number if event["httpMethod"] == "POST" else self.daily_stats
+        response: dict[str, Any] = handler(event, LambdaContext.timeless())
+        return response
+
+
 @pytest.fixture
-def handlers(table: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch) -> "DynamoDBClient":
-    """The real handlers (their whole decorator stack), their stores on the moto table."""
-    monkeypatch.setattr(ingest_handler, "store", SubmissionStore(table, TABLE_NAME))
-    monkeypatch.setattr(stats_api, "rollups", RollupStore(table, TABLE_NAME))
-    return table
-
-
-def invoke(event: dict[str, Any]) -> dict[str, Any]:
-    handler = ingest_handler if event["httpMethod"] == "POST" else stats_api
-    response: dict[str, Any] = handler.lambda_handler(event, LambdaContext.timeless())
-    return response
+def handlers(table: "DynamoDBClient") -> Handlers:
+    return Handlers(
+        table,
+        ingest_handler.make_handler(SubmissionStore(table, TABLE_NAME)),
+        stats_api.make_handler(RollupStore(table, TABLE_NAME)),
+    )
 
 
 def names_of(problem: dict[str, Any]) -> list[str]:
@@ -375,24 +385,24 @@ def names_of(problem: dict[str, Any]) -> list[str]:
     return [e.get("field", "") for e in errors] + [e.get("pointer", "") for e in errors]
 
 
-def seed(client: "DynamoDBClient") -> None:
+def seed(handlers: Handlers) -> None:
     """One accepted submission, so that a stray write or delete would show in the scan."""
-    response = invoke(
+    response = handlers.invoke(
         api_event("POST", SUBMIT, body={"number": 7}, headers={"Idempotency-Key": VALID_KEY})
     )
     assert response["statusCode"] == 201, response
-    assert len(scan_all(client)) == 1
+    assert len(scan_all(handlers.client)) == 1
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_is_a_4xx_problem_naming_the_field_and_writes_nothing(handlers, case):
     # Given a table with one submission in it
-    client = handlers
-    seed(client)
+    client = handlers.client
+    seed(handlers)
     before = scan_all(client)
 
     # When the bad request reaches the handler
-    response = invoke(case.event())
+    response = handlers.invoke(case.event())
 
     # Then it is answered with a problem naming the offending field
     assert response["statusCode"] == case.status, response
@@ -408,11 +418,11 @@ def test_bad_input_is_a_4xx_problem_naming_the_field_and_writes_nothing(handlers
 
 def test_the_harness_sees_a_write(handlers):
     """The corpus would pass with writes unnoticed if the scan could not see them."""
-    client = handlers
-    seed(client)
+    client = handlers.client
+    seed(handlers)
     before = scan_all(client)
 
-    response = invoke(api_event("POST", SUBMIT, body={"number": 3}))
+    response = handlers.invoke(api_event("POST", SUBMIT, body={"number": 3}))
 
     assert response["statusCode"] == 201
     assert len(scan_all(client)) == len(before) + 1
@@ -429,7 +439,7 @@ def test_the_harness_sees_a_write(handlers):
     ],
 )
 def test_an_offending_key_is_pointed_at_exactly(handlers, key, pointer):
-    response = invoke(api_event("POST", SUBMIT, body={"number": 5, key: 1}))
+    response = handlers.invoke(api_event("POST", SUBMIT, body={"number": 5, key: 1}))
 
     assert response["statusCode"] == 400
     [error] = json.loads(response["body"])["errors"]
@@ -450,10 +460,10 @@ def test_a_submission_is_accepted_whatever_the_log_level(handlers, level):
     previous = logger.log_level
     logger.setLevel(level)
     try:
-        response = invoke(api_event("POST", SUBMIT, body={"number": 4}))
+        response = handlers.invoke(api_event("POST", SUBMIT, body={"number": 4}))
         replay_key = {"Idempotency-Key": VALID_KEY}
-        first = invoke(api_event("POST", SUBMIT, body={"number": 6}, headers=replay_key))
-        replay = invoke(api_event("POST", SUBMIT, body={"number": 6}, headers=replay_key))
+        first = handlers.invoke(api_event("POST", SUBMIT, body={"number": 6}, headers=replay_key))
+        replay = handlers.invoke(api_event("POST", SUBMIT, body={"number": 6}, headers=replay_key))
     finally:
         logger.setLevel(previous)
 

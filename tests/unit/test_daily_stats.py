@@ -4,11 +4,19 @@ from datetime import date
 
 import pytest
 
+from shared.errors import InvalidRange
 from shared.histogram import Histogram
-from shared.http import Problem
+from shared.http import Problem, domain_problem
 from stats.daily_stats import DateRange, daily_stats, requested_range
 
 TODAY = date(2026, 3, 4)
+
+
+def _answer(refusal: InvalidRange) -> Problem:
+    """The API's answer to a refused range."""
+    problem = domain_problem(refusal)
+    assert problem is not None
+    return problem
 
 
 def _fields(problem: Problem) -> list[str]:
@@ -43,12 +51,13 @@ def test_a_single_day_range() -> None:
 
 
 def test_from_after_to_is_rejected_naming_from() -> None:
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(InvalidRange) as raised:
         requested_range({"from": "2026-03-02", "to": "2026-03-01"}, today=TODAY)
 
-    assert raised.value.status == 400
-    assert _fields(raised.value) == ["from"]
-    assert _details(raised.value) == ["after 'to'"]
+    answer = _answer(raised.value)
+    assert answer.status == 400
+    assert _fields(answer) == ["from"]
+    assert _details(answer) == ["after 'to'"]
 
 
 def test_366_days_are_allowed() -> None:
@@ -58,23 +67,25 @@ def test_366_days_are_allowed() -> None:
 
 
 def test_367_days_are_rejected() -> None:
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(InvalidRange) as raised:
         requested_range({"from": "2024-01-01", "to": "2025-01-01"}, today=TODAY)
 
-    assert raised.value.status == 400
-    assert _fields(raised.value) == ["from"]
-    assert _details(raised.value) == ["more than 366 days before 'to'"]
+    answer = _answer(raised.value)
+    assert answer.status == 400
+    assert _fields(answer) == ["from"]
+    assert _details(answer) == ["more than 366 days before 'to'"]
 
 
 @pytest.mark.parametrize("name", ["from", "to"])
 @pytest.mark.parametrize("value", ["2026-02-30", "2026-13-01", "2026-00-10", "2025-02-29"])
 def test_dates_that_are_not_in_the_calendar_are_rejected(name: str, value: str) -> None:
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(InvalidRange) as raised:
         requested_range({name: value}, today=TODAY)
 
-    assert raised.value.status == 400
-    assert _fields(raised.value) == [name]
-    assert _details(raised.value) == ["not a real date"]
+    answer = _answer(raised.value)
+    assert answer.status == 400
+    assert _fields(answer) == [name]
+    assert _details(answer) == ["not a real date"]
 
 
 def test_days_cross_month_and_leap_day_boundaries() -> None:

@@ -8,8 +8,8 @@ import pytest
 from freezegun import freeze_time
 
 from shared.histogram import Histogram
-from shared.rollups import Pick, RollupStore, is_rollup_key, rollup_partition
-from shared.submissions import Submission, SubmissionStore
+from shared.rollups import RollupStore, is_rollup_key, rollup_partition
+from shared.submissions import Pick, Submission, SubmissionStore
 from tests.support.dynamo import TABLE_NAME, recorded_calls
 from tests.support.http import assert_problem, json_of
 
@@ -33,9 +33,9 @@ def counted(table: "DynamoDBClient") -> Count:
     def count(day: str, numbers: list[int]) -> None:
         picks = []
         for number in numbers:
-            submission = Submission(f"d{next(serial)}", number, day, f"{day}T12:00:00Z", "h")
-            submissions.add(submission)
-            picks.append(Pick(submission.id, number))
+            pick = Pick(f"d{next(serial)}", day, number)
+            submissions.add(Submission(pick, f"{day}T12:00:00Z", "h"))
+            picks.append(pick)
         rollups.count_once(day, picks)
 
     return count
@@ -107,7 +107,7 @@ def test_only_rollups_are_read_never_the_raw_submissions(
     # Given raw submissions that no rollup has counted yet
     store = SubmissionStore(table, TABLE_NAME)
     for i, number in enumerate([5, 6, 7]):
-        store.add(Submission(f"raw{i}", number, TODAY, f"{TODAY}T10:00:00Z", "h"))
+        store.add(Submission(Pick(f"raw{i}", TODAY, number), f"{TODAY}T10:00:00Z", "h"))
 
     # When the stats are asked for
     with recorded_calls(table) as calls:

@@ -31,8 +31,8 @@ from backup.backups import (
     table_status,
 )
 from shared.histogram import Histogram
-from shared.rollups import Pick, RollupStore
-from shared.submissions import MARKER, Submission, SubmissionStore, submission_key
+from shared.rollups import RollupStore
+from shared.submissions import MARKER, Pick, Submission, SubmissionStore, submission_key
 from tests.support.dynamo import TABLE_NAME, recorded_calls
 from tests.support.engines import DYNAMODB_LOCAL
 
@@ -53,9 +53,7 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 def submission(submission_id: str, day: str = "2026-03-01", number: int = 4) -> Submission:
     return Submission(
-        id=submission_id,
-        number=number,
-        date=day,
+        Pick(submission_id, day, number),
         received_at=f"{day}T12:00:00.000+00:00",
         body_hash="ab" * 32,
     )
@@ -64,9 +62,7 @@ def submission(submission_id: str, day: str = "2026-03-01", number: int = 4) -> 
 def test_a_submission_is_stored_once_and_read_back_whole(table: "DynamoDBClient") -> None:
     store = SubmissionStore(table, TABLE_NAME)
     first = Submission(
-        id="s1",
-        number=7,
-        date="2026-03-01",
+        Pick("s1", "2026-03-01", 7),
         received_at="2026-03-01T14:30:00.000+00:00",
         body_hash="cd" * 32,
         client_timestamp="2026-03-01T15:30:00+01:00",
@@ -100,7 +96,7 @@ def test_the_scan_finds_the_submissions_of_the_days_asked_for(table: "DynamoDBCl
         ("d", "2026-03-03"),
     ]:
         store.add(submission(sid, day))
-    RollupStore(table, TABLE_NAME).count_once("2026-03-02", [Pick("c", 4)])
+    RollupStore(table, TABLE_NAME).count_once("2026-03-02", [Pick("c", "2026-03-02", 4)])
 
     # When the range's submissions are scanned
     found = sorted(store.scan_picks("2026-03-01", "2026-03-02"), key=lambda p: p.submission_id)
@@ -116,10 +112,10 @@ def test_a_count_marks_the_submission_and_adds_to_the_rollup(table: "DynamoDBCli
     SubmissionStore(table, TABLE_NAME).add(submission("m", number=9))
     rollups = RollupStore(table, TABLE_NAME)
 
-    assert rollups.count_once("2026-03-01", [Pick("m", 9)]) == 1
-    assert rollups.count_once("2026-03-01", [Pick("m", 9)]) == 0  # counted once only
+    assert rollups.count_once("2026-03-01", [Pick("m", "2026-03-01", 9)]) == 1
+    assert rollups.count_once("2026-03-01", [Pick("m", "2026-03-01", 9)]) == 0  # counted once only
     # a pick whose submission does not exist is never counted
-    assert rollups.count_once("2026-03-01", [Pick("ghost", 1)]) == 0
+    assert rollups.count_once("2026-03-01", [Pick("ghost", "2026-03-01", 1)]) == 0
 
     item = table.get_item(TableName=TABLE_NAME, Key=submission_key("m"), ConsistentRead=True)
     assert MARKER in item["Item"]
@@ -165,7 +161,7 @@ def test_backups_are_created_listed_described_and_deleted(table: "DynamoDBClient
 def test_a_restore_makes_a_new_table_and_never_overwrites_one(table: "DynamoDBClient") -> None:
     # Given a backup of a table holding a counted submission and its rollup
     SubmissionStore(table, TABLE_NAME).add(submission("r1", number=3))
-    RollupStore(table, TABLE_NAME).count_once("2026-03-01", [Pick("r1", 3)])
+    RollupStore(table, TABLE_NAME).count_once("2026-03-01", [Pick("r1", "2026-03-01", 3)])
     backup = BackupStore(table, TABLE_NAME).create("before")
 
     # When it is restored into a new table

@@ -3,6 +3,7 @@ table's stream through the topology's event filter and batch size into the
 aggregator (with faults and re-deliveries), and daily-stats answering exactly."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -11,12 +12,13 @@ import pytest
 from infra.local.event_filter import matches
 from infra.local.events import api_event
 from infra.topology import STREAM_CONSUMER
-from ingest import handler as ingest_handler
+from ingest.handler import make_submit_number
 from shared.histogram import Histogram
+from shared.http import Route
 from shared.rollups import RollupStore
 from shared.submissions import SubmissionStore
-from stats import aggregator
-from stats import api as stats_api
+from stats.aggregator import aggregate
+from stats.api import make_daily_stats
 from tests.support.dynamo import TABLE_NAME, streams_client
 from tests.support.faults import Fault, FaultyClient, skipped_waits
 from tests.support.http import json_of
@@ -25,32 +27,41 @@ from tests.support.stream import Record, deliver, read_stream
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
+Handler = Callable[[list[Record]], dict[str, Any]]
 
 FIRST_DAY = datetime(2026, 2, 27, tzinfo=UTC)
 # Picks per day: enough on the first day for two stream batches and two transactions.
 PICKS = {0: [n % 10 + 1 for n in range(100)], 1: [], 2: [3, 3, 7, 10], 3: [1]}
 
 
-@pytest.fixture
-def faulty(streamed_table: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch) -> FaultyClient:
+@dataclass(frozen=True)
+class App:
     """The three functions wired to one table with its stream; the aggregator
     writes through a fault-injecting client."""
+
+    faulty: FaultyClient
+    submit_number: Route
+    aggregate: Handler
+    daily_stats: Route
+
+    def submit(self, number: int, at: datetime, key: str | None = None) -> dict[str, Any]:
+        headers = {"Idempotency-Key": key} if key else {}
+        body = {"number": number}
+        return self.submit_number(
+            api_event("POST", "/api/submit-number", body=body, headers=headers, at=at)
+        )
+
+
+@pytest.fixture
+def app(streamed_table: "DynamoDBClient") -> App:
     faulty = FaultyClient(streamed_table)
-    monkeypatch.setattr(ingest_handler, "store", SubmissionStore(streamed_table, TABLE_NAME))
-    monkeypatch.setattr(stats_api, "rollups", RollupStore(streamed_table, TABLE_NAME))
-    monkeypatch.setattr(
-        aggregator,
-        "rollups",
-        RollupStore(faulty.as_dynamodb(), TABLE_NAME, backoff=skipped_waits()),
+    rollups = RollupStore(faulty.as_dynamodb(), TABLE_NAME, backoff=skipped_waits())
+    return App(
+        faulty,
+        make_submit_number(SubmissionStore(streamed_table, TABLE_NAME)),
+        lambda records: aggregate(rollups, records),
+        make_daily_stats(RollupStore(streamed_table, TABLE_NAME)),
     )
-    return faulty
-
-
-def _submit(number: int, at: datetime, key: str | None = None) -> dict[str, Any]:
-    headers = {"Idempotency-Key": key} if key else {}
-    event = api_event("POST", "/api/submit-number", body={"number": number}, headers=headers, at=at)
-    return ingest_handler.submit_number(event)
 
 
 def _aggregator_input(table: "DynamoDBClient") -> list[Record]:
@@ -60,7 +71,7 @@ def _aggregator_input(table: "DynamoDBClient") -> list[Record]:
 
 
 def test_submissions_reach_daily_stats_exactly_once_through_the_stream(
-    streamed_table: "DynamoDBClient", faulty: FaultyClient
+    streamed_table: "DynamoDBClient", app: App
 ) -> None:
     # Given submissions over four days, some retried with their Idempotency-Key
     # and some rejected
@@ -68,28 +79,28 @@ def test_submissions_reach_daily_stats_exactly_once_through_the_stream(
         for i, number in enumerate(numbers):
             at = FIRST_DAY + timedelta(days=offset, minutes=i)
             key = f"retry-key-{offset}-{i:04d}" if i % 20 == 0 else None
-            assert _submit(number, at, key)["statusCode"] == 201
+            assert app.submit(number, at, key)["statusCode"] == 201
             if key:
-                assert _submit(number, at + timedelta(seconds=30), key)["statusCode"] == 200
-    assert _submit(11, FIRST_DAY)["statusCode"] == 400
+                assert app.submit(number, at + timedelta(seconds=30), key)["statusCode"] == 200
+    assert app.submit(11, FIRST_DAY)["statusCode"] == 400
 
     # And the aggregator's writes fail in every way along the stream
-    faulty.inject(
+    app.faulty.inject(
         [Fault.NONE, Fault.AFTER_WRITE, Fault.TIMEOUT, *[Fault.CONFLICT] * 4, Fault.BEFORE_WRITE]
     )
 
     # When the filtered stream is delivered in the topology's batches until acknowledged
     inserts = _aggregator_input(streamed_table)
     assert len(inserts) == sum(len(numbers) for numbers in PICKS.values())
-    deliver(inserts, aggregator.aggregate, STREAM_CONSUMER.batch_size)
+    deliver(inserts, app.aggregate, STREAM_CONSUMER.batch_size)
 
     # Then the aggregator's own writes (markers, rollups) never pass the filter
     assert _aggregator_input(streamed_table) == inserts
-    assert faulty.pending_faults == 0
+    assert app.faulty.pending_faults == 0
 
     # And daily-stats answers exactly what was accepted, per day and in total
     query = {"from": "2026-02-27", "to": "2026-03-02"}
-    answer = json_of(stats_api.get_daily_stats(api_event("GET", "/", query=query)))
+    answer = json_of(app.daily_stats(api_event("GET", "/", query=query)))
     assert [day["date"] for day in answer["days"]] == [
         "2026-02-27",
         "2026-02-28",
@@ -102,6 +113,6 @@ def test_submissions_reach_daily_stats_exactly_once_through_the_stream(
     assert answer["total"] == Histogram.of(n for numbers in PICKS.values() for n in numbers).stats()
 
     # And replaying the whole stream changes nothing
-    deliver(inserts, aggregator.aggregate, STREAM_CONSUMER.batch_size)
-    replayed = json_of(stats_api.get_daily_stats(api_event("GET", "/", query=query)))
+    deliver(inserts, app.aggregate, STREAM_CONSUMER.batch_size)
+    replayed = json_of(app.daily_stats(api_event("GET", "/", query=query)))
     assert replayed == answer

@@ -17,9 +17,9 @@ import pytest
 
 from infra.local.events import LambdaContext
 from shared.histogram import Histogram
-from shared.observability import metrics
-from shared.rollups import Backoff, Contention, Pick, RollupContention, RollupStore, part_key
-from stats import aggregator
+from shared.observability import LambdaHandler, metrics
+from shared.rollups import Backoff, Contention, RollupContention, RollupStore, part_key
+from shared.submissions import Pick, pick_from_item
 from tests.support.dynamo import TABLE_NAME, raw_histograms, rollup_histograms, unmarked_submissions
 from tests.support.faults import Fault, FaultyClient
 from tests.support.metrics import metric_units, metric_values
@@ -67,13 +67,7 @@ class Clock:
 
 
 def _picks(records: list[Record]) -> list[Pick]:
-    return [
-        Pick(
-            r["dynamodb"]["Keys"]["pk"]["S"].removeprefix("SUB#"),
-            int(r["dynamodb"]["NewImage"]["number"]["N"]),
-        )
-        for r in records
-    ]
+    return [pick_from_item(r["dynamodb"]["NewImage"]) for r in records]
 
 
 def _store(
@@ -203,7 +197,7 @@ def test_a_cancellation_that_waiting_cannot_clear_is_not_retried(
 
 
 def test_the_aggregator_publishes_counts_conflicts_throttles_and_retries(
-    aggregate: Aggregate,
+    aggregator_handler: LambdaHandler,
     given_submissions: Given,
     faulty_client: FaultyClient,
     table: "DynamoDBClient",
@@ -215,7 +209,7 @@ def test_the_aggregator_publishes_counts_conflicts_throttles_and_retries(
     faulty_client.inject([Fault.CONFLICT, Fault.NONE, Fault.THROTTLED])
 
     # When Lambda invokes the function
-    response = aggregator.lambda_handler({"Records": records}, LambdaContext.timeless())
+    response = aggregator_handler({"Records": records}, LambdaContext.timeless())
 
     # Then all is counted, and the metrics say what the writes met
     assert response == {"batchItemFailures": []}
@@ -230,11 +224,11 @@ def test_the_aggregator_publishes_counts_conflicts_throttles_and_retries(
 
 
 def test_an_uncontended_batch_publishes_only_its_count(
-    aggregate: Aggregate, given_submissions: Given, published: Callable[[], str]
+    aggregator_handler: LambdaHandler, given_submissions: Given, published: Callable[[], str]
 ) -> None:
     records = given_submissions((DAY, 1), (DAY, 1))
 
-    aggregator.lambda_handler({"Records": records}, LambdaContext.timeless())
+    aggregator_handler({"Records": records}, LambdaContext.timeless())
 
     out = published()
     assert metric_units(out) == {"SubmissionsCounted": "Count"}
@@ -247,6 +241,7 @@ class ShortOfTime(LambdaContext):
 
 
 def test_an_invocation_short_of_time_reports_a_contended_group_at_once(
+    aggregator_handler: LambdaHandler,
     aggregate: Aggregate,
     given_submissions: Given,
     faulty_client: FaultyClient,
@@ -258,7 +253,7 @@ def test_an_invocation_short_of_time_reports_a_contended_group_at_once(
     faulty_client.inject([Fault.CONFLICT])
 
     # When Lambda invokes the function
-    response = aggregator.lambda_handler({"Records": records}, ShortOfTime.timeless())
+    response = aggregator_handler({"Records": records}, ShortOfTime.timeless())
 
     # Then it does not wait: that day's record is reported, the other day counted
     assert waits == []
@@ -323,7 +318,7 @@ def test_each_retry_after_contention_goes_to_another_part(
 
 
 def test_more_picks_than_one_transaction_holds_are_refused(faulty_client: FaultyClient) -> None:
-    picks = [Pick(f"s{i}", 1) for i in range(100)]
+    picks = [Pick(f"s{i}", DAY, 1) for i in range(100)]
 
     with pytest.raises(ValueError, match="at most 99 picks per transaction"):
         _store(faulty_client, Clock(seconds=60)).count_once(DAY, picks)

@@ -12,14 +12,13 @@ from freezegun import freeze_time
 from shared.histogram import Histogram
 from shared.rollups import (
     MAX_PARTS,
-    Pick,
     RollupChanged,
     RollupSnapshot,
     RollupStore,
     part_key,
     rollup_partition,
 )
-from shared.submissions import SubmissionStore
+from shared.submissions import Pick, SubmissionStore, pick_from_item
 from tests.support.dynamo import (
     TABLE_NAME,
     raw_histograms,
@@ -56,13 +55,7 @@ class Always(random.Random):
 
 def _given(table: "DynamoDBClient", *picks: tuple[str, int]) -> list[Pick]:
     records = store_submissions(SubmissionStore(table, TABLE_NAME), picks)
-    return [
-        Pick(
-            r["dynamodb"]["Keys"]["pk"]["S"].removeprefix("SUB#"),
-            int(r["dynamodb"]["NewImage"]["number"]["N"]),
-        )
-        for r in records
-    ]
+    return [pick_from_item(r["dynamodb"]["NewImage"]) for r in records]
 
 
 def _rollup_sort_keys(table: "DynamoDBClient") -> list[str]:
@@ -286,7 +279,7 @@ def test_a_cancellation_without_reasons_is_raised_as_it_came(table: "DynamoDBCli
     store = RollupStore(Cancelled(table), TABLE_NAME, backoff=skipped_waits())  # type: ignore[arg-type]
 
     with pytest.raises(table.exceptions.TransactionCanceledException):
-        store.count_once(DAY, [Pick("s", 1)])
+        store.count_once(DAY, [Pick("s", DAY, 1)])
     with pytest.raises(table.exceptions.TransactionCanceledException):
         store.replace_day(RollupSnapshot(DAY), Histogram.of([1]))
 

@@ -6,14 +6,14 @@ day's rollup in one item or spread over several parts."""
 import os
 import random
 from contextlib import suppress
-from unittest.mock import patch
+from functools import partial
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.rollups import RollupStore
 from shared.submissions import SubmissionStore
-from stats import aggregator
+from stats.aggregator import aggregate
 from tests.support.dynamo import (
     TABLE_NAME,
     emulated_table,
@@ -44,11 +44,11 @@ def _stray(records: list[Record], positions: list[int]) -> list[Record]:
     return [records[p % len(records)] for p in positions]
 
 
-def _deliver_stray(batch: list[Record]) -> None:
+def _deliver_stray(rollups: RollupStore, batch: list[Record]) -> None:
     """A duplicate delivery (e.g. a concurrent or replayed invocation) whose
     outcome nobody waits for: it may fail or die, the in-order delivery covers it."""
     with suppress(InvocationTimedOut):
-        aggregator.aggregate(batch)
+        aggregate(rollups, batch)
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
@@ -75,24 +75,24 @@ def test_rollups_equal_raw_counts_whatever_the_delivery(
         rollups = RollupStore(
             faulty.as_dynamodb(), TABLE_NAME, parts=parts, backoff=skipped_waits(), rng=rng
         )
-        with patch.object(aggregator, "rollups", rollups):
-            # Given raw submissions and a write path that fails as scripted
-            records = store_submissions(SubmissionStore(client, TABLE_NAME), picks)
-            faulty.inject(faults)
+        aggregator = partial(aggregate, rollups)
+        # Given raw submissions and a write path that fails as scripted
+        records = store_submissions(SubmissionStore(client, TABLE_NAME), picks)
+        faulty.inject(faults)
 
-            # When stray duplicates arrive, Lambda delivers the stream in order
-            # until every record is acknowledged, and more duplicates follow
-            for positions in strays_before:
-                _deliver_stray(_stray(records, positions))
-            deliver(records, aggregator.aggregate, batch_size)
-            for positions in strays_after:
-                _deliver_stray(_stray(records, positions))
+        # When stray duplicates arrive, Lambda delivers the stream in order
+        # until every record is acknowledged, and more duplicates follow
+        for positions in strays_before:
+            _deliver_stray(rollups, _stray(records, positions))
+        deliver(records, aggregator, batch_size)
+        for positions in strays_after:
+            _deliver_stray(rollups, _stray(records, positions))
 
-            # Then every submission is counted exactly once
-            counted = rollup_histograms(client)
-            assert counted == raw_histograms(client)
-            assert unmarked_submissions(client) == []
+        # Then every submission is counted exactly once
+        counted = rollup_histograms(client)
+        assert counted == raw_histograms(client)
+        assert unmarked_submissions(client) == []
 
-            # And replaying the whole stream again is a no-op
-            deliver(records, aggregator.aggregate, batch_size)
-            assert rollup_histograms(client) == counted
+        # And replaying the whole stream again is a no-op
+        deliver(records, aggregator, batch_size)
+        assert rollup_histograms(client) == counted

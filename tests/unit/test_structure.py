@@ -9,13 +9,12 @@
 """
 
 import ast
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.interpreter import run_bare
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("infra", "services", "tests", "bench", "tools")
@@ -88,19 +87,6 @@ ENTRY_POINTS = (
     "infra.local.demo",
     "bench.__main__",
 )
-
-
-def run_bare(*arguments: str) -> subprocess.CompletedProcess[str]:
-    """`python <arguments>` from the repository root, without a PYTHONPATH."""
-    return subprocess.run(
-        [sys.executable, *arguments],
-        cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize("entry_point", ENTRY_POINTS)

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from freezegun import freeze_time
 
 from infra.local.events import api_event
-from ingest import handler
+from shared.http import Route
 from shared.schemas import MAX_BODY_BYTES
 from shared.submissions import SubmissionStore
 from tests.support.dynamo import TABLE_NAME, scan_all
@@ -46,7 +46,7 @@ def test_first_acceptance_answers_201_and_stores_the_raw_submission(
     # And the raw submission is stored with the location coarsened
     stored = SubmissionStore(table, TABLE_NAME).get(answer["id"])
     assert stored is not None
-    assert (stored.number, stored.date) == (7, "2026-03-01")
+    assert (stored.pick.number, stored.pick.date) == (7, "2026-03-01")
     assert stored.client_timestamp == "2026-03-01T15:30:00+01:00"
     assert (str(stored.latitude), str(stored.longitude)) == ("48.9", "2.4")
     assert stored.received_at == "2026-03-01T14:30:00.000+00:00"
@@ -149,14 +149,14 @@ def test_a_client_clock_claiming_another_day_does_not_move_the_submission(
 
 
 @freeze_time("2026-05-17T08:00:00Z")
-def test_without_a_receipt_time_the_function_clock_decides(submit: Submit) -> None:
+def test_without_a_receipt_time_the_function_clock_decides(submit_number: Route) -> None:
     def without_request_time(event: dict[str, Any]) -> dict[str, Any]:
         del event["requestContext"]["requestTimeEpoch"]
         return event
 
     event = without_request_time(api_event("POST", "/api/submit-number", body={"number": 2}))
 
-    assert json_of(handler.submit_number(event))["date"] == "2026-05-17"
+    assert json_of(submit_number(event))["date"] == "2026-05-17"
 
 
 # ---- bad input of every kind: a 4xx problem naming the field, and nothing written ---------
@@ -275,11 +275,13 @@ def test_bad_input_is_a_client_problem_and_writes_nothing(
     assert scan_all(table) == before
 
 
-def test_a_corrupt_base64_body_is_a_client_problem(submit: Submit, table: "DynamoDBClient") -> None:
+def test_a_corrupt_base64_body_is_a_client_problem(
+    submit_number: Route, table: "DynamoDBClient"
+) -> None:
     event = api_event("POST", "/api/submit-number", raw_body="not base64!")
     event["isBase64Encoded"] = True
 
-    assert_problem(handler.submit_number(event), 400)
+    assert_problem(submit_number(event), 400)
     assert scan_all(table) == []
 
 
@@ -304,12 +306,12 @@ def test_a_charset_parameter_on_the_content_type_is_fine(submit: Submit) -> None
 
 
 def test_a_storage_failure_is_a_500_problem_without_details(
-    submit: Submit, monkeypatch: pytest.MonkeyPatch
+    submit: Submit, submission_store: SubmissionStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*_: Any, **__: Any) -> bool:
         raise RuntimeError("table is gone")
 
-    monkeypatch.setattr(handler.store, "add", broken)
+    monkeypatch.setattr(submission_store, "add", broken)
 
     problem = assert_problem(submit(body={"number": 1}), 500)
     assert "table" not in problem["detail"]
