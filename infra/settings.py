@@ -108,6 +108,7 @@ def stats_calls_per_second(picks_per_month: int, page_views_per_month: int) -> f
     calls += picks_per_month * WEB_STATS_CALLS_PER_PICK
     return calls / SECONDS_PER_MONTH
 
+
 BillingMode = Literal["PROVISIONED", "PAY_PER_REQUEST"]
 # How the deploy workflow checks a deployment with the contract suite (tests/contract):
 # `full` writes submissions, `read-only` writes nothing (production).

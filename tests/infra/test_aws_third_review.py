@@ -46,6 +46,7 @@ def test_synthesis_refuses_a_throttle_below_the_design_load() -> None:
     with pytest.raises(SettingsError, match=r"stats_rate_limit 1.5/s is below .* 2.70 calls/s"):
         EnvironmentSettings(name="prod", read_capacity=10, stats_rate_limit=1.5, **load)
     with pytest.raises(SettingsError, match=r"submit_rate_limit 0.1/s is below"):
-        EnvironmentSettings(name="prod", read_capacity=18, stats_rate_limit=2.75,
-                            submit_rate_limit=0.1, **load)
+        EnvironmentSettings(
+            name="prod", read_capacity=18, stats_rate_limit=2.75, submit_rate_limit=0.1, **load
+        )
     EnvironmentSettings(name="prod", read_capacity=18, stats_rate_limit=2.75, **load)
