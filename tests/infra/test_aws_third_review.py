@@ -4,6 +4,8 @@
 Each test names the AWS behaviour it encodes; each failed before its fix.
 """
 
+import json
+
 import pytest
 
 from infra.settings import (
@@ -50,3 +52,48 @@ def test_synthesis_refuses_a_throttle_below_the_design_load() -> None:
             name="prod", read_capacity=18, stats_rate_limit=2.75, submit_rate_limit=0.1, **load
         )
     EnvironmentSettings(name="prod", read_capacity=18, stats_rate_limit=2.75, **load)
+
+
+# ---- 2. CloudFront never serves one viewer's error to another ---------------------
+
+# AWS (CloudFront, "HTTP 4xx and 5xx status codes that CloudFront caches"): these it
+# caches for the Error Caching Minimum TTL (10 s unless configured) whatever the cache
+# policy, keyed on the URL; 400, 403, 405, 412 and 415 when the origin sends a max-age.
+CLOUDFRONT_CACHES_ERRORS = {400, 403, 404, 405, 412, 414, 415, 500, 501, 502, 503, 504}
+# The codes a distribution's CustomErrorResponses may name.
+CONFIGURABLE_ERROR_CODES = {400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504}
+
+
+def api_error_statuses() -> set[int]:
+    """Every 4xx/5xx the published API document says the API can answer."""
+    from tests.support.synth import ROOT
+
+    document = json.loads((ROOT / "web" / "openapi.json").read_text())
+    return {
+        int(status)
+        for path in document["paths"].values()
+        for operation in path.values()
+        if isinstance(operation, dict)
+        for status in operation.get("responses", {})
+        if status[0] in "45"
+    }
+
+
+def test_no_api_error_is_cached_at_cloudfront(dev: Synth, prod: Synth) -> None:
+    """AWS CloudFront: an error answer of the API origin (a 400 for one viewer's bad
+    body, a 503 while the table is throttled) is cached for 10 s by default even under
+    CachingDisabled and served to everyone asking the same URL. A CustomErrorResponse
+    with ErrorCachingMinTTL 0 and neither ResponsePagePath nor ResponseCode stops the
+    caching and leaves the origin's answer (the problem+json body) as it is; error
+    responses are per distribution, so the site's S3 answers pass through unchanged."""
+    statuses = api_error_statuses()
+    assert {400, 404, 405, 429, 502, 503} <= statuses  # the document is read
+    for synth in (dev, prod):
+        config = synth.resources["Distribution"]["Properties"]["DistributionConfig"]
+        responses = {r["ErrorCode"]: r for r in config.get("CustomErrorResponses", [])}
+        for status in statuses & CLOUDFRONT_CACHES_ERRORS & CONFIGURABLE_ERROR_CODES:
+            assert responses.get(status, {}).get("ErrorCachingMinTTL") == 0, status
+        for response in responses.values():
+            assert response["ErrorCode"] in CONFIGURABLE_ERROR_CODES
+            assert "ResponsePagePath" not in response
+            assert "ResponseCode" not in response
