@@ -97,3 +97,41 @@ def test_no_api_error_is_cached_at_cloudfront(dev: Synth, prod: Synth) -> None:
             assert response["ErrorCode"] in CONFIGURABLE_ERROR_CODES
             assert "ResponsePagePath" not in response
             assert "ResponseCode" not in response
+
+
+# ---- 3. What one account's bootstrap does not isolate -----------------------------
+
+
+def bootstrap_command(**variables: str) -> str:
+    """What `make bootstrap` would run (make -n: nothing runs)."""
+    import subprocess
+
+    from tests.support.synth import ROOT
+
+    assigned = [f"{name}={value}" for name, value in variables.items()]
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", "bootstrap", *assigned],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    [command] = [
+        line
+        for line in done.stdout.replace("\\\n", " ").splitlines()
+        if "cdk bootstrap" in line
+    ]
+    return command
+
+
+def test_bootstrap_can_scope_the_execution_role() -> None:
+    """AWS CDK: `cdk bootstrap` without --cloudformation-execution-policies gives the
+    CloudFormation execution role cdk-<qualifier>-cfn-exec-role AdministratorAccess,
+    and the stock deploy role may act on any stack of the account: in one account a
+    qualifier per environment does not stop dev's roles from changing prod. `make
+    bootstrap EXECUTION_POLICIES=…` passes the operator's scoped policies through."""
+    policy = "arn:aws:iam::123456789012:policy/pick-a-number-dev"
+    scoped = bootstrap_command(ENV="dev", EXECUTION_POLICIES=policy)
+    assert "--qualifier pandev" in scoped
+    assert f"--cloudformation-execution-policies {policy}" in scoped
+    assert "--cloudformation-execution-policies" not in bootstrap_command(ENV="prod")
