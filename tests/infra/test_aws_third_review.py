@@ -135,3 +135,26 @@ def test_bootstrap_can_scope_the_execution_role() -> None:
     assert "--qualifier pandev" in scoped
     assert f"--cloudformation-execution-policies {policy}" in scoped
     assert "--cloudformation-execution-policies" not in bootstrap_command(ENV="prod")
+
+
+# ---- 4. Every method logs and counts like the stage ----------------------------------
+
+
+def test_every_method_setting_keeps_the_stages_logging_and_metrics(
+    dev: Synth, prod: Synth
+) -> None:
+    """AWS API Gateway: a stage's MethodSettings entry for one method replaces the
+    `/*/*` entry for that method; a field it leaves out takes its default (logging OFF,
+    CloudWatch metrics off, no data trace). The throttled methods (every route) would
+    log and count nothing while the stage seemed to."""
+    for synth in (dev, prod):
+        _, stage = synth.one("AWS::ApiGateway::Stage")
+        settings = stage["Properties"]["MethodSettings"]
+        [default] = [s for s in settings if s["ResourcePath"] == "/*"]
+        assert default["LoggingLevel"] == "ERROR"
+        assert default["MetricsEnabled"] is True
+        methods = synth.method_throttles()
+        assert ("GET", "/api/daily-stats") in methods
+        for key, method in methods.items():
+            for field in ("LoggingLevel", "MetricsEnabled", "DataTraceEnabled"):
+                assert method.get(field) == default[field], (key, field)
