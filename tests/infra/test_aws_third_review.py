@@ -158,3 +158,53 @@ def test_every_method_setting_keeps_the_stages_logging_and_metrics(
         for key, method in methods.items():
             for field in ("LoggingLevel", "MetricsEnabled", "DataTraceEnabled"):
                 assert method.get(field) == default[field], (key, field)
+
+
+# ---- 5. BackupMissing does not fire on a new environment's second day -------------
+
+
+def test_backup_missing_spans_the_gap_after_a_first_backup_just_after_midnight(
+    prod: Synth,
+) -> None:
+    """AWS CloudWatch (TreatMissingData=breaching, Sum per one-hour period): the alarm
+    fires once EvaluationPeriods hours in a row hold no BackupCreated. A stack created
+    at 00:00 UTC takes its first backup in hour 0 of that day, named after the UTC
+    day, so the scheduled run of that day creates none (tonight's exists) and the next
+    BackupCreated lands in the schedule's hour of the next day. The alarm must span
+    that gap, and still report a stopped schedule within 28 hours."""
+    from infra.topology import BACKUP_SCHEDULE
+
+    minute, hour = (int(field) for field in BACKUP_SCHEDULE.cron[5:-1].split()[:2])
+    assert minute < 60
+    empty_hours = 24 + hour - 1  # hours 1 .. 24 + hour - 1 hold no BackupCreated
+    [(_, alarm)] = [
+        (k, v)
+        for k, v in prod.of_type("AWS::CloudWatch::Alarm").items()
+        if v["Properties"].get("MetricName") == "BackupCreated"
+    ]
+    props = alarm["Properties"]
+    assert props["Period"] == 3600
+    assert props["TreatMissingData"] == "breaching"
+    assert empty_hours < props["EvaluationPeriods"] <= 28
+
+
+# ---- 6. Alarm texts say what happened and what to do -----------------------------
+
+
+def test_the_stream_dead_letter_alarm_does_not_promise_the_records(dev: Synth) -> None:
+    """AWS Lambda: the on-failure record an SQS destination receives for a stream
+    batch names the shard and the batch's sequence numbers (DDBStreamBatchInfo), not
+    the records; those leave the stream after 24 hours. The alarm says so, and names
+    the way back (the rollup rebuild)."""
+    [(queue_id, _)] = [
+        (k, v) for k, v in dev.of_type("AWS::SQS::Queue").items() if "StreamDeadLetters" in k
+    ]
+    [(_, alarm)] = [
+        (k, v)
+        for k, v in dev.of_type("AWS::CloudWatch::Alarm").items()
+        if json.dumps(queue_id) in json.dumps(v["Properties"].get("Dimensions", []))
+    ]
+    description = alarm["Properties"]["AlarmDescription"]
+    assert "not counted" in description
+    assert "sequence numbers only" in description
+    assert "make rebuild" in description
