@@ -203,6 +203,7 @@ class Api(Construct):
         self.routes = tuple(routes)
         self.rest_api = self._rest_api(settings)
         self.stage = self.rest_api.deployment_stage
+        self.execution_logs = self._execution_log_group(settings)
         self._add_gateway_responses()
         self.functions: dict[str, lambda_.Function] = {}
         # What the routes call: each function's `live` alias (infra/cloud/release.py).
@@ -255,6 +256,23 @@ class Api(Construct):
                 method_options=method_options,
             ),
         )
+
+    def _execution_log_group(self, settings: EnvironmentSettings) -> logs.LogGroup:
+        """The stage's execution log group, which API Gateway would otherwise create on
+        its first log line, outside the stack and never expiring. Its name is API
+        Gateway's own (the API's id and the stage's name); made before the stage, so
+        API Gateway finds it, and deleted with the stack."""
+        group = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            log_group_name=(
+                f"API-Gateway-Execution-Logs_{self.rest_api.rest_api_id}/{settings.name}"
+            ),
+            retention=settings.log_retention,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        self.stage.node.add_dependency(group)
+        return group
 
     def _acknowledge_public_api(self) -> None:
         for ack_id, reason in (

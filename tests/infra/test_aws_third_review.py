@@ -208,3 +208,27 @@ def test_the_stream_dead_letter_alarm_does_not_promise_the_records(dev: Synth) -
     assert "not counted" in description
     assert "sequence numbers only" in description
     assert "make rebuild" in description
+
+
+# ---- 7. The stage's execution logs expire ----------------------------------------
+
+
+def test_the_stages_execution_log_group_is_the_stacks_and_expires(prod: Synth) -> None:
+    """AWS API Gateway: with execution logging on, a stage writes to the log group
+    `API-Gateway-Execution-Logs_<rest api id>/<stage name>`, creating it (no
+    retention: never expires, outside the stack) unless it exists. The stack creates
+    that very name with the environment's retention, before the stage."""
+    rest_api_id, _ = prod.one("AWS::ApiGateway::RestApi")
+    stage_id, stage = prod.one("AWS::ApiGateway::Stage")
+    stage_name = stage["Properties"]["StageName"]
+    [(group_id, group)] = [
+        (k, v)
+        for k, v in prod.of_type("AWS::Logs::LogGroup").items()
+        if "API-Gateway-Execution-Logs_" in json.dumps(v["Properties"].get("LogGroupName"))
+    ]
+    assert group["Properties"]["LogGroupName"] == {
+        "Fn::Join": ["", ["API-Gateway-Execution-Logs_", {"Ref": rest_api_id}, f"/{stage_name}"]]
+    }
+    assert group["Properties"]["RetentionInDays"] == 90  # prod's log_retention_days
+    assert group["DeletionPolicy"] == "Delete"
+    assert group_id in stage.get("DependsOn", [])
