@@ -44,14 +44,22 @@ def test_prod_admits_the_web_apps_daily_stats_calls_at_the_design_load(prod: Syn
 
 def test_synthesis_refuses_a_throttle_below_the_design_load() -> None:
     """The same rule at synthesis, for any environment that declares its design load."""
-    load = {"design_picks_per_month": DESIGN_PICKS, "design_page_views_per_month": 3_000_000}
-    with pytest.raises(SettingsError, match=r"stats_rate_limit 1.5/s is below .* 2.70 calls/s"):
-        EnvironmentSettings(name="prod", read_capacity=10, stats_rate_limit=1.5, **load)
-    with pytest.raises(SettingsError, match=r"submit_rate_limit 0.1/s is below"):
-        EnvironmentSettings(
-            name="prod", read_capacity=18, stats_rate_limit=2.75, submit_rate_limit=0.1, **load
+
+    def prod(stats: float, read: int, submit: float = 2) -> EnvironmentSettings:
+        return EnvironmentSettings(
+            name="prod",
+            read_capacity=read,
+            stats_rate_limit=stats,
+            submit_rate_limit=submit,
+            design_picks_per_month=DESIGN_PICKS,
+            design_page_views_per_month=DESIGN_PAGE_VIEWS,
         )
-    EnvironmentSettings(name="prod", read_capacity=18, stats_rate_limit=2.75, **load)
+
+    with pytest.raises(SettingsError, match=r"stats_rate_limit 1.5/s is below .* 2.70 calls/s"):
+        prod(stats=1.5, read=10)
+    with pytest.raises(SettingsError, match=r"submit_rate_limit 0.1/s is below"):
+        prod(stats=2.75, read=18, submit=0.1)
+    prod(stats=2.75, read=18)
 
 
 # ---- 2. CloudFront never serves one viewer's error to another ---------------------
@@ -117,9 +125,7 @@ def bootstrap_command(**variables: str) -> str:
         check=True,
     )
     [command] = [
-        line
-        for line in done.stdout.replace("\\\n", " ").splitlines()
-        if "cdk bootstrap" in line
+        line for line in done.stdout.replace("\\\n", " ").splitlines() if "cdk bootstrap" in line
     ]
     return command
 
@@ -140,9 +146,7 @@ def test_bootstrap_can_scope_the_execution_role() -> None:
 # ---- 4. Every method logs and counts like the stage ----------------------------------
 
 
-def test_every_method_setting_keeps_the_stages_logging_and_metrics(
-    dev: Synth, prod: Synth
-) -> None:
+def test_every_method_setting_keeps_the_stages_logging_and_metrics(dev: Synth, prod: Synth) -> None:
     """AWS API Gateway: a stage's MethodSettings entry for one method replaces the
     `/*/*` entry for that method; a field it leaves out takes its default (logging OFF,
     CloudWatch metrics off, no data trace). The throttled methods (every route) would
@@ -219,7 +223,7 @@ def test_the_stages_execution_log_group_is_the_stacks_and_expires(prod: Synth) -
     retention: never expires, outside the stack) unless it exists. The stack creates
     that very name with the environment's retention, before the stage."""
     rest_api_id, _ = prod.one("AWS::ApiGateway::RestApi")
-    stage_id, stage = prod.one("AWS::ApiGateway::Stage")
+    _, stage = prod.one("AWS::ApiGateway::Stage")
     stage_name = stage["Properties"]["StageName"]
     [(group_id, group)] = [
         (k, v)
