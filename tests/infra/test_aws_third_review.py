@@ -49,6 +49,7 @@ def test_synthesis_refuses_a_throttle_below_the_design_load() -> None:
         return EnvironmentSettings(
             name="prod",
             read_capacity=read,
+            write_capacity=10,
             stats_rate_limit=stats,
             submit_rate_limit=submit,
             design_picks_per_month=DESIGN_PICKS,
