@@ -129,9 +129,15 @@ CHECK_ENV = @test -n "$(QUALIFIER)" || { echo "ENV=$(ENV) is not an environment 
 # What synth and deploy need: the Python app and the CDK CLI (no browser).
 cdk-tools: $(VENV)/.synced node_modules/.installed
 
-bootstrap: cdk-tools ## once per environment, account and region: its CDK bootstrap stack (admin credentials)
+# Managed policy ARNs (comma-separated) for the environment's CloudFormation execution
+# role instead of CDK's default AdministratorAccess (docs/SECURITY.md, "What the
+# qualifier does not isolate").
+EXECUTION_POLICIES ?=
+
+bootstrap: cdk-tools ## once per environment, account and region: its CDK bootstrap stack (admin credentials; EXECUTION_POLICIES=arn,…)
 	$(CHECK_ENV)
-	npx cdk bootstrap --qualifier $(QUALIFIER) $(TOOLKIT) $(CDK_ENV)
+	npx cdk bootstrap --qualifier $(QUALIFIER) $(TOOLKIT) $(CDK_ENV) \
+		$(if $(EXECUTION_POLICIES),--cloudformation-execution-policies $(EXECUTION_POLICIES))
 
 deploy: cdk-tools ## deploy PickANumber-$(ENV) (ENV=dev|prod, EMAIL=alarms@example.com)
 	$(CHECK_ENV)

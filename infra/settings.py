@@ -94,6 +94,21 @@ def stats_request_read_units(parts: int) -> float:
 # 13 Queries of one 4 KB step each with one part per day: 6.5 units.
 READ_UNITS_PER_STATS_REQUEST: Final = stats_request_read_units(ROLLUP_LAYOUT.parts)
 
+# The web app's GET /api/daily-stats calls (web/app.js; tests/e2e hold it to them):
+# one per page view, and per pick at most one read before it is sent plus three polls
+# after it (none retried), whether or not the stream is late.
+WEB_STATS_CALLS_PER_VIEW: Final = 1
+WEB_STATS_CALLS_PER_PICK: Final = 4
+SECONDS_PER_MONTH: Final = 30 * 86_400
+
+
+def stats_calls_per_second(picks_per_month: int, page_views_per_month: int) -> float:
+    """The web app's daily-stats calls per second, on average, at a monthly load."""
+    calls = page_views_per_month * WEB_STATS_CALLS_PER_VIEW
+    calls += picks_per_month * WEB_STATS_CALLS_PER_PICK
+    return calls / SECONDS_PER_MONTH
+
+
 BillingMode = Literal["PROVISIONED", "PAY_PER_REQUEST"]
 # How the deploy workflow checks a deployment with the contract suite (tests/contract):
 # `full` writes submissions, `read-only` writes nothing (production).
@@ -157,6 +172,10 @@ class EnvironmentSettings:
     submit_burst_limit: int = 2
     stats_rate_limit: float = 0.75
     stats_burst_limit: int = 2
+    # The monthly load the environment is built for (docs/COSTS.md): synthesis refuses
+    # method throttles that would turn the web app's own calls at that load into 429s.
+    design_picks_per_month: int = 0
+    design_page_views_per_month: int = 0
     # Alarms: "minimal" (API 5xx, lost stream records), "slo" (+ latency, stream lag,
     # backups) or "full" (+ per-function errors, table throttles, schedule DLQ).
     alarms: AlarmLevel = "slo"
@@ -222,6 +241,7 @@ class EnvironmentSettings:
                 found.append(f"{prefix}_rate_limit and {prefix}_burst_limit must be positive")
         if self.billing_mode == "PROVISIONED":
             found += self._capacity_problems()
+        found += self._design_load_problems()
         if self.origin_key_generation < 1:
             found.append("origin_key_generation must be at least 1")
         if not _QUALIFIER.match(self.qualifier):
@@ -264,6 +284,30 @@ class EnvironmentSettings:
                     f"{rate * cost:g} > {units}_capacity {capacity}: lower {method}_rate_limit "
                     f"to {capacity / cost:g} or less, raise {units}_capacity to "
                     f"{rate * cost:g} or more, or set billing_mode PAY_PER_REQUEST"
+                )
+        return found
+
+    def _design_load_problems(self) -> list[str]:
+        """The method throttles admit the web app's calls at the design load (averages:
+        the bursts absorb the peaks of a second)."""
+        if min(self.design_picks_per_month, self.design_page_views_per_month) < 0:
+            return ["design_picks_per_month and design_page_views_per_month must be >= 0"]
+        found = []
+        for method, rate, needed in (
+            ("submit", self.submit_rate_limit, self.design_picks_per_month / SECONDS_PER_MONTH),
+            (
+                "stats",
+                self.stats_rate_limit,
+                stats_calls_per_second(
+                    self.design_picks_per_month, self.design_page_views_per_month
+                ),
+            ),
+        ):
+            if rate < needed:
+                found.append(
+                    f"{method}_rate_limit {rate:g}/s is below the web app's {needed:.2f} "
+                    f"calls/s at the design load ({self.design_picks_per_month:,} picks and "
+                    f"{self.design_page_views_per_month:,} page views a month)"
                 )
         return found
 

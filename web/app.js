@@ -6,8 +6,11 @@ import { drawBars } from "./charts.js";
 const DEFAULT_RANGE_DAYS = 7;
 const MAX_RANGE_DAYS = 366;
 // The rollups follow the table's stream, so a new pick shows up after a moment:
-// poll briefly (about 15 s in all) and never add it client-side.
-const POLL_DELAYS_MS = [300, 500, 800, 1000, 1500, 2000, 2000, 3000, 3000];
+// poll a few times (about 10 s in all) and never add it client-side. Each pick costs
+// the API at most 1 + POLL_DELAYS_MS.length reads of daily-stats, no retry among them:
+// the API's daily-stats throttle is priced on that (WEB_STATS_CALLS_PER_PICK in
+// infra/settings.py; tests/e2e hold this file to it).
+const POLL_DELAYS_MS = [1000, 3000, 6000];
 
 const $ = (id) => document.getElementById(id);
 const pickForm = $("pick-form");
@@ -249,6 +252,7 @@ function render(stats) {
 }
 
 // Loads and shows the stats of the chosen range; returns them, or null.
+// A quiet load (a poll) is not retried: the next poll is its retry.
 async function loadStats({ quiet = false } = {}) {
   const range = checkedRange();
   if (!range) return null;
@@ -256,7 +260,7 @@ async function loadStats({ quiet = false } = {}) {
   statsSection.setAttribute("aria-busy", "true");
   if (!quiet) say(statsFeedback, "info", "Loading the statistics…");
   try {
-    const stats = await dailyStats(range.from, range.to);
+    const stats = await dailyStats(range.from, range.to, { retry: !quiet });
     if (mine !== sequence) return null;
     render(stats);
     if (stats.total.count === 0) {
@@ -286,7 +290,7 @@ async function refreshUntilIncluded(submission, before) {
   }
   const baseline = before?.[date]?.[String(picked)] ?? 0;
   say(statsFeedback, "info", "Updating the statistics with your pick…");
-  for (const delay of [0, ...POLL_DELAYS_MS]) {
+  for (const delay of POLL_DELAYS_MS) {
     await wait(delay);
     const stats = await loadStats({ quiet: true });
     const day = stats?.days.find((d) => d.date === date);

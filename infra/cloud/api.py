@@ -31,6 +31,10 @@ from shared.http import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE
 from shared.schemas import JsonSchema
 
 API_KEY_HEADER: Final = "x-api-key"
+# The stage's execution logging and metrics, for every method alike.
+STAGE_METRICS: Final = True
+STAGE_LOGGING_LEVEL: Final = apigw.MethodLoggingLevel.ERROR
+STAGE_DATA_TRACE: Final = False  # request and response bodies would carry the picks
 # The method API Gateway falls back on when a resource has no method of the request's
 # verb: a MOCK integration there answers 405 (no Lambda runs).
 FALLBACK_METHOD: Final = "ANY"
@@ -199,6 +203,7 @@ class Api(Construct):
         self.routes = tuple(routes)
         self.rest_api = self._rest_api(settings)
         self.stage = self.rest_api.deployment_stage
+        self.execution_logs = self._execution_log_group(settings)
         self._add_gateway_responses()
         self.functions: dict[str, lambda_.Function] = {}
         # What the routes call: each function's `live` alias (infra/cloud/release.py).
@@ -215,9 +220,14 @@ class Api(Construct):
             retention=settings.log_retention,
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
-        # Per method, from the table's capacity (infra/settings.py checks it).
+        # Per method, from the table's capacity (infra/settings.py checks it). A method
+        # setting replaces the stage's `/*/*` one for its method: what it leaves out
+        # (logging, metrics) is off, so it repeats the stage's.
         method_options = {
             f"{route.path}/{route.method}": apigw.MethodDeploymentOptions(
+                metrics_enabled=STAGE_METRICS,
+                logging_level=STAGE_LOGGING_LEVEL,
+                data_trace_enabled=STAGE_DATA_TRACE,
                 throttling_rate_limit=settings.method_throttle(route.function.name)[0],
                 throttling_burst_limit=settings.method_throttle(route.function.name)[1],
             )
@@ -236,9 +246,9 @@ class Api(Construct):
             deploy_options=apigw.StageOptions(
                 stage_name=settings.name,
                 tracing_enabled=True,
-                metrics_enabled=True,
-                logging_level=apigw.MethodLoggingLevel.ERROR,
-                data_trace_enabled=False,
+                metrics_enabled=STAGE_METRICS,
+                logging_level=STAGE_LOGGING_LEVEL,
+                data_trace_enabled=STAGE_DATA_TRACE,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
                 throttling_rate_limit=settings.api_rate_limit,
@@ -246,6 +256,23 @@ class Api(Construct):
                 method_options=method_options,
             ),
         )
+
+    def _execution_log_group(self, settings: EnvironmentSettings) -> logs.LogGroup:
+        """The stage's execution log group, which API Gateway would otherwise create on
+        its first log line, outside the stack and never expiring. Its name is API
+        Gateway's own (the API's id and the stage's name); made before the stage, so
+        API Gateway finds it, and deleted with the stack."""
+        group = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            log_group_name=(
+                f"API-Gateway-Execution-Logs_{self.rest_api.rest_api_id}/{settings.name}"
+            ),
+            retention=settings.log_retention,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        self.stage.node.add_dependency(group)
+        return group
 
     def _acknowledge_public_api(self) -> None:
         for ack_id, reason in (

@@ -36,6 +36,16 @@ SITE_ACCESS_LOG_PREFIX: Final = "s3-access/site/"
 # kept this long (to roll back a bad deployment by hand), then expire.
 NONCURRENT_VERSION_DAYS: Final = 30
 
+# CloudFront caches an origin's error answers for 10 s by default, whatever the cache
+# policy says (CachingDisabled included), keyed on the URL: one viewer's 400, 429-turned
+# 503 or 502 would be served to others. Error responses are per distribution, not per
+# behaviour; with a TTL alone (no page, no status) the origin's own answer passes through
+# unchanged (the API's problem+json, S3's 403 for a missing file), only never cached.
+# These are the codes a distribution can configure (416 excepted: never cached anyway);
+# of the API's other codes CloudFront caches none (409, 413, 429) or, like 415, only
+# when the origin sends a max-age, which the API never does.
+UNCACHED_ERROR_CODES: Final = (400, 403, 404, 405, 414, 500, 501, 502, 503, 504)
+
 # CloudFront's own names for the headers it sets in `security_headers_behavior`;
 # everything else in SECURITY_HEADERS goes out as a custom header.
 _MANAGED_HEADERS: Final = {
@@ -213,7 +223,11 @@ class Frontend(Construct):
                     response_headers_policy=headers,
                 )
             },
-            # No error responses: they would rewrite the API's problem+json answers too.
+            # TTL only: a page or status here would rewrite the API's problem+json too.
+            error_responses=[
+                cloudfront.ErrorResponse(http_status=code, ttl=cdk.Duration.seconds(0))
+                for code in UNCACHED_ERROR_CODES
+            ],
             **custom_domain,  # type: ignore[arg-type]
         )
         _freeze(distribution, DISTRIBUTION_LOGICAL_ID)

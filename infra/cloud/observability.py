@@ -27,10 +27,23 @@ FIVE_MINUTES: Final = cdk.Duration.minutes(5)
 API_5XX_RATE_THRESHOLD: Final = 0.01  # more than 1 % of requests, 3 periods in a row
 API_P95_LATENCY_MS: Final = 1000
 ITERATOR_AGE_MS: Final = 60_000  # rollups more than a minute behind the submissions
-# The nightly backup emits BackupCreated (EMF); none for 26 hours means a night was missed.
+# The nightly backup emits BackupCreated (EMF) when it creates one; none for this long
+# means a night was missed. Not 26: an environment created between 00:00 and 01:00 UTC
+# takes its first backup then, named after that UTC day, so the 03:30 run that day
+# creates none and the next BackupCreated comes 26 to 27.5 hours later; 28 one-hour
+# periods leave a margin for a late or retried run.
 BACKUP_METRIC: Final = "BackupCreated"
-BACKUP_WINDOW_HOURS: Final = 26
+BACKUP_WINDOW_HOURS: Final = 28
 BUDGET_ALERT_PERCENT: Final = 80
+# What a message in each dead-letter queue means. Lambda's on-failure record of a stream
+# batch names the shard and its sequence numbers, not the records, which the stream
+# keeps 24 hours: the counts are lost until a rollup rebuild (docs/RUNBOOK.md).
+_DEAD_LETTERS_MEANING: Final = (
+    "A stream batch was given up on: its picks are not counted. The message names the "
+    "shard and sequence numbers only; run `make rebuild` over the days (RUNBOOK).",
+    "A nightly backup was given up on: the schedule could not invoke the function, or "
+    "the function failed after Lambda's retries (RUNBOOK).",
+)
 # Before the account's default rule (10000); other rules of the account may come first.
 SAMPLING_RULE_PRIORITY: Final = 100
 
@@ -183,7 +196,7 @@ class Observability(Construct):
     def _queue_alarms(self, dead_letter_queues: Mapping[str, sqs.Queue]) -> None:
         """One depth alarm per queue, named `<label><queue id>Depth`."""
         for index, (label, queue) in enumerate(dead_letter_queues.items()):
-            # The first queue holds the stream records given up on (lost counts); the
+            # The first queue holds the stream batches given up on (lost counts); the
             # others' loss (a missed backup) has its own alarm.
             self._alarm(
                 "minimal" if index == 0 else "full",
@@ -192,7 +205,7 @@ class Observability(Construct):
                     period=FIVE_MINUTES, statistic="Maximum"
                 ),
                 1,
-                f"Messages wait in {queue.node.id}: records or schedules were given up on.",
+                _DEAD_LETTERS_MEANING[0 if index == 0 else 1],
                 comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             )
 

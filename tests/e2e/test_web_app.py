@@ -13,11 +13,13 @@ import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
 from infra.local.launcher import LaunchedStack
+from infra.settings import WEB_STATS_CALLS_PER_PICK
 from tests.support.page_errors import BrowserErrors
 
 pytestmark = pytest.mark.e2e
 
 SUBMIT = "**/api/submit-number"
+DAILY_STATS = "**/api/daily-stats?*"
 AXE_SOURCE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 
@@ -51,6 +53,7 @@ def test_pick_submit_and_the_stats_include_it(app: Page, base_url: str, output_d
     # Given the page with its statistics, and a log of every request it makes
     requests: list[str] = []
     app.on("request", lambda request: requests.append(request.url))
+    stats_reads = len([url for url in requests if "/api/daily-stats" in url])
     before = total_count(app)
 
     # When a number is picked and submitted
@@ -66,10 +69,38 @@ def test_pick_submit_and_the_stats_include_it(app: Page, base_url: str, output_d
     expect(app.locator("#days-table tbody tr")).to_have_count(7)
     expect(app.get_by_role("radio", name="7", exact=True)).to_be_checked()
 
+    # And the pick read the stats no more often than the API's throttle is priced for
+    stats_reads = len([url for url in requests if "/api/daily-stats" in url]) - stats_reads
+    assert 1 <= stats_reads <= WEB_STATS_CALLS_PER_PICK
     # And the page never talked to anyone but its own origin
     assert requests, "no request was recorded"
     assert all(url.startswith(base_url + "/") for url in requests), requests
     app.screenshot(path=output_dir / "web-after-submission.png", full_page=True)
+
+
+def test_a_late_stream_bounds_the_stats_polling(app: Page) -> None:
+    """The API's daily-stats throttle is priced on WEB_STATS_CALLS_PER_PICK reads per
+    pick (infra/settings.py): even when the stats never show the pick, the page stops."""
+    # Given a stream that is late: every stats read answers what was true before the pick
+    reads: list[str] = []
+    before: dict[str, str] = {}
+
+    def as_before_the_pick(route: Route, request: Request) -> None:
+        reads.append(request.url)
+        if "body" not in before:
+            before["body"] = route.fetch().text()
+        route.fulfill(status=200, content_type="application/json", body=before["body"])
+
+    app.route(DAILY_STATS, as_before_the_pick)
+
+    # When a number is picked and submitted
+    app.get_by_role("radio", name="9", exact=True).check()
+    app.get_by_role("button", name="Submit my pick").click()
+
+    # Then the page polls a bounded number of times, then says the stats will follow
+    expect(app.locator("#submit-feedback")).to_contain_text("You picked 9")
+    expect(app.locator("#stats-feedback")).to_contain_text("will include it shortly")
+    assert len(reads) == WEB_STATS_CALLS_PER_PICK, reads
 
 
 def test_keyboard_only(app: Page) -> None:

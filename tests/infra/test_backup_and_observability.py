@@ -56,14 +56,14 @@ def test_backup_function_settings(dev: Synth, prod: Synth) -> None:
         assert env["BACKUP_MIN_KEEP"] == keep
 
 
-def test_no_backup_in_26_hours_raises_an_alarm(prod: Synth) -> None:
+def test_no_backup_in_28_hours_raises_an_alarm(prod: Synth) -> None:
     [backup] = [a for a in alarms(prod).values() if a.get("MetricName") == "BackupCreated"]
     assert backup["Namespace"] == "PickANumber/prod"
     assert backup["Dimensions"] == [{"Name": "service", "Value": "backup"}]
     assert backup["Statistic"] == "Sum"
     assert backup["ComparisonOperator"] == "LessThanThreshold"
     assert backup["Threshold"] == 1
-    assert backup["Period"] * backup["EvaluationPeriods"] == 26 * 3600
+    assert backup["Period"] * backup["EvaluationPeriods"] == 28 * 3600
     assert backup["DatapointsToAlarm"] == backup["EvaluationPeriods"]
     assert backup["TreatMissingData"] == "breaching"
 
