@@ -2,9 +2,10 @@
 
 Invoked by the EventBridge schedule (which retries): at most one backup per UTC
 night, whatever the retries. Errors are never swallowed: the invocation fails,
-so the function-errors alarm fires, and a missing BackupCreated metric raises
-the backup-missing alarm. `python -m backup.handler` runs the job once
-(TABLE_NAME, BACKUP_RETENTION_DAYS and BACKUP_MIN_KEEP, all required, and
+its last retry goes to the schedule's dead-letter queue (alarmed at alarm level
+`full`, as are the function's errors), and from level `slo` (prod's) a missing
+BackupCreated metric raises the backup-missing alarm. `python -m backup.handler`
+runs the job once (TABLE_NAME, BACKUP_RETENTION_DAYS and BACKUP_MIN_KEEP, all required, and
 AWS_ENDPOINT_URL for the local stack).
 """
 
