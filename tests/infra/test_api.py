@@ -6,7 +6,6 @@ from typing import Any
 from infra.cloud.api import ACCESS_LOG_FIELDS, GATEWAY_PROBLEMS, VALIDATION_ERRORS
 from infra.topology import ROUTES
 from shared.http import PROBLEM_CONTENT_TYPE, Problem
-from tests.infra.test_delivery import live_alias_function
 from tests.support.synth import Synth
 
 
@@ -94,7 +93,7 @@ def test_every_method_requires_the_cloudfront_key_and_calls_its_function(dev: Sy
         integration = method["Integration"]
         assert integration["Type"] == "AWS_PROXY"
         # It calls the function's `live` alias (test_delivery.py: what a release moves).
-        function_id = live_alias_function(dev, integration["Uri"])
+        function_id = dev.live_alias_function(integration["Uri"])
         assert dev.resources[function_id]["Properties"]["Handler"] == route.function.handler
 
 

@@ -356,25 +356,12 @@ FREE_DASHBOARDS = 3  # of up to 50 metrics each
 FREE_CUSTOM_METRICS = 10
 
 
-def alarm_metrics(synth: Synth) -> int:
-    """CloudWatch bills an alarm per metric it evaluates (a metric-math alarm counts
-    every metric of its expression); composite alarms are billed apart (none here)."""
-    count = 0
-    for alarm in synth.of_type("AWS::CloudWatch::Alarm").values():
-        props = alarm["Properties"]
-        assert props.get("Period", 60) >= 60, "high-resolution alarms are never free"
-        if "MetricName" in props:
-            count += 1
-        count += sum(1 for query in props.get("Metrics", []) if "MetricStat" in query)
-    return count
-
-
 def test_dev_and_prod_alarms_fit_the_free_alarm_metrics(dev: Synth, prod: Synth) -> None:
     """AWS free tier: 10 standard alarm metrics per account, summed over dev and prod
     (and anything else in the account); composite alarms are $0.50 each, never free."""
     assert not dev.of_type("AWS::CloudWatch::CompositeAlarm")
     assert not prod.of_type("AWS::CloudWatch::CompositeAlarm")
-    assert alarm_metrics(dev) + alarm_metrics(prod) <= FREE_ALARM_METRICS
+    assert dev.alarm_metrics() + prod.alarm_metrics() <= FREE_ALARM_METRICS
 
 
 def test_dashboards_fit_the_free_dashboards(dev: Synth, prod: Synth) -> None:

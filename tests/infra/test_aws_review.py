@@ -239,13 +239,11 @@ def test_every_alarm_of_the_account_fits_the_free_tier(dev: Synth, prod: Synth) 
     """AWS free tier: 10 standard alarm metrics per account, whatever stack made them:
     dev's and prod's SLO alarms, prod's release (canary) alarms and the account stack's
     (none) together, with the settings of cdk.json."""
-    from tests.infra.test_aws_behaviour import alarm_metrics
-
     _, account = account_assembly()
     account_alarms = [
         r for r in account["Resources"].values() if r["Type"].startswith("AWS::CloudWatch::")
     ]
-    assert alarm_metrics(dev) + alarm_metrics(prod) + len(account_alarms) <= FREE_ALARM_METRICS
+    assert dev.alarm_metrics() + prod.alarm_metrics() + len(account_alarms) <= FREE_ALARM_METRICS
 
 
 # ---- 4. A wrong method answers 405 whatever the body's media type -----------------

@@ -5,7 +5,6 @@ import json
 from infra.cloud.data import TABLE_LOGICAL_ID
 from infra.topology import ROLLUP_LAYOUT, STREAM_CONSUMER, TABLE
 from shared.rollups import PARTS_VARIABLE
-from tests.infra.test_delivery import live_alias_function
 from tests.support.synth import Synth
 
 
@@ -62,7 +61,7 @@ def test_stream_consumer_follows_the_topology(dev: Synth) -> None:
     assert props["StartingPosition"] == consumer.starting_position
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     # It calls the aggregator's `live` alias (test_delivery.py: what a release moves).
-    target = live_alias_function(dev, props["FunctionName"])
+    target = dev.live_alias_function(props["FunctionName"])
     assert dev.resources[target]["Properties"]["Handler"] == consumer.function.handler
 
 

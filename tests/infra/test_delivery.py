@@ -41,23 +41,6 @@ RELEASED = ("SubmitNumber", "DailyStats", "Aggregator")
 API_FUNCTIONS = ("SubmitNumber", "DailyStats")
 
 
-def live_alias_function(synth: Synth, reference: Any) -> str:
-    """The function behind a `live` alias that `reference` names (an alias ARN Ref, or
-    the `<function>:live` join CDK writes for an event source mapping)."""
-    text = json.dumps(reference)
-    [alias_id] = [
-        logical_id
-        for logical_id in synth.of_type("AWS::Lambda::Alias")
-        if f'{{"Ref": "{logical_id}"}}' in text
-    ]
-    alias = synth.resources[alias_id]["Properties"]
-    assert alias["Name"] == LIVE_ALIAS
-    if "Fn::Select" in text:  # <function name>:live, the name taken from the alias ARN
-        assert reference["Fn::Join"][1][-1] == f":{LIVE_ALIAS}"
-    function_id: str = alias["FunctionName"]["Ref"]
-    return function_id
-
-
 def aliases(synth: Synth) -> dict[str, tuple[str, dict[str, Any]]]:
     """Function construct name -> (alias logical ID, alias resource)."""
     found = {}
@@ -98,7 +81,7 @@ def test_the_api_routes_call_the_live_alias(dev: Synth) -> None:
         for m in dev.of_type("AWS::ApiGateway::Method").values()
         if m["Properties"]["Integration"].get("Type") == "AWS_PROXY"
     ]
-    targets = {live_alias_function(dev, i["Uri"]) for i in integrations}
+    targets = {dev.live_alias_function(i["Uri"]) for i in integrations}
 
     assert targets == {
         aliases(dev)[n][1]["Properties"]["FunctionName"]["Ref"] for n in API_FUNCTIONS
@@ -114,7 +97,7 @@ def test_the_api_routes_call_the_live_alias(dev: Synth) -> None:
 def test_the_stream_mapping_calls_the_aggregators_live_alias(dev: Synth) -> None:
     _, mapping = dev.one("AWS::Lambda::EventSourceMapping")
 
-    target = live_alias_function(dev, mapping["Properties"]["FunctionName"])
+    target = dev.live_alias_function(mapping["Properties"]["FunctionName"])
 
     assert target == aliases(dev)["Aggregator"][1]["Properties"]["FunctionName"]["Ref"]
 

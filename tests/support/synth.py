@@ -14,6 +14,7 @@ from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
 from infra.app import build
+from infra.cloud.functions import LIVE_ALIAS
 from infra.cloud.stack import PickANumberStack
 from infra.topology import TOPOLOGY, Topology
 
@@ -78,3 +79,31 @@ class Synth:
             for s in stage["Properties"]["MethodSettings"]
             if s["ResourcePath"] != "/*"
         }
+
+    def live_alias_function(self, reference: Any) -> str:
+        """The function behind a `live` alias that `reference` names (an alias ARN Ref, or
+        the `<function>:live` join CDK writes for an event source mapping)."""
+        text = json.dumps(reference)
+        [alias_id] = [
+            logical_id
+            for logical_id in self.of_type("AWS::Lambda::Alias")
+            if f'{{"Ref": "{logical_id}"}}' in text
+        ]
+        alias = self.resources[alias_id]["Properties"]
+        assert alias["Name"] == LIVE_ALIAS
+        if "Fn::Select" in text:  # <function name>:live, the name taken from the alias ARN
+            assert reference["Fn::Join"][1][-1] == f":{LIVE_ALIAS}"
+        function_id: str = alias["FunctionName"]["Ref"]
+        return function_id
+
+    def alarm_metrics(self) -> int:
+        """CloudWatch bills an alarm per metric it evaluates (a metric-math alarm counts
+        every metric of its expression); composite alarms are billed apart (none here)."""
+        count = 0
+        for alarm in self.of_type("AWS::CloudWatch::Alarm").values():
+            props = alarm["Properties"]
+            assert props.get("Period", 60) >= 60, "high-resolution alarms are never free"
+            if "MetricName" in props:
+                count += 1
+            count += sum(1 for query in props.get("Metrics", []) if "MetricStat" in query)
+        return count

@@ -4,11 +4,13 @@
   (shared test code lives in tests/support/).
 - The benchmarks share code with the tests only through modules that are neither
   (infra.local.events, infra.local.launcher, tools.browser): bench never imports tests.
+- No module imports a test module; the repository holds no symbolic link.
 - One place puts services/ on the path, `infra/__init__.py`, and every entry point
   imports it first: each starts in a bare interpreter (no PYTHONPATH).
 """
 
 import ast
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -52,6 +54,20 @@ def test_the_scan_sees_the_whole_tree():
 
 def test_no_module_imports_a_conftest():
     assert imports_where(PACKAGES, lambda parts: "conftest" in parts) == []
+
+
+def test_no_module_imports_a_test_module():
+    """Helpers two test modules share live in tests/support/, not in one of them."""
+    assert imports_where(PACKAGES, lambda parts: parts[-1].startswith("test_")) == []
+
+
+def test_the_repository_tracks_no_symbolic_link():
+    """A link is this machine's path: a worktree's .venv linked to another checkout's
+    once got committed, and a checkout of it replaced the real .venv with the link."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "--stage"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert [line.split("\t")[1] for line in tracked if line.startswith("120000 ")] == []
 
 
 @pytest.mark.parametrize("package", ["bench", "infra", "services", "tools"])
