@@ -281,8 +281,9 @@ SUBMIT_NUMBER: Final = Function(
     handler="ingest.handler.lambda_handler",
     service="ingest",
     description="POST /api/submit-number: stores a raw submission",
-    # GetItem: the stored submission, when a retry's conditional put finds it exists.
-    table_actions=(TableActions(("dynamodb:PutItem", "dynamodb:GetItem")),),
+    # A replay's stored submission comes back from the failed conditional put itself
+    # (ReturnValuesOnConditionCheckFailure): no read, so no GetItem.
+    table_actions=(TableActions(("dynamodb:PutItem",)),),
 )
 DAILY_STATS: Final = Function(
     name="DailyStats",

@@ -50,11 +50,9 @@ def new_submission(
 
 def accept(store: SubmissionStore, submission: Submission) -> Accepted:
     """Store a submission once; a replay gets the first answer back."""
-    if store.add(submission):
+    first = store.add(submission)
+    if first is None:
         return Accepted(submission, created=True)
-    first = store.get(submission.pick.submission_id)
-    if first is None:  # only if it was deleted between the two calls
-        raise IdempotencyConflict("The Idempotency-Key is in use; retry the request.")
     if first.body_hash != submission.body_hash:
         raise IdempotencyConflict(
             "This Idempotency-Key was already used with a different body.",

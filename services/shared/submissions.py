@@ -79,17 +79,23 @@ class SubmissionStore:
         self._client = client
         self._table = table_name
 
-    def add(self, submission: Submission) -> bool:
-        """Store a new submission; False (and nothing written) if its id exists."""
+    def add(self, submission: Submission) -> Submission | None:
+        """Store a new submission and return None; if its id is taken, write nothing and
+        return the submission stored under it. The failed condition returns the stored
+        item itself: a replay costs no read (and no read capacity), and nothing can
+        change between the write and a read."""
         try:
             self._client.put_item(
                 TableName=self._table,
                 Item=submission_item(submission),
                 ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except self._client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        except self._client.exceptions.ConditionalCheckFailedException as failed:
+            # ALL_OLD puts the stored item in the error response (botocore's types omit it)
+            stored: dict[str, Any] = failed.response["Item"]  # type: ignore[typeddict-item]
+            return submission_from_item(stored)
+        return None
 
     def get(self, submission_id: str) -> Submission | None:
         item = self._client.get_item(

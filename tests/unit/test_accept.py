@@ -86,29 +86,6 @@ def test_the_body_hash_of_a_body_never_changes(body: dict[str, Any], digest: str
     assert new_submission(body, "k", RECEIVED).body_hash == digest
 
 
-class RacedStore:
-    """A store where the key was taken, then the submission deleted before the read."""
-
-    def add(self, submission: Submission) -> bool:
-        return False
-
-    def get(self, submission_id: str) -> Submission | None:
-        return None
-
-
-def test_a_key_whose_submission_vanished_between_write_and_read_is_a_retryable_409() -> None:
-    submission = new_submission({"number": 1}, "k", RECEIVED)
-
-    with pytest.raises(IdempotencyConflict) as raised:
-        accept(RacedStore(), submission)  # type: ignore[arg-type]
-
-    problem = domain_problem(raised.value)
-    assert problem is not None
-    assert (problem.status, problem.title) == (409, "Conflict")
-    assert problem.detail == "The Idempotency-Key is in use; retry the request."
-    assert problem.errors == ()
-
-
 def test_a_timestamp_that_is_no_real_date_names_the_field_and_why() -> None:
     with pytest.raises(InvalidSubmission) as raised:
         new_submission({"number": 1, "timestamp": "2026-02-30T10:00:00Z"}, None, RECEIVED)
@@ -128,10 +105,7 @@ class TakenStore:
     def __init__(self, first: Submission) -> None:
         self.first = first
 
-    def add(self, submission: Submission) -> bool:
-        return False
-
-    def get(self, submission_id: str) -> Submission | None:
+    def add(self, submission: Submission) -> Submission | None:
         return self.first
 
 
