@@ -3,7 +3,8 @@ and the table checks a restore needs. Nothing else in `backup` calls DynamoDB's
 backup API.
 """
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -52,12 +53,26 @@ class ItemCounts:
         return self.total - self.submissions - self.rollups
 
 
+# DynamoDB enables a new table's backups shortly after the table turns ACTIVE; until
+# then CreateBackup fails with ContinuousBackupsUnavailableException, and while the
+# table is being updated with TableInUseException. The first backup runs as the stack
+# is deployed, seconds after the table is created: wait and try again, 90 s in all,
+# within the backup function's 120 s.
+NOT_YET_WAITS: Final = (2.0, 4.0, 8.0, 16.0, 30.0, 30.0)
+
+
 class BackupStore:
     """The on-demand backups of one table."""
 
-    def __init__(self, client: "DynamoDBClient", table_name: str) -> None:
+    def __init__(
+        self,
+        client: "DynamoDBClient",
+        table_name: str,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._client = client
         self._table = table_name
+        self._sleep = sleep
 
     def list(self) -> list[TableBackup]:
         """Every USER backup of the table, all pages. The type and table are checked
@@ -73,6 +88,19 @@ class BackupStore:
         return found
 
     def create(self, name: str) -> TableBackup:
+        """A new backup; retried while the table's backups are not available yet."""
+        not_yet = (
+            self._client.exceptions.ContinuousBackupsUnavailableException,
+            self._client.exceptions.TableInUseException,
+        )
+        for wait in NOT_YET_WAITS:
+            try:
+                return self._create(name)
+            except not_yet:
+                self._sleep(wait)
+        return self._create(name)
+
+    def _create(self, name: str) -> TableBackup:
         details = self._client.create_backup(TableName=self._table, BackupName=name)
         return _backup(details["BackupDetails"])
 

@@ -14,7 +14,7 @@ from botocore.stub import Stubber
 from freezegun import freeze_time
 
 from backup import handler
-from backup.backups import BackupStore
+from backup.backups import NOT_YET_WAITS, BackupStore
 from backup.settings import BackupSettings
 from infra.local.events import LambdaContext
 from infra.topology import BACKUP, TABLE, RuntimeSettings, runtime_environment
@@ -209,6 +209,61 @@ def test_an_error_fails_the_invocation(store: BackupStore, table: "DynamoDBClien
 
     with freeze_time(FIRST_NIGHT), pytest.raises(table.exceptions.TableNotFoundException):
         invoke(store)
+
+
+def backups_not_available_yet(client: "DynamoDBClient", times: int) -> Any:
+    """CreateBackup on `client` fails `times` times as on a table created seconds ago."""
+    create = client.create_backup
+    failures = iter(range(times))
+
+    def create_backup(**params: Any) -> Any:
+        if next(failures, None) is not None:
+            raise client.exceptions.ContinuousBackupsUnavailableException(
+                {
+                    "Error": {
+                        "Code": "ContinuousBackupsUnavailableException",
+                        "Message": "Backups are being enabled for the table: "
+                        f"{TABLE_NAME}. Please retry later",
+                    }
+                },
+                "CreateBackup",
+            )
+        return create(**params)
+
+    return create_backup
+
+
+def test_a_new_tables_first_backup_waits_until_backups_are_enabled(
+    table: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS: CreateBackup answers ContinuousBackupsUnavailableException until a new
+    table's backups are enabled; the first backup runs while the stack is deployed."""
+    waits: list[float] = []
+    monkeypatch.setattr(table, "create_backup", backups_not_available_yet(table, 3))
+
+    with freeze_time(FIRST_NIGHT):
+        result = invoke(BackupStore(table, TABLE_NAME, sleep=waits.append))
+
+    assert result["created"] is True
+    assert waits == list(NOT_YET_WAITS[:3])
+    assert names(BackupStore(table, TABLE_NAME)) == [result["backup_name"]]
+
+
+def test_backups_that_never_become_available_fail_the_invocation_in_time(
+    table: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr(table, "create_backup", backups_not_available_yet(table, 100))
+
+    with (
+        freeze_time(FIRST_NIGHT),
+        pytest.raises(table.exceptions.ContinuousBackupsUnavailableException),
+    ):
+        invoke(BackupStore(table, TABLE_NAME, sleep=waits.append))
+
+    # every wait taken, and all of them inside the function's timeout with time to spare
+    assert waits == list(NOT_YET_WAITS)
+    assert sum(waits) + 10 < BACKUP.timeout_seconds
 
 
 def test_listing_follows_every_page() -> None:
