@@ -31,8 +31,10 @@ from shared.http import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE
 from shared.schemas import JsonSchema
 
 API_KEY_HEADER: Final = "x-api-key"
-# The stage's execution logging and metrics, for every method alike.
-STAGE_METRICS: Final = True
+# The stage's execution logging and metrics, for every method alike. Detailed
+# (method-level) metrics stay off: API Gateway bills them, and the alarms and the
+# dashboard read the free ApiName + Stage metrics, sent without them.
+STAGE_DETAILED_METRICS: Final = False
 STAGE_LOGGING_LEVEL: Final = apigw.MethodLoggingLevel.ERROR
 STAGE_DATA_TRACE: Final = False  # request and response bodies would carry the picks
 # The method API Gateway falls back on when a resource has no method of the request's
@@ -222,10 +224,10 @@ class Api(Construct):
         )
         # Per method, from the table's capacity (infra/settings.py checks it). A method
         # setting replaces the stage's `/*/*` one for its method: what it leaves out
-        # (logging, metrics) is off, so it repeats the stage's.
+        # (logging) is off, so it repeats the stage's.
         method_options = {
             f"{route.path}/{route.method}": apigw.MethodDeploymentOptions(
-                metrics_enabled=STAGE_METRICS,
+                metrics_enabled=STAGE_DETAILED_METRICS,
                 logging_level=STAGE_LOGGING_LEVEL,
                 data_trace_enabled=STAGE_DATA_TRACE,
                 throttling_rate_limit=settings.method_throttle(route.function.name)[0],
@@ -246,7 +248,7 @@ class Api(Construct):
             deploy_options=apigw.StageOptions(
                 stage_name=settings.name,
                 tracing_enabled=True,
-                metrics_enabled=STAGE_METRICS,
+                metrics_enabled=STAGE_DETAILED_METRICS,
                 logging_level=STAGE_LOGGING_LEVEL,
                 data_trace_enabled=STAGE_DATA_TRACE,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
