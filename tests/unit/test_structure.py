@@ -5,6 +5,7 @@
 - The benchmarks share code with the tests only through modules that are neither
   (infra.local.events, infra.local.launcher, tools.browser): bench never imports tests.
 - No module imports a test module; the repository holds no symbolic link.
+- No function in infra/ or services/ is over 60 lines.
 - One place puts services/ on the path, `infra/__init__.py`, and every entry point
   imports it first: each starts in a bare interpreter (no PYTHONPATH).
 """
@@ -122,3 +123,19 @@ def test_the_openapi_entry_point_writes_the_published_document(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert written.read_text() == (ROOT / "web" / "openapi.json").read_text()
+
+
+# A function longer than this does several jobs: split it (CONTRIBUTING.md, Conventions).
+MAX_FUNCTION_LINES = 60
+
+
+def test_no_function_in_the_product_code_is_over_60_lines():
+    too_long = [
+        f"{path.relative_to(ROOT).as_posix()}: {node.name} ({node.end_lineno - node.lineno + 1})"
+        for path in python_files("infra", "services")
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert too_long == []
