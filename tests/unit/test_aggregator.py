@@ -333,6 +333,24 @@ def test_a_submission_after_ignored_records_is_counted(
     assert rollup_histograms(table) == {MON: Histogram.of([3]), TUE: Histogram.of([4])}
 
 
+def test_the_submission_id_comes_from_the_records_keys(
+    aggregate: Aggregate, given_submissions: Given, table: "DynamoDBClient"
+) -> None:
+    # Given a submission INSERT whose image leaves the key out (the event filter, and
+    # so the aggregator, match on the record's Keys)
+    [record] = given_submissions((MON, 8))
+    image = {k: v for k, v in record["dynamodb"]["NewImage"].items() if k != "pk"}
+    keys = record["dynamodb"]["Keys"]
+
+    # When it is aggregated
+    response = aggregate([stream_record("INSERT", keys, image, "1")])
+
+    # Then it is counted, and marked, under the key's submission
+    assert response == {"batchItemFailures": []}
+    assert_counted_exactly_once(table)
+    assert rollup_histograms(table) == {MON: Histogram.of([8])}
+
+
 def test_the_lambda_entry_point_takes_the_stream_event(
     aggregator_handler: LambdaHandler, given_submissions: Given, table: "DynamoDBClient"
 ) -> None:

@@ -86,6 +86,7 @@ def test_dates_that_are_not_in_the_calendar_are_rejected(name: str, value: str) 
     assert answer.status == 400
     assert _fields(answer) == [name]
     assert _details(answer) == ["not a real date"]
+    assert answer.detail == f"'{name}' ('{value}') is not a real date."
 
 
 def test_days_cross_month_and_leap_day_boundaries() -> None:

@@ -3,7 +3,8 @@ parts, and the guards of a rollup replacement; on moto and on DynamoDB Local
 (tests/support/engines.py)."""
 
 import random
-from datetime import date
+import time
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -260,6 +261,23 @@ def test_a_counted_submission_carries_the_time_it_was_counted(table: "DynamoDBCl
 
     [marked] = [i for i in scan_all(table) if i["pk"]["S"].startswith("SUB#")]
     assert marked["aggregated_at"] == {"S": "2026-03-02T08:09:10Z"}
+
+
+def test_the_counting_time_is_utc_whatever_the_machines_time_zone(
+    table: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A laptop running the local stack is rarely on UTC (Lambda always is).
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        RollupStore(table, TABLE_NAME).count_once(DAY, _given(table, (DAY, 5)))
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+    [marked] = [i for i in scan_all(table) if i["pk"]["S"].startswith("SUB#")]
+    counted_at = datetime.strptime(marked["aggregated_at"]["S"], "%Y-%m-%dT%H:%M:%SZ")
+    assert abs(counted_at.replace(tzinfo=UTC) - datetime.now(UTC)) < timedelta(minutes=5)
 
 
 class Cancelled:
