@@ -45,7 +45,7 @@ class DayGroup:
     sequence_numbers: list[str] = field(default_factory=list)
 
 
-def make_handler(rollups: RollupStore) -> LambdaHandler:
+def make_handler(rollups: RollupStore, log: Log = logger) -> LambdaHandler:
     """The stream consumer's Lambda handler, counting into `rollups` while the
     invocation has time left."""
 
@@ -54,6 +54,7 @@ def make_handler(rollups: RollupStore) -> LambdaHandler:
             rollups,
             event.get("Records") or [],
             seconds_left=lambda: context.get_remaining_time_in_millis() / 1000,
+            log=log,
         )
 
     return instrumented(lambda_handler)

@@ -352,14 +352,20 @@ def test_the_submission_id_comes_from_the_records_keys(
 
 
 def test_the_lambda_entry_point_takes_the_stream_event(
-    aggregator_handler: LambdaHandler, given_submissions: Given, table: "DynamoDBClient"
+    aggregator_handler: LambdaHandler,
+    given_submissions: Given,
+    table: "DynamoDBClient",
+    log: Logged,
 ) -> None:
     records = given_submissions((WED, 6), (WED, 6))
+    malformed = stream_record("INSERT", records[0]["dynamodb"]["Keys"], {"number": {"S": "x"}}, "9")
 
-    response = aggregator_handler({"Records": records}, LambdaContext.timeless())
+    response = aggregator_handler({"Records": [*records, malformed]}, LambdaContext.timeless())
 
     assert response == {"batchItemFailures": []}
     assert rollup_histograms(table) == {WED: Histogram.of([6, 6])}
+    # and what it skipped reaches the handler's log
+    assert [e["message"] for e in log.errors] == ["malformed stream record skipped"]
 
 
 def test_a_stream_with_every_kind_of_fault_ends_exact(
