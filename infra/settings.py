@@ -288,8 +288,9 @@ class EnvironmentSettings:
         return found
 
     def _design_load_problems(self) -> list[str]:
-        """The method throttles admit the web app's calls at the design load (averages:
-        the bursts absorb the peaks of a second)."""
+        """The method throttles admit the web app's calls at the design load's monthly
+        average; busier hours above it get 429 (README, "What each environment
+        sustains")."""
         if min(self.design_picks_per_month, self.design_page_views_per_month) < 0:
             return ["design_picks_per_month and design_page_views_per_month must be >= 0"]
         found = []
