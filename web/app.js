@@ -232,6 +232,18 @@ function fillTable(id, rows) {
 const picks = (n) => `${number.format(n)} ${n === 1 ? "pick" : "picks"}`;
 const mean = (value) => (value === null ? "–" : number.format(value));
 
+// Every number tied for the top count, from the histogram: the API's `mode` names
+// only the smallest of them, which a visitor would read as the winner.
+function mostPicked(histogram) {
+  const top = Math.max(0, ...Object.values(histogram));
+  if (top === 0) return "–";
+  const tied = Object.keys(histogram)
+    .filter((n) => histogram[n] === top)
+    .sort((a, b) => a - b);
+  if (tied.length === 1) return tied[0];
+  return `${tied.slice(0, -1).join(", ")} and ${tied.at(-1)} (tie)`;
+}
+
 function draw() {
   if (!latest || statsBody.hidden) return;
   const histogram = latest.total.histogram;
@@ -244,7 +256,7 @@ function render(stats) {
   const { total } = stats;
   $("total-count").textContent = number.format(total.count);
   $("total-mean").textContent = mean(total.mean);
-  $("total-mode").textContent = total.mode ?? "–";
+  $("total-mode").textContent = mostPicked(total.histogram);
   fillTable("hist-table", Object.entries(total.histogram).map(([n, count]) => [n, String(count)]));
   fillTable("days-table", stats.days.map((day) => [day.date, String(day.count), mean(day.mean)]));
   statsBody.hidden = total.count === 0;

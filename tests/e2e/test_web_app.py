@@ -6,14 +6,17 @@ everything else is the real page, handlers, table, stream and aggregator.
 
 import json
 import re
+import uuid
 from pathlib import Path
 from typing import Any, Literal
 
 import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
+from infra.local.demo import seed
 from infra.local.launcher import LaunchedStack
 from infra.settings import WEB_STATS_CALLS_PER_PICK
+from shared.submissions import Pick, Submission
 from tests.support.page_errors import BrowserErrors
 
 pytestmark = pytest.mark.e2e
@@ -64,7 +67,10 @@ def test_pick_submit_and_the_stats_include_it(app: Page, base_url: str, output_d
     feedback = app.get_by_role("status").filter(has_text="Thank you")
     expect(feedback).to_contain_text("You picked 7")
     expect_included(app, 7, before)
-    expect(app.locator("#total-mode")).to_have_text(re.compile(r"^([1-9]|10)$"))
+    # one number, or (other tests pick today too) the numbers tied for most picked
+    expect(app.locator("#total-mode")).to_have_text(
+        re.compile(r"^(10|[1-9])((, (10|[1-9]))* and (10|[1-9]) \(tie\))?$")
+    )
     expect(app.locator("#hist-chart svg rect.bar")).to_have_count(10)
     expect(app.locator("#days-table tbody tr")).to_have_count(7)
     expect(app.get_by_role("radio", name="7", exact=True)).to_be_checked()
@@ -380,6 +386,38 @@ def test_date_range_and_empty_state(app: Page) -> None:
     app.get_by_role("button", name="Show").click()
     expect(app.locator("#stats-feedback")).to_contain_text("must not be after the end day")
     expect(app.get_by_label("From")).to_have_attribute("aria-invalid", "true")
+
+
+@pytest.mark.parametrize(
+    ("day", "picked", "shown"),
+    [
+        ("2002-03-01", [7, 1], "1 and 7 (tie)"),
+        ("2002-03-02", [10, 4, 1, 9, 10, 4, 1], "1, 4 and 10 (tie)"),
+        ("2002-03-03", [3, 7, 10, 7], "7"),
+    ],
+    ids=["two-way-tie", "three-way-tie", "single-mode"],
+)
+def test_most_picked_names_every_number_tied_for_it(
+    app: Page, local_stack: LaunchedStack, day: str, picked: list[int], shown: str
+) -> None:
+    # Given a past day's picks, imported into the table as an operator would
+    received = f"{day}T12:00:00.000+00:00"
+    seed(
+        local_stack.dynamodb(),
+        local_stack.table_name,
+        [Submission(Pick(uuid.uuid4().hex, day, n), received, body_hash="") for n in picked],
+    )
+    local_stack.wait_until_aggregated()
+
+    # When the page shows that day
+    app.get_by_label("From").fill(day)
+    app.get_by_label("To").fill(day)
+    app.get_by_role("button", name="Show").click()
+
+    # Then "Most picked" names every number with the top count (the API's `mode`
+    # alone names the smallest), and says when it is a tie
+    expect(app.locator("#total-count")).to_have_text(str(len(picked)))
+    expect(app.locator("#total-mode")).to_have_text(shown)
 
 
 def test_fits_320_pixels(app: Page) -> None:
