@@ -68,8 +68,8 @@ dev: $(VENV)/.synced node_modules/.installed java ## run the whole app locally (
 
 N ?= 3000
 DAYS ?= 30
-demo: $(VENV)/.synced ## seed a realistic history into the running local stack (N=3000 DAYS=30)
-	$(PY) -m infra.local.demo --submissions $(N) --days $(DAYS)
+demo: $(VENV)/.synced ## seed a realistic history into the running local stack (N=3000 DAYS=30; ARGS="--help")
+	$(PY) -m infra.local.demo --submissions $(N) --days $(DAYS) $(ARGS)
 
 backup-local: $(VENV)/.synced ## run the nightly backup now, against the running local stack
 	$(PY) -m infra.local.backup $(ARGS)
