@@ -114,7 +114,7 @@ test-e2e: setup ## the web app in headless Chromium
 synth: setup ## synthesize the CloudFormation templates (no Docker, no AWS account)
 	npx cdk synth -c env=$(ENV) --quiet
 
-## ---- deploy an environment from a laptop (README "Deploy from a laptop") -------------
+## ---- deploy an environment from a laptop (docs/DEPLOY.md) ---------------------------
 
 # Alarm and budget e-mail of the deployment; CI passes its ALARM_EMAIL variable.
 EMAIL ?= $(ALARM_EMAIL)
