@@ -88,7 +88,9 @@ def test_a_link_to_a_missing_file_or_heading_is_found(tmp_path: Path) -> None:
 
 def test_anchors_follow_github_including_repeated_headings(tmp_path: Path) -> None:
     page = tmp_path / "PAGE.md"
-    page.write_text("# Runbook: backups, restore\n### 2. Bypassing CloudFront\n## Notes\n## Notes\n")
+    page.write_text(
+        "# Runbook: backups, restore\n### 2. Bypassing CloudFront\n## Notes\n## Notes\n"
+    )
 
     assert anchors(page) == {
         "runbook-backups-restore",
@@ -103,7 +105,7 @@ def test_the_readme_is_a_front_door() -> None:
 
     assert len(text.splitlines()) <= README_MAX_LINES
     for step in ("make dev", "make test"):
-        assert f"{step}" in text.split("## Layout")[0], f"quick start shows `{step}`"
+        assert step in text.split("## Layout")[0], f"the quick start shows `{step}`"
 
 
 def test_every_make_command_the_docs_show_is_a_target() -> None:
