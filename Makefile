@@ -68,8 +68,8 @@ dev: $(VENV)/.synced node_modules/.installed java ## run the whole app locally (
 
 N ?= 3000
 DAYS ?= 30
-demo: $(VENV)/.synced ## seed a realistic history into the running local stack (N=3000 DAYS=30)
-	$(PY) -m infra.local.demo --submissions $(N) --days $(DAYS)
+demo: $(VENV)/.synced ## seed a realistic history into the running local stack (N=3000 DAYS=30; ARGS="--help")
+	$(PY) -m infra.local.demo --submissions $(N) --days $(DAYS) $(ARGS)
 
 backup-local: $(VENV)/.synced ## run the nightly backup now, against the running local stack
 	$(PY) -m infra.local.backup $(ARGS)
@@ -114,7 +114,7 @@ test-e2e: setup ## the web app in headless Chromium
 synth: setup ## synthesize the CloudFormation templates (no Docker, no AWS account)
 	npx cdk synth -c env=$(ENV) --quiet
 
-## ---- deploy an environment from a laptop (README "Deploy from a laptop") -------------
+## ---- deploy an environment from a laptop (docs/DEPLOY.md) ---------------------------
 
 # Alarm and budget e-mail of the deployment; CI passes its ALARM_EMAIL variable.
 EMAIL ?= $(ALARM_EMAIL)

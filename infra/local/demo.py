@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from infra.local.aws_endpoint import dynamodb
-from infra.local.stack import read_state
+from infra.local.stack import read_state, use_running_stack
 from shared.submissions import Pick, Submission, submission_item
 
 if TYPE_CHECKING:
@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.submissions < 0 or not 1 <= args.days <= 366:
         parser.error("N must be >= 0 and DAYS between 1 and 366")
     state = read_state(args.data_dir)
+    use_running_stack(state)
     client = dynamodb(state["endpoint_url"])
     today = datetime.now(UTC).date()
     submissions = list(history(args.submissions, args.days, today, args.seed))

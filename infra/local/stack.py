@@ -85,6 +85,17 @@ def read_state(data_dir: Path) -> dict[str, Any]:
     return state
 
 
+def use_running_stack(state: dict[str, Any]) -> None:
+    """Point this process's boto3 at a running stack's endpoint and region (a bare
+    machine configures neither); the local endpoint takes any credentials."""
+    os.environ.setdefault("AWS_DEFAULT_REGION", state["region"])
+    os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
+    if state["endpoint_url"]:
+        os.environ["AWS_ENDPOINT_URL"] = state["endpoint_url"]
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+
+
 def local_functions(
     options: Options, functions: Iterable[Function] = FUNCTIONS
 ) -> dict[str, LocalFunction]:
