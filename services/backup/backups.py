@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 # A restore of a large table can take hours; poll every 20 s for up to 4 h.
 RESTORE_POLL_SECONDS: Final = 20
-_RESTORE_MAX_POLLS: Final = 720
+RESTORE_MAX_POLLS: Final = 720
 
 
 class TargetTableExists(RuntimeError):
@@ -137,8 +137,8 @@ def table_exists(client: "DynamoDBClient", table_name: str) -> bool:
 def restore(client: "DynamoDBClient", backup_arn: str, target: str) -> None:
     """Restore a backup into a new table `target` and wait until it is ACTIVE."""
     start_restore(client, backup_arn, target)
-    if not wait_until_active(client, target, _RESTORE_MAX_POLLS):
-        raise TimeoutError(f"{target} is not ACTIVE after {_RESTORE_MAX_POLLS} polls")
+    if not wait_until_active(client, target, RESTORE_MAX_POLLS):
+        raise TimeoutError(f"{target} is not ACTIVE after {RESTORE_MAX_POLLS} polls")
 
 
 def start_restore(

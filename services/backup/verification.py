@@ -45,9 +45,10 @@ class DayRecount:
     """One day of a table: its rollup as stored, and its submissions recounted."""
 
     day: str
-    rollup: Histogram = Histogram()
-    counted: Histogram = Histogram()  # the submissions carrying the aggregation marker
-    uncounted: Histogram = Histogram()  # the others, still to be counted
+    rollup: Histogram = field(default_factory=Histogram)
+    # the submissions carrying the aggregation marker, and the others (still to count)
+    counted: Histogram = field(default_factory=Histogram)
+    uncounted: Histogram = field(default_factory=Histogram)
 
     @property
     def consistent(self) -> bool:
@@ -59,7 +60,9 @@ def recount(client: "DynamoDBClient", table: str, first: date, last: date) -> di
     """Every day in [first, last] that has a rollup or a submission, by ISO day.
     Scans the whole table (nothing indexes submissions by day): for restored
     tables and operator commands, never for requests."""
-    picks = picks_by_day(SubmissionStore(client, table).scan_picks(first.isoformat(), last.isoformat()))
+    picks = picks_by_day(
+        SubmissionStore(client, table).scan_picks(first.isoformat(), last.isoformat())
+    )
     rollups = RollupStore(client, table).histograms(first, last)
     recounted = {}
     for day in sorted(set(rollups) | set(picks)):
