@@ -12,7 +12,7 @@ import pytest
 from freezegun import freeze_time
 from moto.dynamodb.models import dynamodb_backends
 
-from backup import drill
+from backup import drill, drill_handler
 from backup.backups import BackupStore
 from backup.drill import DrillResult
 from backup.drill_settings import DrillSettings
@@ -358,10 +358,9 @@ def test_the_time_to_restore_is_measured_from_the_scratch_tables_creation(
     assert result.restore_time_exact is False
 
 
-def invoke(phase: str) -> dict[str, Any]:
-    from backup import drill_handler
-
-    handler = drill_handler.make_handler(drill_handler.dynamodb(), SETTINGS)
+def invoke(client: "DynamoDBClient", phase: str) -> dict[str, Any]:
+    """One scheduled invocation of the drill function, as deployed."""
+    handler = drill_handler.make_handler(client, SETTINGS)
     result: dict[str, Any] = handler({"phase": phase}, LambdaContext.timeless())
     return result
 
@@ -375,9 +374,9 @@ def test_the_lambda_publishes_the_outcome_as_metrics_and_a_log_line(
     capsys.readouterr()
 
     with freeze_time(DRILL):
-        started = invoke("start")
+        started = invoke(live, "start")
     with freeze_time(DRILL + timedelta(hours=1)):
-        verified = invoke("verify")
+        verified = invoke(live, "verify")
 
     out = capsys.readouterr().out
     assert started["passed"] is True
@@ -397,7 +396,7 @@ def test_the_lambda_publishes_the_outcome_as_metrics_and_a_log_line(
 
 def test_an_event_without_a_known_phase_fails_the_invocation(live: "DynamoDBClient") -> None:
     with pytest.raises(ValueError, match="unknown drill phase"):
-        invoke("restore")
+        invoke(live, "restore")
 
 
 def test_the_command_runs_both_phases_and_prints_the_result_last(
