@@ -280,6 +280,50 @@ def test_the_drill_never_writes_to_the_live_table(live: "DynamoDBClient") -> Non
     assert scan_all(live) == before
 
 
+def test_the_declared_permissions_are_exactly_what_the_drill_calls_and_where(
+    live: "DynamoDBClient",
+) -> None:
+    # Given: a leftover scratch table and drift, so every path runs
+    closed = history(live)
+    nightly_backup(live)
+    with freeze_time(DRILL - timedelta(days=7)):
+        drill.start(live, SETTINGS, datetime.now(UTC))
+    add_to_rollup(live, closed[0], 2)
+
+    live_arn = live.describe_table(TableName=TABLE_NAME)["Table"]["TableArn"]
+
+    with recorded_calls(live) as calls:
+        run_drill(live)
+
+    # Then: each call is one the role is granted on what it names
+    def granted(name: str, params: dict[str, Any]) -> tuple[str, ...]:
+        if "BackupArn" in params:
+            assert params["BackupArn"].startswith(f"{live_arn}/backup/")
+            return drill.LIVE_BACKUP_ACTIONS
+        table = params.get("TableName")
+        if table is None or name == "ListBackups":
+            return drill.ANY_RESOURCE_ACTIONS
+        return (
+            drill.SCRATCH_TABLE_ACTIONS if table.startswith(PREFIX) else drill.LIVE_ROLLUP_ACTIONS
+        )
+
+    assert [name for name, params in calls if f"dynamodb:{name}" not in granted(name, params)] == []
+    declared = {
+        *drill.ANY_RESOURCE_ACTIONS,
+        *drill.LIVE_BACKUP_ACTIONS,
+        *drill.LIVE_ROLLUP_ACTIONS,
+        *drill.SCRATCH_TABLE_ACTIONS,
+    }
+    # Declared and never called by the drill itself: what the restore writes with.
+    assert declared - {f"dynamodb:{name}" for name, _ in calls} == {
+        "dynamodb:BatchWriteItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    }
+
+
 def test_without_a_backup_the_drill_fails_clearly(live: "DynamoDBClient") -> None:
     history(live)
 
