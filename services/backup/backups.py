@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from botocore.exceptions import WaiterError
+
 from backup.retention import USER, TableBackup
 from shared.rollups import is_rollup_key
 from shared.submissions import MARKER, is_submission_key
@@ -17,8 +19,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 # A restore of a large table can take hours; poll every 20 s for up to 4 h.
-_RESTORE_POLL_SECONDS: Final = 20
-_RESTORE_MAX_POLLS: Final = 720
+RESTORE_POLL_SECONDS: Final = 20
+RESTORE_MAX_POLLS: Final = 720
 
 
 class TargetTableExists(RuntimeError):
@@ -47,6 +49,8 @@ class ItemCounts:
     rollups: int = 0
     # The ISO days the rollup items are for (a sort key's day, parts merged).
     rollup_days: frozenset[str] = frozenset()
+    # The ISO days the submissions were received on.
+    submission_days: frozenset[str] = frozenset()
 
     @property
     def other(self) -> int:
@@ -132,15 +136,69 @@ def table_exists(client: "DynamoDBClient", table_name: str) -> bool:
 
 def restore(client: "DynamoDBClient", backup_arn: str, target: str) -> None:
     """Restore a backup into a new table `target` and wait until it is ACTIVE."""
+    start_restore(client, backup_arn, target)
+    if not wait_until_active(client, target, RESTORE_MAX_POLLS):
+        raise TimeoutError(f"{target} is not ACTIVE after {RESTORE_MAX_POLLS} polls")
+
+
+def start_restore(
+    client: "DynamoDBClient", backup_arn: str, target: str, *, on_demand: bool = False
+) -> None:
+    """Start restoring a backup into a new table `target` (CREATING until loaded);
+    `on_demand` bills it per request whatever the source's billing mode."""
     if table_exists(client, target):
         raise TargetTableExists(target)
     try:
-        client.restore_table_from_backup(TargetTableName=target, BackupArn=backup_arn)
+        if on_demand:
+            client.restore_table_from_backup(
+                TargetTableName=target,
+                BackupArn=backup_arn,
+                BillingModeOverride="PAY_PER_REQUEST",
+            )
+        else:
+            client.restore_table_from_backup(TargetTableName=target, BackupArn=backup_arn)
     except client.exceptions.TableAlreadyExistsException:
         raise TargetTableExists(target) from None
-    client.get_waiter("table_exists").wait(
-        TableName=target,
-        WaiterConfig={"Delay": _RESTORE_POLL_SECONDS, "MaxAttempts": _RESTORE_MAX_POLLS},
+
+
+def wait_until_active(client: "DynamoDBClient", table_name: str, polls: int) -> bool:
+    """Whether the table is ACTIVE within `polls` looks (at least one, the first at
+    once) RESTORE_POLL_SECONDS apart."""
+    try:
+        client.get_waiter("table_exists").wait(
+            TableName=table_name,
+            WaiterConfig={"Delay": RESTORE_POLL_SECONDS, "MaxAttempts": max(polls, 1)},
+        )
+    except WaiterError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class RestoredTable:
+    """A table as DescribeTable shows it, with where it was restored from."""
+
+    name: str
+    status: str
+    created: datetime
+    source_backup_arn: str | None  # None: not restored from a backup
+
+
+def describe_restored(client: "DynamoDBClient", table_name: str) -> RestoredTable:
+    table = client.describe_table(TableName=table_name)["Table"]
+    return RestoredTable(
+        name=table_name,
+        status=table.get("TableStatus", ""),
+        created=table["CreationDateTime"],
+        source_backup_arn=table.get("RestoreSummary", {}).get("SourceBackupArn"),
+    )
+
+
+def tables_named(client: "DynamoDBClient", prefix: str) -> list[str]:
+    """The names of the account's tables that start with `prefix`, sorted."""
+    pages = client.get_paginator("list_tables").paginate()
+    return sorted(
+        name for page in pages for name in page.get("TableNames", []) if name.startswith(prefix)
     )
 
 
@@ -153,10 +211,11 @@ def count_items(client: "DynamoDBClient", table_name: str) -> ItemCounts:
     of keys and markers only."""
     total = submissions = counted = rollups = 0
     rollup_days: set[str] = set()
+    submission_days: set[str] = set()
     pages = client.get_paginator("scan").paginate(
         TableName=table_name,
-        ProjectionExpression="pk, sk, #marker",
-        ExpressionAttributeNames={"#marker": MARKER},
+        ProjectionExpression="pk, sk, #marker, #date",
+        ExpressionAttributeNames={"#marker": MARKER, "#date": "date"},
     )
     for page in pages:
         for item in page.get("Items", []):
@@ -165,11 +224,14 @@ def count_items(client: "DynamoDBClient", table_name: str) -> ItemCounts:
             if is_submission_key(pk):
                 submissions += 1
                 counted += MARKER in item
+                submission_days.add(item["date"]["S"])
             elif is_rollup_key(pk):
                 rollups += 1
                 # YYYY-MM-DD[#part]: the day, as RollupStore reads it.
                 rollup_days.add(item["sk"]["S"][:10])
-    return ItemCounts(total, submissions, counted, rollups, frozenset(rollup_days))
+    return ItemCounts(
+        total, submissions, counted, rollups, frozenset(rollup_days), frozenset(submission_days)
+    )
 
 
 def _backup(summary: Mapping[str, Any]) -> TableBackup:

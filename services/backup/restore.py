@@ -11,9 +11,8 @@ verified, 1 restored but not verified, 2 refused (nothing restored).
 
 import argparse
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import TYPE_CHECKING
 
 from backup.backups import (
@@ -25,10 +24,8 @@ from backup.backups import (
     restore,
     table_status,
 )
+from backup.verification import check_item_count, days_named, recount
 from shared.aws import dynamodb
-from shared.histogram import Histogram
-from shared.rollups import RollupStore
-from shared.submissions import SubmissionStore, picks_by_day
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -47,56 +44,22 @@ class Verification:
 
 def verify(client: "DynamoDBClient", table: str, backup: BackupDescription) -> Verification:
     counts = count_items(client, table)
-    result = Verification(counts)
+    found = check_item_count(counts.total, backup)
+    result = Verification(counts, found.problems, found.warnings)
     status = table_status(client, table)
     if status != "ACTIVE":
         result.problems.append(f"table {table} is {status}, not ACTIVE")
-    if counts.total != backup.source_item_count:
-        # The backup records the source table's ItemCount, which DynamoDB refreshes
-        # about every six hours: a difference is worth a look, not proof of loss.
-        result.warnings.append(
-            f"{counts.total} items restored; the source table reported "
-            f"{backup.source_item_count} (approximate, refreshed about every 6 hours)"
-        )
-    if backup.source_item_count and not counts.total:
-        result.problems.append("the backup's table had items; the restored table has none")
-    for day, rollup, counted in _mismatched_days(client, table, counts.rollup_days):
+    # Every day that has a rollup item or a submission is compared, so a rollup of a
+    # day without counted submissions (which daily-stats would report) is one too.
+    days = days_named(counts.rollup_days | counts.submission_days)
+    recounted = recount(client, table, min(days), max(days)) if days else {}
+    for day in (d for d in recounted.values() if not d.consistent):
         result.problems.append(
-            f"{day}: the rollup holds {rollup.count} picks, the counted submissions "
-            f"{counted.count}: run `python -m backup.rebuild --table {table} "
-            f"--from {day} --to {day}`"
+            f"{day.day}: the rollup holds {day.rollup.count} picks, the counted submissions "
+            f"{day.counted.count}: run `python -m backup.rebuild --table {table} "
+            f"--from {day.day} --to {day.day}`"
         )
     return result
-
-
-def _mismatched_days(
-    client: "DynamoDBClient", table: str, rollup_days: Iterable[str]
-) -> list[tuple[str, Histogram, Histogram]]:
-    """Days whose rollup differs from the histogram of their counted submissions.
-
-    Every day that has a rollup item or a submission is compared, so a rollup of a
-    day without counted submissions (which daily-stats would report) is one too."""
-    picks = picks_by_day(SubmissionStore(client, table).scan_picks("0000-01-01", "9999-12-31"))
-    days = [d for text in set(picks) | set(rollup_days) if (d := _day(text)) is not None]
-    if not days:
-        return []
-    found = RollupStore(client, table).histograms(min(days), max(days))
-    mismatched = []
-    for day in sorted(set(found) | set(picks)):
-        rollup = found.get(day, Histogram())
-        counted = Histogram.of(picks[day].counted_numbers if day in picks else [])
-        if rollup != counted:
-            mismatched.append((day, rollup, counted))
-    return mismatched
-
-
-def _day(text: str) -> date | None:
-    """The day a rollup sort key or submission names; None for one that names none
-    (daily-stats never reads such a rollup)."""
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
 
 
 def pointing_instructions(target: str, env: str) -> str:

@@ -87,9 +87,13 @@ def to_prune(
     `check_retention` refuses."""
     check_retention(retention_days, min_keep)
     cutoff = now - timedelta(days=retention_days)
-    available = sorted(
+    return [b for b in available_newest_first(backups)[min_keep:] if b.created < cutoff]
+
+
+def available_newest_first(backups: Iterable[TableBackup]) -> list[TableBackup]:
+    """The USER backups that can be restored (not being created, not deleted), newest first."""
+    return sorted(
         (b for b in backups if b.type == USER and b.status == AVAILABLE),
         key=lambda b: b.created,
         reverse=True,
     )
-    return [b for b in available[min_keep:] if b.created < cutoff]

@@ -64,6 +64,10 @@ class DayOfPicks:
     def counted_numbers(self) -> list[int]:
         return [pick.number for pick in self.counted]
 
+    @property
+    def uncounted_numbers(self) -> list[int]:
+        return [pick.number for pick in self.uncounted]
+
 
 def picks_by_day(picks: Iterable[Pick]) -> dict[str, DayOfPicks]:
     """The picks grouped by ISO day, counted and uncounted apart."""
