@@ -23,6 +23,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.aws import dynamodb
+from shared.config import TableSettings, integer
 from shared.histogram import NUMBERS
 from shared.observability import LambdaHandler, Log, instrumented, logger, metrics
 from shared.rollups import (
@@ -32,7 +33,6 @@ from shared.rollups import (
     RollupStore,
     unlimited,
 )
-from shared.settings import TableSettings, integer
 from shared.submissions import Pick, is_submission_key, pick_from_item
 
 
