@@ -116,7 +116,7 @@ def _pick(record: Mapping[str, Any], log: Log) -> tuple[Pick, str] | None:
         if record.get("eventName") != "INSERT":
             return None
         change = record.get("dynamodb") or {}
-        if not is_submission_key(change["Keys"]["pk"]["S"]):
+        if not is_submission_key(change["Keys"]):
             return None
         # The key from Keys, as the event filter matched it, whatever the image holds.
         pick = pick_from_item({**change["NewImage"], "pk": change["Keys"]["pk"]})
