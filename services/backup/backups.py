@@ -16,14 +16,6 @@ from shared.submissions import MARKER, is_submission_key
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-# A restore of a large table can take hours; poll every 20 s for up to 4 h.
-_RESTORE_POLL_SECONDS: Final = 20
-_RESTORE_MAX_POLLS: Final = 720
-
-
-class TargetTableExists(RuntimeError):
-    """A restore never overwrites a table: the target name is taken."""
-
 
 @dataclass(frozen=True)
 class BackupDescription:
@@ -130,6 +122,15 @@ def table_exists(client: "DynamoDBClient", table_name: str) -> bool:
     return True
 
 
+# A restore of a large table can take hours; poll every 20 s for up to 4 h.
+_RESTORE_POLL_SECONDS: Final = 20
+_RESTORE_MAX_POLLS: Final = 720
+
+
+class TargetTableExists(RuntimeError):
+    """A restore never overwrites a table: the target name is taken."""
+
+
 def restore(client: "DynamoDBClient", backup_arn: str, target: str) -> None:
     """Restore a backup into a new table `target` and wait until it is ACTIVE."""
     if table_exists(client, target):
@@ -161,11 +162,10 @@ def count_items(client: "DynamoDBClient", table_name: str) -> ItemCounts:
     for page in pages:
         for item in page.get("Items", []):
             total += 1
-            pk = item["pk"]["S"]
-            if is_submission_key(pk):
+            if is_submission_key(item):
                 submissions += 1
                 counted += MARKER in item
-            elif is_rollup_key(pk):
+            elif is_rollup_key(item):
                 rollups += 1
                 # YYYY-MM-DD[#part]: the day, as RollupStore reads it.
                 rollup_days.add(item["sk"]["S"][:10])
