@@ -20,11 +20,9 @@ measuring the compiler would swamp everything else.
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +33,10 @@ from bench.common import (
     SERVICES,
     app_environment,
     fake_aws,
+    free_port,
     median,
     print_table,
+    timed,
     write_results,
 )
 
@@ -44,13 +44,6 @@ TABLE = "bench-cold-start"
 TARGET_RATIO = 1.35
 CHILD = Path(__file__).resolve().parent / "cold_child.py"
 TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _targets() -> dict[str, tuple[str, str]]:
@@ -67,29 +60,26 @@ def _targets() -> dict[str, tuple[str, str]]:
 
 def _event(name: str, run: int) -> dict[str, Any]:
     """One invocation's event; `run` makes the aggregator's submission unique."""
-    from infra.local.events import api_event, stream_record
+    from infra.local.events import api_event, submission_inserted
+    from shared.submissions import submission_key
 
     if name == "floor":
-        return {"TableName": TABLE}
+        return {"TableName": TABLE, "Key": submission_key("floor")}
     if name == "ingest":
         return api_event("POST", "/api/submit-number", body={"number": 7})
     if name == "stats":
         return api_event(
             "GET", "/api/daily-stats", query={"from": "2026-01-01", "to": "2026-01-31"}
         )
-    submission_id = f"cold{run:05d}"
-    record = stream_record(
-        "INSERT",
-        {"pk": {"S": f"SUB#{submission_id}"}, "sk": {"S": "SUB"}},
-        {
-            "pk": {"S": f"SUB#{submission_id}"},
-            "sk": {"S": "SUB"},
-            "number": {"N": "3"},
-            "date": {"S": "2026-01-10"},
-        },
-        sequence_number=f"{run:021d}",
-    )
-    return {"Records": [record]}
+    return {"Records": [submission_inserted(_submission(run), f"{run:021d}")]}
+
+
+def _submission(run: int) -> Any:
+    """The raw submission the aggregator's event of `run` counts."""
+    from shared.submissions import Pick, Submission
+
+    pick = Pick(f"cold{run:05d}", "2026-01-10", 3)
+    return Submission(pick, received_at="2026-01-10T12:00:00.000+00:00", body_hash="0" * 64)
 
 
 def _environment(endpoint: str, mode: str, service: str, pycache: Path) -> dict[str, str]:
@@ -124,18 +114,22 @@ def _environment(endpoint: str, mode: str, service: str, pycache: Path) -> dict[
     return env
 
 
+def _child(handler: str, event_file: Path, out: str, env: dict[str, str], *options: str) -> str:
+    """Run bench/cold_child.py in a fresh Python (with `options`); its stderr."""
+    return subprocess.run(
+        [sys.executable, *options, str(CHILD), handler, str(event_file), out],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ).stderr
+
+
 def _run_child(handler: str, event_file: Path, env: dict[str, str]) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        start = time.perf_counter()
-        subprocess.run(
-            [sys.executable, str(CHILD), handler, str(event_file), out.name],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wall = time.perf_counter() - start
+        wall, _ = timed(lambda: _child(handler, event_file, out.name, env))
         result: dict[str, Any] = json.loads(Path(out.name).read_text())
     result["process_seconds"] = wall
     outcome = result.pop("outcome")
@@ -148,17 +142,9 @@ def _run_child(handler: str, event_file: Path, env: dict[str, str]) -> dict[str,
 
 def import_profile(handler: str, env: dict[str, str], event_file: Path) -> dict[str, float]:
     """Milliseconds of import time (self) by top-level package, from -X importtime."""
-    completed = subprocess.run(
-        [sys.executable, "-X", "importtime", str(CHILD), handler, str(event_file), os.devnull],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     by_package: dict[str, float] = {}
-    for line in completed.stderr.splitlines():
+    report = _child(handler, event_file, os.devnull, env, "-X", "importtime")
+    for line in report.splitlines():
         fields = line.removeprefix("import time:").split("|")
         if len(fields) != 3 or not fields[0].strip().isdigit():
             continue
@@ -183,19 +169,12 @@ def _seed_raw_items(endpoint: str, count: int) -> None:
     import boto3
 
     from infra.topology import TABLE as TOPOLOGY_TABLE
+    from shared.submissions import submission_item
 
     client = boto3.client("dynamodb", endpoint_url=endpoint)
     client.create_table(**TOPOLOGY_TABLE.create_table_request(TABLE))
     for run in range(count):
-        client.put_item(
-            TableName=TABLE,
-            Item={
-                "pk": {"S": f"SUB#cold{run:05d}"},
-                "sk": {"S": "SUB"},
-                "number": {"N": "3"},
-                "date": {"S": "2026-01-10"},
-            },
-        )
+        client.put_item(TableName=TABLE, Item=submission_item(_submission(run)))
 
 
 def run(quick: bool = False, runs: int | None = None) -> dict[str, Any]:
@@ -204,7 +183,7 @@ def run(quick: bool = False, runs: int | None = None) -> dict[str, Any]:
     fake_aws(TABLE)
     runs = runs or (5 if quick else 15)
     targets = _targets()
-    port = _free_port()
+    port = free_port()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

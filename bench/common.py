@@ -6,6 +6,7 @@ import json
 import math
 import os
 import platform
+import socket
 import statistics
 import time
 import warnings
@@ -53,6 +54,14 @@ def fake_aws(table_name: str) -> None:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         os.environ.pop(name, None)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a server the harness starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def timed(call: Callable[[], Any]) -> tuple[float, Any]:

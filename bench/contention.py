@@ -34,9 +34,12 @@ import random
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from bench.common import percentile, print_table, write_results
+
+if TYPE_CHECKING:
+    from shared.rollups import Backoff
 
 SEED = 16
 BATCH_SIZE = 100  # the topology's (run() checks that they agree)
@@ -89,18 +92,6 @@ AWS = Latency("AWS (assumed)", base_seconds=0.010, per_action_seconds=0.00025)
 DYNAMODB_LOCAL = Latency(
     "DynamoDB Local (measured)", base_seconds=0.005, per_action_seconds=(0.084 - 0.005) / 100
 )
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Full-jitter exponential backoff between attempts of one transaction."""
-
-    base_seconds: float = 0.025
-    cap_seconds: float = 1.0
-    attempts: int = 8  # then the group's records are reported failed
-
-    def delay(self, rng: random.Random, failures: int) -> float:
-        return rng.uniform(0.0, min(self.cap_seconds, self.base_seconds * 2 ** (failures - 1)))
 
 
 @dataclass(frozen=True)
@@ -327,40 +318,9 @@ class Shard:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    seconds: float
-    attempts: int
-    conflicts: int
-    commits: int
-    given_up: int
-    picks: int
-    invocations: int
-    transaction_p95: float
-    lag_p50: float | None
-    lag_p95: float | None
-    backlog: int  # records written but not counted when the run ends
-
-    @property
-    def conflict_rate(self) -> float:
-        return self.conflicts / self.attempts if self.attempts else 0.0
-
-    @property
-    def retries_per_transaction(self) -> float:
-        return self.conflicts / self.commits if self.commits else 0.0
-
-    @property
-    def picks_per_second(self) -> float:
-        return self.picks / self.seconds
-
-    @property
-    def picks_per_transaction(self) -> float:
-        return self.picks / self.commits if self.commits else 0.0
-
-
-@dataclass(frozen=True)
 class Simulation:
     latency: Latency
-    backoff: Backoff
+    backoff: "Backoff"  # the aggregator's (shared.rollups)
     group_size: int  # picks per transaction at most (MAX_PICKS_PER_TRANSACTION)
 
     def run(
@@ -369,7 +329,7 @@ class Simulation:
         seconds: float,
         picks_per_second: float | None = None,
         seed: int = SEED,
-    ) -> Outcome:
+    ) -> dict[str, Any]:
         """Simulate `seconds`; None: saturation, else Poisson arrivals at that rate."""
         rng = random.Random(seed)
         clock = Clock()
@@ -393,21 +353,7 @@ class Simulation:
                 clock.start(self._writer(clock, source, parts, tally, rng))
         clock.run(seconds)
         backlog = sum(s.written(seconds) for s in shards) - tally.picks
-        return Outcome(
-            seconds=seconds,
-            attempts=tally.attempts,
-            conflicts=tally.conflicts,
-            commits=tally.commits,
-            given_up=tally.given_up,
-            picks=tally.picks,
-            invocations=tally.invocations,
-            transaction_p95=percentile(tally.transaction_seconds, 95)
-            if tally.transaction_seconds
-            else 0.0,
-            lag_p50=percentile(tally.lags, 50) if tally.lags else None,
-            lag_p95=percentile(tally.lags, 95) if tally.lags else None,
-            backlog=max(0, backlog),
-        )
+        return _figures(tally, seconds, max(0, backlog))
 
     def _writer(
         self, clock: Clock, source: Source, parts: RollupParts, tally: Tally, rng: random.Random
@@ -447,7 +393,8 @@ class Simulation:
             tally.conflicts += 1
             yield self.latency.rejection(rng)
             if attempt < self.backoff.attempts:
-                yield self.backoff.delay(rng, attempt)
+                # Full jitter up to first x 2^(attempt - 1), capped.
+                yield rng.uniform(0.0, self.backoff.ceiling(attempt - 1))
         tally.given_up += 1
         return False
 
@@ -457,23 +404,26 @@ def _grid(simulation: Simulation, batch_size: int, seconds: float) -> list[dict[
     for writers in WRITERS:
         for parts in PARTS:
             outcome = simulation.run(Configuration(writers, 1, parts, batch_size), seconds)
-            cells.append({"writers": writers, "rollup_parts": parts, **_figures(outcome)})
+            cells.append({"writers": writers, "rollup_parts": parts, **outcome})
     return cells
 
 
-def _figures(outcome: Outcome) -> dict[str, Any]:
+def _figures(tally: Tally, seconds: float, backlog: int) -> dict[str, Any]:
+    """A run's figures; `backlog`: records written but not counted when it ends."""
     return {
-        "attempts_per_second": outcome.attempts / outcome.seconds,
-        "conflict_rate": outcome.conflict_rate,
-        "retries_per_transaction": outcome.retries_per_transaction,
-        "given_up": outcome.given_up,
-        "picks_per_transaction": outcome.picks_per_transaction,
-        "counted_picks_per_second": outcome.picks_per_second,
-        "transaction_p95_seconds": outcome.transaction_p95,
-        "invocations_per_second": outcome.invocations / outcome.seconds,
-        "lag_p50_seconds": outcome.lag_p50,
-        "lag_p95_seconds": outcome.lag_p95,
-        "backlog_records": outcome.backlog,
+        "attempts_per_second": tally.attempts / seconds,
+        "conflict_rate": tally.conflicts / tally.attempts if tally.attempts else 0.0,
+        "retries_per_transaction": tally.conflicts / tally.commits if tally.commits else 0.0,
+        "given_up": tally.given_up,
+        "picks_per_transaction": tally.picks / tally.commits if tally.commits else 0.0,
+        "counted_picks_per_second": tally.picks / seconds,
+        "transaction_p95_seconds": percentile(tally.transaction_seconds, 95)
+        if tally.transaction_seconds
+        else 0.0,
+        "invocations_per_second": tally.invocations / seconds,
+        "lag_p50_seconds": percentile(tally.lags, 50) if tally.lags else None,
+        "lag_p95_seconds": percentile(tally.lags, 95) if tally.lags else None,
+        "backlog_records": backlog,
     }
 
 
@@ -531,7 +481,7 @@ def _check(plan: Plan, at_load: dict[str, Any], saturated: dict[str, Any]) -> di
 
 def run(quick: bool = False) -> dict[str, Any]:
     from infra.topology import STREAM_CONSUMER
-    from shared.rollups import MAX_PICKS_PER_TRANSACTION
+    from shared.rollups import MAX_PICKS_PER_TRANSACTION, Backoff
 
     grid_seconds, check_seconds = (10.0, 5.0) if quick else (20.0, 10.0)
     backoff = Backoff()
@@ -553,7 +503,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         {
             "writers": writers,
             "rollup_parts": parts,
-            **_figures(local.run(Configuration(writers, 1, parts, batch_size), grid_seconds)),
+            **local.run(Configuration(writers, 1, parts, batch_size), grid_seconds),
         }
         for writers, parts in SENSITIVITY
     ]
@@ -567,7 +517,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     figures = {
         "seed": SEED,
         "latency": {s.latency.label: s.latency.__dict__ for s in simulations.values()},
-        "backoff": backoff.__dict__,
+        "backoff": {"first": backoff.first, "cap": backoff.cap, "attempts": backoff.attempts},
         "invoke_seconds": INVOKE_SECONDS,
         "poll_seconds": POLL_SECONDS,
         "targets": {
@@ -583,21 +533,21 @@ def run(quick: bool = False) -> dict[str, Any]:
     return figures
 
 
-def _print_assumptions(backoff: Backoff, actions: int) -> None:
+def _print_assumptions(backoff: "Backoff", actions: int) -> None:
     print(
         f"\nAssumed: TransactWriteItems {AWS.median(actions) * 1000:.0f} ms"
         f" median for {actions} actions on AWS"
         f" ({AWS.base_seconds * 1000:g} ms + {AWS.per_action_seconds * 1000:g} ms per action),"
         f" {DYNAMODB_LOCAL.median(actions) * 1000:.0f} ms on DynamoDB Local"
-        f" (measured); backoff full jitter {backoff.base_seconds * 1000:g} ms x 2^n, cap"
-        f" {backoff.cap_seconds:g} s, {backoff.attempts} attempts; {INVOKE_SECONDS * 1000:g} ms"
+        f" (measured); backoff full jitter {backoff.first * 1000:g} ms x 2^n, cap"
+        f" {backoff.cap:g} s, {backoff.attempts} attempts; {INVOKE_SECONDS * 1000:g} ms"
         f" per invocation; seed {SEED}."
     )
 
 
 def _print_grid(
     grid: Sequence[dict[str, Any]],
-    backoff: Backoff,
+    backoff: "Backoff",
     batch_size: int,
     picks_per_transaction: int,
     grid_seconds: float,
@@ -636,10 +586,10 @@ def _model_checks(
     for plan in PLANS:
         for variant, configuration in (("as planned", plan.configuration), *plan.comparisons):
             seconds = max(check_seconds, records / plan.picks_per_second)
-            at_load = _figures(aws.run(configuration, seconds, plan.picks_per_second))
+            at_load = aws.run(configuration, seconds, plan.picks_per_second)
             # Saturation is steady within a few seconds; many writers make it slow.
             writers = configuration.shards * configuration.parallelization_factor
-            saturated = _figures(aws.run(configuration, grid_seconds * min(1.0, 64 / writers)))
+            saturated = aws.run(configuration, grid_seconds * min(1.0, 64 / writers))
             checks.append(
                 {
                     "picks_per_second": plan.picks_per_second,

@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, percentile, print_table, write_results
+from bench.common import ROOT, free_port, percentile, print_table, write_results
 
 SAMPLES = 200
 QUICK_SAMPLES = 40
@@ -240,9 +240,7 @@ class _Side:
 
 
 def _moto_server() -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         cwd=ROOT,

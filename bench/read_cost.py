@@ -123,23 +123,17 @@ def _load(submissions: list[dict[str, Any]]) -> None:
     """The app table (raw items and rollups, as the aggregator leaves them) and
     the seed table (raw items by day)."""
     from shared.histogram import Histogram
-    from shared.rollups import rollup_partition
+    from shared.rollups import rollup_item
     from shared.submissions import pick_from_item
 
     picks = [pick_from_item(item) for item in submissions]
     by_day: dict[str, list[int]] = {}
     for pick in picks:
         by_day.setdefault(pick.date, []).append(pick.number)
-    rollups = [
-        {
-            "pk": {"S": rollup_partition(date.fromisoformat(day))},
-            "sk": {"S": day},
-            **{f"n{n}": {"N": str(c)} for n, c in Histogram.of(numbers).items() if c},
-        }
-        for day, numbers in by_day.items()
-    ]
+    rollups = [rollup_item(day, Histogram.of(numbers)) for day, numbers in by_day.items()]
     _write_all(TABLE, submissions + rollups)
-    # The seed's layout: each raw item under its day, its own key as the sort key.
+    # The seed's layout, not the app's (so spelled here): each raw item under its day,
+    # its own key as the sort key.
     seed = [
         {**item, "pk": {"S": f"DATE#{pick.date}"}, "sk": item["pk"]}
         for item, pick in zip(submissions, picks, strict=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum, auto
 from typing import Any, Final
 
-from backup.settings import MIN_KEEP_VARIABLE, RETENTION_DAYS_VARIABLE
+from backup.retention import MIN_KEEP_VARIABLE, RETENTION_DAYS_VARIABLE
 from shared.aws import TIMEOUT_VARIABLE
 from shared.http import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE
 from shared.rollups import MAX_PARTS, PARTS_VARIABLE

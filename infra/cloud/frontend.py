@@ -1,7 +1,7 @@
 """The front door: a private site bucket behind CloudFront, which also routes
 `/api/*` to the REST API, and the logs bucket of both."""
 
-from typing import Final
+from typing import Any, Final
 
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
@@ -121,29 +121,45 @@ class Frontend(Construct):
         )
         self._acknowledge_deployment_handler(settings.qualifier)
 
-    def _logs_bucket(self, settings: EnvironmentSettings) -> s3.Bucket:
-        """CloudFront's and the site bucket's access logs, expired with the settings."""
-        logs_bucket = s3.Bucket(
+    def _bucket(
+        self,
+        id: str,
+        settings: EnvironmentSettings,
+        logical_id: str,
+        lifecycle_rule: s3.LifecycleRule,
+        **properties: Any,
+    ) -> s3.Bucket:
+        """A private, encrypted, TLS-only bucket under a frozen logical ID. Like the data,
+        kept outside dev (a non-empty bucket would fail the stack's deletion), emptied
+        and deleted with a dev stack."""
+        bucket = s3.Bucket(
             self,
-            "Logs",
+            id,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
-            # CloudFront standard logs are delivered with an ACL grant.
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-logs",
-                    expiration=cdk.Duration.days(settings.log_retention_days),
-                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
-                )
-            ],
-            # Like the data: kept outside dev (a non-empty bucket would fail the stack's
-            # deletion), emptied and deleted with a dev stack.
+            lifecycle_rules=[lifecycle_rule],
             removal_policy=settings.removal_policy,
             auto_delete_objects=not settings.retain_data,
+            **properties,
         )
-        _freeze(logs_bucket, LOGS_BUCKET_LOGICAL_ID)
+        _freeze(bucket, logical_id)
+        return bucket
+
+    def _logs_bucket(self, settings: EnvironmentSettings) -> s3.Bucket:
+        """CloudFront's and the site bucket's access logs, expired with the settings."""
+        logs_bucket = self._bucket(
+            "Logs",
+            settings,
+            LOGS_BUCKET_LOGICAL_ID,
+            s3.LifecycleRule(
+                id="expire-logs",
+                expiration=cdk.Duration.days(settings.log_retention_days),
+                abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+            ),
+            # CloudFront standard logs are delivered with an ACL grant.
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+        )
         cdk.Validations.of(logs_bucket).acknowledge(
             cdk.Acknowledgment(
                 id="AwsSolutions-S1",
@@ -154,28 +170,20 @@ class Frontend(Construct):
 
     def _site_bucket(self, settings: EnvironmentSettings) -> s3.Bucket:
         """The site's files: private (CloudFront reads them through OAC), versioned."""
-        site_bucket = s3.Bucket(
-            self,
+        return self._bucket(
             "Site",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
+            settings,
+            SITE_BUCKET_LOGICAL_ID,
+            s3.LifecycleRule(
+                id="expire-replaced-versions",
+                noncurrent_version_expiration=cdk.Duration.days(NONCURRENT_VERSION_DAYS),
+                expired_object_delete_marker=True,
+                abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+            ),
             versioned=True,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-replaced-versions",
-                    noncurrent_version_expiration=cdk.Duration.days(NONCURRENT_VERSION_DAYS),
-                    expired_object_delete_marker=True,
-                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
-                )
-            ],
             server_access_logs_bucket=self.logs_bucket,
             server_access_logs_prefix=SITE_ACCESS_LOG_PREFIX,
-            removal_policy=settings.removal_policy,
-            auto_delete_objects=not settings.retain_data,
         )
-        _freeze(site_bucket, SITE_BUCKET_LOGICAL_ID)
-        return site_bucket
 
     def _distribution(self, settings: EnvironmentSettings, api: Api) -> cloudfront.Distribution:
         """The site bucket by default, `/api/*` to the REST API with the origin key."""

@@ -82,7 +82,6 @@ class Release(Construct):
             assumed_by=iam.ServicePrincipal("codedeploy.amazonaws.com"),
             description="CodeDeploy: shifts the functions' live aliases, reads the alarms",
         )
-        self.alarms: list[cw.Alarm] = []
         api_alarms = self._api_alarms(settings, rest_api) if self.gradual else []
         self.groups: dict[str, codedeploy.LambdaDeploymentGroup] = {}
         for name, alias in {**api_aliases, **other_aliases}.items():
@@ -93,7 +92,8 @@ class Release(Construct):
                 alarms = api_alarms
             elif self.gradual:
                 alarms = [
-                    self._alarm(
+                    alarm(
+                        self,
                         f"{name}Errors",
                         alias.metric_errors(period=ONE_MINUTE, statistic="Sum"),
                         1,
@@ -145,35 +145,20 @@ class Release(Construct):
             )
 
         return [
-            self._alarm(
+            alarm(
+                self,
                 "Api5xx",
                 metric("5XXError", "Average"),
                 API_5XX_RATE_THRESHOLD,
                 "Release: more than 1% of the API's requests failed with a 5xx in a minute.",
             ),
-            self._alarm(
+            alarm(
+                self,
                 "ApiLatencyP95",
                 metric("Latency", "p95"),
                 API_P95_LATENCY_MS,
                 f"Release: API p95 latency above {API_P95_LATENCY_MS} ms two minutes running.",
                 # Two minutes: one minute of a quiet API can be a single cold start.
-                minutes=2,
+                periods=2,
             ),
         ]
-
-    def _alarm(
-        self,
-        id: str,
-        metric: cw.IMetric,
-        threshold: float,
-        description: str,
-        *,
-        comparison: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        minutes: int = 1,
-    ) -> cw.Alarm:
-        # No data (a new environment, no traffic) is no reason to roll back.
-        found = alarm(
-            self, id, metric, threshold, description, comparison=comparison, periods=minutes
-        )
-        self.alarms.append(found)
-        return found

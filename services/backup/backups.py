@@ -220,12 +220,11 @@ def count_items(client: "DynamoDBClient", table_name: str) -> ItemCounts:
     for page in pages:
         for item in page.get("Items", []):
             total += 1
-            pk = item["pk"]["S"]
-            if is_submission_key(pk):
+            if is_submission_key(item):
                 submissions += 1
                 counted += MARKER in item
                 submission_days.add(item["date"]["S"])
-            elif is_rollup_key(pk):
+            elif is_rollup_key(item):
                 rollups += 1
                 # YYYY-MM-DD[#part]: the day, as RollupStore reads it.
                 rollup_days.add(item["sk"]["S"][:10])

@@ -81,7 +81,7 @@ from shared.aws import dynamodb
 from shared.histogram import NUMBERS, Histogram
 from shared.observability import logger, metrics
 from shared.rollups import RollupStore, unlimited
-from shared.settings import MissingSetting, integer
+from shared.config import MissingSetting, integer
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

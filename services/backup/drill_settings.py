@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Final
 
-from shared.settings import MissingSetting, integer, require
+from shared.config import MissingSetting, integer, require
 
 WINDOW_DAYS_VARIABLE: Final = "DRILL_WINDOW_DAYS"
 DEFAULT_WINDOW_DAYS: Final = 35

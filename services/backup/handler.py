@@ -18,8 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backup.backups import BackupStore
-from backup.retention import nightly_name, to_prune, tonights_backup
-from backup.settings import BackupSettings
+from backup.retention import BackupSettings, nightly_name, to_prune, tonights_backup
 from shared.aws import dynamodb
 from shared.observability import LambdaHandler, instrumented, logger, metrics
 

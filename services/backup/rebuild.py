@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from shared.aws import dynamodb
+from shared.config import integer
 from shared.histogram import Histogram
 from shared.rollups import (
     MAX_PICKS_PER_TRANSACTION,
@@ -33,7 +34,6 @@ from shared.rollups import (
     RollupSnapshot,
     RollupStore,
 )
-from shared.settings import integer
 from shared.submissions import DayOfPicks, SubmissionStore, picks_by_day
 
 

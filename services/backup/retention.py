@@ -1,4 +1,5 @@
-"""The backup policy: tonight's backup name, whether it exists, which backups to prune.
+"""The backup policy: tonight's backup name, whether it exists, which backups to prune,
+and the retention settings the backup function reads at start-up.
 
 Plain functions over plain values (no AWS): the backup store lists and deletes.
 """
@@ -7,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
+
+from shared.config import MissingSetting, integer, require
 
 # DynamoDB backup names: 3 to 255 characters of [a-zA-Z0-9_.-].
 MAX_NAME_LENGTH: Final = 255
@@ -17,6 +20,11 @@ USER: Final = "USER"
 # synthesis check it too): pruning always leaves at least one backup.
 LEAST_RETENTION_DAYS: Final = 1
 LEAST_MIN_KEEP: Final = 1
+# The backup function's settings. Every one is required: the deployment passes them
+# (the CDK app from the environment's settings, the local stack from their defaults,
+# both in infra/), so the function holds no defaults that could differ from those.
+RETENTION_DAYS_VARIABLE: Final = "BACKUP_RETENTION_DAYS"
+MIN_KEEP_VARIABLE: Final = "BACKUP_MIN_KEEP"
 
 
 class InvalidRetention(ValueError):
@@ -37,6 +45,32 @@ def check_retention(retention_days: int, min_keep: int) -> None:
         )
     if problems:
         raise InvalidRetention("; ".join(problems))
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    """The backup function's settings, read from the environment once at start-up."""
+
+    table_name: str
+    retention_days: int  # prune USER backups older than this many days
+    min_keep: int  # but always keep this many of the newest
+
+    def __post_init__(self) -> None:
+        try:
+            check_retention(self.retention_days, self.min_keep)
+        except InvalidRetention as error:
+            raise MissingSetting(
+                f"{RETENTION_DAYS_VARIABLE}={self.retention_days}, "
+                f"{MIN_KEEP_VARIABLE}={self.min_keep}: {error}"
+            ) from None
+
+    @classmethod
+    def from_env(cls) -> "BackupSettings":
+        return cls(
+            table_name=require("TABLE_NAME"),
+            retention_days=integer(RETENTION_DAYS_VARIABLE),
+            min_keep=integer(MIN_KEEP_VARIABLE),
+        )
 
 
 @dataclass(frozen=True)

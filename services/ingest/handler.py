@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ingest.accept import accept, new_submission
 from shared.aws import dynamodb
+from shared.config import TableSettings
 from shared.http import (
     Event,
     FieldError,
@@ -23,7 +24,6 @@ from shared.http import (
 from shared.http import json_response as respond
 from shared.observability import LambdaHandler, api_function, logger, metrics
 from shared.schemas import IDEMPOTENCY_KEY_PATTERN, SUBMISSION_SCHEMA
-from shared.settings import TableSettings
 from shared.submissions import SubmissionStore
 from shared.validation import compile_schema
 

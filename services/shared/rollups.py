@@ -24,7 +24,7 @@ import calendar
 import math
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -53,13 +53,46 @@ def rollup_partition(day: date) -> str:
     return f"{KEY_PREFIX}{day:%Y-%m}"
 
 
-def is_rollup_key(pk: str) -> bool:
-    return pk.startswith(KEY_PREFIX)
+def is_rollup_key(key: Mapping[str, Any]) -> bool:
+    """Whether a key (or an item) is a rollup's."""
+    return bool(key["pk"]["S"].startswith(KEY_PREFIX))
 
 
 def part_key(day: str, part: int) -> str:
     """The sort key of a day's rollup part: part 0 is the day itself."""
     return f"{day}#{part}" if part else day
+
+
+def rollup_key(day: str, part: int = 0) -> dict[str, Any]:
+    """The key of a day's rollup item (`part` > 0: one of its parts)."""
+    return _key(rollup_partition(date.fromisoformat(day)), part_key(day, part))
+
+
+def rollup_item(day: str, histogram: Histogram) -> dict[str, Any]:
+    """The DynamoDB item of a day's whole rollup: its key and its non-zero counts."""
+    return {
+        **rollup_key(day),
+        **{_attribute(n): {"N": str(count)} for n, count in histogram.items() if count},
+    }
+
+
+def histogram_of(item: Mapping[str, Any]) -> Histogram:
+    """The counts a rollup item holds (an absent count is zero)."""
+    return Histogram.from_mapping(
+        {n: int(item[_attribute(n)]["N"]) for n in NUMBERS if _attribute(n) in item}
+    )
+
+
+def add_to_rollup(table_name: str, day: str, part: int, histogram: Histogram) -> dict[str, Any]:
+    """The UpdateItem arguments that ADD `histogram` to a day's rollup part, creating
+    it if absent (also the rollup action of a counting transaction)."""
+    added = [n for n, count in histogram.items() if count]
+    return {
+        "TableName": table_name,
+        "Key": rollup_key(day, part),
+        "UpdateExpression": "ADD " + ", ".join(f"{_attribute(n)} :{_attribute(n)}" for n in added),
+        "ExpressionAttributeValues": {f":{_attribute(n)}": {"N": str(histogram[n])} for n in added},
+    }
 
 
 def unlimited() -> float:
@@ -184,16 +217,7 @@ class RollupStore:
             )
             for page in pages:
                 for item in page.get("Items", []):
-                    yield (
-                        item["sk"]["S"],
-                        Histogram.from_mapping(
-                            {
-                                n: int(item[_attribute(n)]["N"])
-                                for n in NUMBERS
-                                if _attribute(n) in item
-                            }
-                        ),
-                    )
+                    yield item["sk"]["S"], histogram_of(item)
 
     def replace_day(self, snapshot: RollupSnapshot, histogram: Histogram) -> None:
         """Make `histogram` the whole rollup of the snapshot's day (one item, the day's
@@ -213,13 +237,7 @@ class RollupStore:
                 }
                 actions.append({"Delete": delete})
         if histogram.count:
-            put: Any = {
-                "TableName": self._table,
-                "Item": {
-                    **_key(partition, day),
-                    **{_attribute(n): {"N": str(c)} for n, c in histogram.items() if c},
-                },
-            }
+            put: Any = {"TableName": self._table, "Item": rollup_item(day, histogram)}
             if day in before:
                 put.update(_unchanged(before[day]))
             else:
@@ -310,8 +328,6 @@ class RollupStore:
     def _transaction(
         self, day: str, picks: list[Pick], part: int
     ) -> list["TransactWriteItemTypeDef"]:
-        histogram = Histogram.of(p.number for p in picks)
-        added = [n for n, count in histogram.items() if count]
         marks: list[TransactWriteItemTypeDef] = [
             {
                 "Update": {
@@ -325,18 +341,9 @@ class RollupStore:
             }
             for p in picks
         ]
-        rollup: TransactWriteItemTypeDef = {
-            "Update": {
-                "TableName": self._table,
-                "Key": _key(rollup_partition(date.fromisoformat(day)), part_key(day, part)),
-                "UpdateExpression": "ADD "
-                + ", ".join(f"{_attribute(n)} :{_attribute(n)}" for n in added),
-                "ExpressionAttributeValues": {
-                    f":{_attribute(n)}": {"N": str(histogram[n])} for n in added
-                },
-            }
-        }
-        return [*marks, rollup]
+        histogram = Histogram.of(p.number for p in picks)
+        rollup: Any = add_to_rollup(self._table, day, part, histogram)
+        return [*marks, {"Update": rollup}]
 
 
 _ABSENT: Final = "attribute_not_exists(pk)"

@@ -22,8 +22,9 @@ def submission_key(submission_id: str) -> dict[str, Any]:
     return {"pk": {"S": KEY_PREFIX + submission_id}, "sk": {"S": SORT_KEY}}
 
 
-def is_submission_key(pk: str) -> bool:
-    return pk.startswith(KEY_PREFIX)
+def is_submission_key(key: Mapping[str, Any]) -> bool:
+    """Whether a key (or an item, or a stream record's Keys) is a submission's."""
+    return bool(key["pk"]["S"].startswith(KEY_PREFIX))
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.aws import dynamodb
+from shared.config import TableSettings, integer
 from shared.histogram import NUMBERS
 from shared.observability import LambdaHandler, Log, instrumented, logger, metrics
 from shared.rollups import (
@@ -32,7 +33,6 @@ from shared.rollups import (
     RollupStore,
     unlimited,
 )
-from shared.settings import TableSettings, integer
 from shared.submissions import Pick, is_submission_key, pick_from_item
 
 
@@ -116,7 +116,7 @@ def _pick(record: Mapping[str, Any], log: Log) -> tuple[Pick, str] | None:
         if record.get("eventName") != "INSERT":
             return None
         change = record.get("dynamodb") or {}
-        if not is_submission_key(change["Keys"]["pk"]["S"]):
+        if not is_submission_key(change["Keys"]):
             return None
         # The key from Keys, as the event filter matched it, whatever the image holds.
         pick = pick_from_item({**change["NewImage"], "pk": change["Keys"]["pk"]})

@@ -6,11 +6,11 @@ Reads rollup items only (one Query per month), never the raw submissions.
 from datetime import UTC, datetime
 
 from shared.aws import dynamodb
+from shared.config import TableSettings
 from shared.http import Event, Response, Route, api_handler, json_response, query_params
 from shared.observability import LambdaHandler, api_function
 from shared.rollups import RollupStore
 from shared.schemas import DAILY_STATS_QUERY_SCHEMA
-from shared.settings import TableSettings
 from shared.validation import compile_schema
 from stats.daily_stats import daily_stats, requested_range
 

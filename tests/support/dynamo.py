@@ -81,7 +81,7 @@ def raw_histograms(client: "DynamoDBClient", name: str = TABLE_NAME) -> dict[str
     """The truth: each day's histogram computed from the raw submissions."""
     numbers: dict[str, list[int]] = {}
     for item in scan_all(client, name):
-        if is_submission_key(item["pk"]["S"]):
+        if is_submission_key(item):
             numbers.setdefault(item["date"]["S"], []).append(int(item["number"]["N"]))
     return {day: Histogram.of(picks) for day, picks in numbers.items()}
 
@@ -91,7 +91,7 @@ def rollup_histograms(client: "DynamoDBClient", name: str = TABLE_NAME) -> dict[
     days = sorted(
         date.fromisoformat(item["sk"]["S"][:10])
         for item in scan_all(client, name)
-        if is_rollup_key(item["pk"]["S"])
+        if is_rollup_key(item)
     )
     if not days:
         return {}
@@ -103,5 +103,5 @@ def unmarked_submissions(client: "DynamoDBClient", name: str = TABLE_NAME) -> li
     return [
         item["pk"]["S"]
         for item in scan_all(client, name)
-        if is_submission_key(item["pk"]["S"]) and MARKER not in item
+        if is_submission_key(item) and MARKER not in item
     ]

@@ -15,7 +15,7 @@ from freezegun import freeze_time
 
 from backup import handler
 from backup.backups import NOT_YET_WAITS, BackupStore
-from backup.settings import BackupSettings
+from backup.retention import BackupSettings
 from infra.local.events import LambdaContext
 from infra.topology import BACKUP, TABLE, RuntimeSettings, runtime_environment
 from shared.aws import dynamodb

@@ -15,7 +15,7 @@ from freezegun import freeze_time
 from backup import handler as backup_handler
 from backup import restore
 from backup.backups import BackupStore
-from backup.settings import BackupSettings
+from backup.retention import BackupSettings
 from infra.local.events import LambdaContext, api_event
 from ingest import handler as ingest_handler
 from shared.observability import LambdaHandler, metrics

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from backup.retention import (
+    BackupSettings,
     InvalidRetention,
     TableBackup,
     check_retention,
@@ -12,10 +13,9 @@ from backup.retention import (
     to_prune,
     tonights_backup,
 )
-from backup.settings import BackupSettings
 from infra.local.stack import Options, local_functions
 from infra.topology import BACKUP, BACKUP_RETENTION
-from shared.settings import MissingSetting
+from shared.config import MissingSetting
 
 NOW = datetime(2026, 3, 10, 3, 30, tzinfo=UTC)
 

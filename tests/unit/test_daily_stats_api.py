@@ -117,7 +117,7 @@ def test_only_rollups_are_read_never_the_raw_submissions(
     assert answer["total"]["count"] == 0
     assert {name for name, _ in calls} == {"Query"}
     assert all(
-        is_rollup_key(params["ExpressionAttributeValues"][":pk"]["S"]) for _, params in calls
+        is_rollup_key({"pk": params["ExpressionAttributeValues"][":pk"]}) for _, params in calls
     )
 
 

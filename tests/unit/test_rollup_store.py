@@ -16,10 +16,15 @@ from shared.rollups import (
     RollupChanged,
     RollupSnapshot,
     RollupStore,
+    add_to_rollup,
+    histogram_of,
+    is_rollup_key,
     part_key,
+    rollup_item,
+    rollup_key,
     rollup_partition,
 )
-from shared.submissions import Pick, SubmissionStore, pick_from_item
+from shared.submissions import Pick, SubmissionStore, is_submission_key, pick_from_item
 from tests.support.dynamo import (
     TABLE_NAME,
     raw_histograms,
@@ -327,3 +332,25 @@ def test_a_day_of_the_most_parts_is_replaced_in_one_transaction(table: "DynamoDB
     assert len(request["TransactItems"]) == MAX_PARTS == 100
     assert _rollup_sort_keys(table) == [DAY]
     assert rollup_histograms(table) == {DAY: Histogram.of([2] * len(present))}
+
+
+def test_an_item_written_as_rollup_item_or_added_by_add_to_rollup_reads_back(
+    table: "DynamoDBClient",
+) -> None:
+    """What the harnesses write without the store (a loaded rollup, a plain ADD
+    counter) is in the format the store reads, and is told apart from submissions."""
+    # Given a day's rollup written whole, and counts ADDed twice to another day's part 1
+    written, added = Histogram.of([1, 1, 10]), Histogram.of([4])
+    table.put_item(TableName=TABLE_NAME, Item=rollup_item(DAY, written))
+    for _ in range(2):
+        table.update_item(**add_to_rollup(TABLE_NAME, "2026-03-03", 1, added))
+
+    # When the store reads them, and when the items are classified
+    histograms = RollupStore(table, TABLE_NAME).histograms(date(2026, 3, 2), date(2026, 3, 3))
+    items = scan_all(table)
+
+    # Then the counts read back, the second day's doubled, and every item is a rollup's
+    assert histograms == {DAY: written, "2026-03-03": added + added}
+    assert [histogram_of(item) for item in items if item["sk"]["S"] == DAY] == [written]
+    assert all(is_rollup_key(item) and not is_submission_key(item) for item in items)
+    assert rollup_key("2026-03-03", 1).items() <= items[-1].items()

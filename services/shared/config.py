@@ -1,4 +1,6 @@
-"""Typed settings, read from the environment once per function at start-up."""
+"""A function's configuration: typed settings read from its process environment once,
+at start-up (shared by every function; the backup function's own are in
+`backup.retention`)."""
 
 import os
 from dataclasses import dataclass
@@ -15,9 +17,11 @@ def require(name: str) -> str:
     return value
 
 
-def integer(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
+def integer(name: str, default: int | None = None) -> int:
+    """An integer setting; without a default it is required."""
+    if default is None:
+        raw = require(name)
+    elif not (raw := os.environ.get(name, "").strip()):
         return default
     try:
         return int(raw)
