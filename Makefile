@@ -121,7 +121,7 @@ EMAIL ?= $(ALARM_EMAIL)
 CDK_ENV := -c env=$(ENV) $(if $(EMAIL),-c email=$(EMAIL))
 # Each environment has its own CDK bootstrap (qualifier from cdk.json, default pan<env>):
 # its deploy role can assume no other environment's roles (docs/SECURITY.md).
-QUALIFIER = $(shell PYTHONPATH=services $(PY) -m infra.settings qualifier $(ENV) 2>/dev/null)
+QUALIFIER = $(shell PYTHONPATH=services $(PY) -m infra.environments qualifier $(ENV) 2>/dev/null)
 TOOLKIT = --toolkit-stack-name CDKToolkit-$(QUALIFIER)
 CHECK_ENV = @test -n "$(QUALIFIER)" || { echo "ENV=$(ENV) is not an environment of cdk.json"; exit 1; }
 .PHONY: bootstrap deploy diff destroy cdk-tools

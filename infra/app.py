@@ -11,7 +11,7 @@ import aws_cdk as cdk
 
 from infra.cloud.account import AccountSettings, AccountStack
 from infra.cloud.stack import PickANumberStack
-from infra.settings import selected_environment
+from infra.environments import selected_environment
 from infra.topology import TOPOLOGY, Topology
 
 
@@ -25,7 +25,7 @@ def deploy_environment() -> cdk.Environment | None:
 def build(app: cdk.App, topology: Topology = TOPOLOGY) -> PickANumberStack:
     """Add the selected environment's stack, built from `topology`, to `app`."""
     return PickANumberStack(
-        app, settings=selected_environment(app.node), topology=topology, env=deploy_environment()
+        app, settings=selected_environment(app.node, topology), env=deploy_environment()
     )
 
 

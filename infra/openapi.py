@@ -16,22 +16,13 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-from infra.topology import TOPOLOGY, Response, Route, Topology
+from infra.topology import TOPOLOGY, Header, Response, Route, Topology
 from shared.http import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE
-from shared.schemas import IDEMPOTENCY_KEY_PATTERN, JsonSchema
+from shared.schemas import JsonSchema
 
 OPENAPI_VERSION: Final = "3.0.3"
 API_VERSION: Final = "1.0.0"
 DOCUMENT_PATH: Final = Path(__file__).resolve().parent.parent / "web" / "openapi.json"
-
-# What the document says of the response headers the topology's responses carry.
-_RESPONSE_HEADERS: Final = {
-    "Retry-After": {
-        "description": "Seconds to wait before retrying.",
-        "schema": {"type": "integer", "minimum": 0},
-    }
-}
-
 
 # The order of an operation's fields in the document, for a stable and readable diff.
 _OPERATION_KEYS: Final = (
@@ -88,22 +79,23 @@ def _response(response: Response, components: dict[str, Any]) -> dict[str, Any]:
         "content": {response.body.content_type: {"schema": _schema_ref(response.body.name)}},
     }
     if response.headers:
-        found["headers"] = {name: _RESPONSE_HEADERS[name] for name in response.headers}
+        found["headers"] = {
+            header.name: {
+                "description": header.description,
+                "schema": to_openapi_schema(header.schema),
+            }
+            for header in response.headers
+        }
     return found
 
 
-def _header_parameter(name: str) -> dict[str, Any]:
-    if name != "Idempotency-Key":
-        raise ValueError(f"no OpenAPI description for the request header {name}")
+def _header_parameter(header: Header) -> dict[str, Any]:
     return {
-        "name": name,
+        "name": header.name,
         "in": "header",
         "required": False,
-        "description": (
-            "Makes the request safe to retry: the same key with the same body answers "
-            "200 with the first answer; with another body, 409."
-        ),
-        "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
+        "description": header.description,
+        "schema": to_openapi_schema(header.schema),
     }
 
 
@@ -125,7 +117,7 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
         "operationId": _operation_id(route),
         "summary": route.function.description,
     }
-    parameters = [_header_parameter(name) for name in route.headers]
+    parameters = [_header_parameter(header) for header in route.headers]
     if route.query_schema is not None:
         parameters += _query_parameters(route.query_schema)
         operation["description"] = str(route.query_schema.get("description", ""))

@@ -5,21 +5,26 @@ The CDK app (infra/cloud) builds AWS resources from it, the local stack
 cannot drift: the same table, functions, routes, stream consumer and schedule.
 Each function states its whole contract here: the settings it reads (its
 environment, derived by `runtime_environment`), the table actions it may call
-(its only grants) and, per route, every response it answers. Handlers are named
-as Lambda names them, relative to `services/`, the root of every function package.
+(its only grants). Each route states its own: its request headers, every response
+it answers, its throttle and what one call costs the table (checked against every
+environment's capacity at synthesis, infra/environments.py). An environment
+overrides only what differs (cdk.json). Handlers are named as Lambda names them,
+relative to `services/`, the root of every function package.
 """
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, replace
 from enum import Enum, auto
 from typing import Any, Final
 
 from backup.retention import MIN_KEEP_VARIABLE, RETENTION_DAYS_VARIABLE
+from infra.capacity import SECONDS_PER_MONTH, WRITE_UNITS_PER_PICK, stats_request_read_units
 from shared.aws import TIMEOUT_VARIABLE
 from shared.http import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE
 from shared.rollups import MAX_PARTS, PARTS_VARIABLE
 from shared.schemas import (
     DAILY_STATS_QUERY_SCHEMA,
     DAILY_STATS_RESPONSE_SCHEMA,
+    IDEMPOTENCY_KEY_PATTERN,
     MAX_BODY_BYTES,
     MAX_RANGE_DAYS,
     PROBLEM_SCHEMA,
@@ -136,16 +141,28 @@ PROBLEM: Final = Body("Problem", PROBLEM_SCHEMA, PROBLEM_CONTENT_TYPE)
 
 
 @dataclass(frozen=True)
+class Header:
+    """An HTTP header a route reads or a response carries, as the OpenAPI document
+    describes it (`schema`: its value's JSON Schema)."""
+
+    name: str
+    description: str
+    schema: JsonSchema
+
+
+@dataclass(frozen=True)
 class Response:
     """One status a route answers, whichever layer answers it (API Gateway or the function)."""
 
     status: int
     description: str
     body: Body = PROBLEM
-    headers: tuple[str, ...] = ()  # response headers it always carries
+    headers: tuple[Header, ...] = ()  # response headers it always carries
 
 
-_RETRY_AFTER: Final = ("Retry-After",)
+_RETRY_AFTER: Final = (
+    Header("Retry-After", "Seconds to wait before retrying.", {"type": "integer", "minimum": 0}),
+)
 # What any route can answer besides its own responses, all as problem+json: API
 # Gateway's gateway responses, its 405 for another method, or the function's.
 ERROR_RESPONSES: Final = (
@@ -170,15 +187,57 @@ ERROR_RESPONSES: Final = (
 
 
 @dataclass(frozen=True)
+class Throttle:
+    """API Gateway's token bucket: `rate_per_second` requests a second on average,
+    at most `burst` at once; past it, 429."""
+
+    rate_per_second: float
+    burst: int
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one call costs the table at most, in capacity units (infra/capacity.py)."""
+
+    read_units: float = 0.0
+    write_units: float = 0.0
+
+
+@dataclass(frozen=True)
+class WebCalls:
+    """How often the web app (web/app.js) calls a route: per page view and per pick.
+    Each environment's throttle admits these calls at its design load."""
+
+    per_page_view: float = 0.0
+    per_pick: float = 0.0
+
+    def per_second(self, picks_per_month: int, page_views_per_month: int) -> float:
+        """Calls a second, on average, at a monthly load."""
+        calls = page_views_per_month * self.per_page_view + picks_per_month * self.per_pick
+        return calls / SECONDS_PER_MONTH
+
+
+@dataclass(frozen=True)
 class Route:
     method: str
     path: str  # full path as the browser sees it, under API_PREFIX
     function: Function
+    _: KW_ONLY
+    # Its own stage-method throttle (an environment may override it, cdk.json), and
+    # what one call costs: rate x cost must fit a provisioned table's capacity.
+    throttle: Throttle
+    cost: Cost
+    web_calls: WebCalls = WebCalls()  # none: the web app never calls it
     body_schema: JsonSchema | None = None
     query_schema: JsonSchema | None = None
-    headers: tuple[str, ...] = ()  # optional request headers the route reads
+    headers: tuple[Header, ...] = ()  # optional request headers the route reads
     # Its own answers: its successes and the problems only it gives.
     responses: tuple[Response, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """How an environment's settings name it: "<METHOD> <path>"."""
+        return f"{self.method} {self.path}"
 
     def every_response(self) -> tuple[Response, ...]:
         """Its own responses and ERROR_RESPONSES (its own first), by status."""
@@ -186,6 +245,10 @@ class Route:
         for response in (*self.responses, *ERROR_RESPONSES):
             found.setdefault(response.status, response)
         return tuple(found[status] for status in sorted(found))
+
+
+# Lambda runs 1 to 10 batches of one stream shard at once (order kept per item).
+MAX_PARALLELIZATION_FACTOR: Final = 10
 
 
 @dataclass(frozen=True)
@@ -202,8 +265,19 @@ class StreamConsumer:
     max_retry_attempts: int = 10
     max_record_age_seconds: int = 24 * 3600
     bisect_on_error: bool = True
+    # Concurrent batches per shard; above 1, concurrent invocations write the same
+    # day's rollup: see ROLLUP_LAYOUT. The CDK app (per environment) and the local
+    # stack (--parallelization-factor) change it only through `with_parallelization`.
     parallelization_factor: int = 1
     starting_position: str = "TRIM_HORIZON"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.parallelization_factor <= MAX_PARALLELIZATION_FACTOR:
+            raise ValueError(f"parallelization_factor must be 1..{MAX_PARALLELIZATION_FACTOR}")
+
+    def with_parallelization(self, factor: int | None) -> "StreamConsumer":
+        """This consumer with `factor` batches of a shard at once (None: as declared)."""
+        return self if factor is None else replace(self, parallelization_factor=factor)
 
 
 @dataclass(frozen=True)
@@ -228,7 +302,7 @@ class Topology:
         names = [function.name for function in self._every_function()]
         if len(set(names)) != len(set(self._every_function())):
             raise ValueError(f"two different functions share a name among {sorted(names)}")
-        served = [(route.method, route.path) for route in self.routes]
+        served = [route.key for route in self.routes]
         if len(set(served)) != len(served):
             raise ValueError("two routes serve the same method and path")
 
@@ -265,12 +339,6 @@ class RollupLayout:
     def __post_init__(self) -> None:
         if not 1 <= self.parts <= MAX_PARTS:
             raise ValueError(f"rollup parts must be from 1 to {MAX_PARTS}")
-
-
-@dataclass(frozen=True)
-class Throttle:
-    rate_per_second: float = 10.0
-    burst: int = 20
 
 
 TABLE: Final = Table()
@@ -326,36 +394,55 @@ BACKUP: Final = Function(
 )
 
 ACCEPTED: Final = Body("Accepted", SUBMISSION_RESPONSE_SCHEMA)
+IDEMPOTENCY_KEY: Final = Header(
+    "Idempotency-Key",
+    "Makes the request safe to retry: the same key with the same body answers "
+    "200 with the first answer; with another body, 409.",
+    {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
+)
+# The web app reads daily-stats once per page view and, per pick, at most once before
+# it is sent plus three polls after it (none retried), whether or not the stream is
+# late (web/app.js; tests/e2e hold it to them).
+WEB_STATS_CALLS_PER_VIEW: Final = 1
+WEB_STATS_CALLS_PER_PICK: Final = 4
 
-ROUTES: Final = (
-    Route(
-        "POST",
-        f"{API_PREFIX}/submit-number",
-        SUBMIT_NUMBER,
-        body_schema=SUBMISSION_SCHEMA,
-        headers=("Idempotency-Key",),
-        responses=(
-            Response(201, "Accepted: the submission is stored.", ACCEPTED),
-            Response(
-                200, "A replay of an accepted request (same Idempotency-Key, same body).", ACCEPTED
-            ),
-            Response(409, "The Idempotency-Key was already used with another body."),
+# The throttles are the default environment's (dev's free-tier table, 5 WCU / 5 RCU):
+# 1 pick/s x 5 write units, 0.75 reads/s x 6.5 read units.
+SUBMIT_NUMBER_ROUTE: Final = Route(
+    "POST",
+    f"{API_PREFIX}/submit-number",
+    SUBMIT_NUMBER,
+    throttle=Throttle(rate_per_second=1.0, burst=2),
+    cost=Cost(write_units=WRITE_UNITS_PER_PICK),
+    web_calls=WebCalls(per_pick=1),
+    body_schema=SUBMISSION_SCHEMA,
+    headers=(IDEMPOTENCY_KEY,),
+    responses=(
+        Response(201, "Accepted: the submission is stored.", ACCEPTED),
+        Response(
+            200, "A replay of an accepted request (same Idempotency-Key, same body).", ACCEPTED
         ),
+        Response(409, "The Idempotency-Key was already used with another body."),
     ),
-    Route(
-        "GET",
-        f"{API_PREFIX}/daily-stats",
-        DAILY_STATS,
-        query_schema=DAILY_STATS_QUERY_SCHEMA,
-        responses=(
-            Response(
-                200,
-                f"Statistics per day of the range (at most {MAX_RANGE_DAYS} days) and in total.",
-                Body("DailyStats", DAILY_STATS_RESPONSE_SCHEMA),
-            ),
+)
+DAILY_STATS_ROUTE: Final = Route(
+    "GET",
+    f"{API_PREFIX}/daily-stats",
+    DAILY_STATS,
+    throttle=Throttle(rate_per_second=0.75, burst=2),
+    # 13 Queries of one 4 KB step each with one part per day: 6.5 units.
+    cost=Cost(read_units=stats_request_read_units(ROLLUP_LAYOUT.parts)),
+    web_calls=WebCalls(per_page_view=WEB_STATS_CALLS_PER_VIEW, per_pick=WEB_STATS_CALLS_PER_PICK),
+    query_schema=DAILY_STATS_QUERY_SCHEMA,
+    responses=(
+        Response(
+            200,
+            f"Statistics per day of the range (at most {MAX_RANGE_DAYS} days) and in total.",
+            Body("DailyStats", DAILY_STATS_RESPONSE_SCHEMA),
         ),
     ),
 )
+ROUTES: Final = (SUBMIT_NUMBER_ROUTE, DAILY_STATS_ROUTE)
 
 STREAM_CONSUMER: Final = StreamConsumer(
     function=AGGREGATOR,
@@ -374,18 +461,19 @@ BACKUP_SCHEDULE: Final = Schedule(
 TOPOLOGY: Final = Topology(ROUTES, STREAM_CONSUMER, BACKUP_SCHEDULE)
 FUNCTIONS: Final = TOPOLOGY.functions
 
-# Default API throttle; each environment may override it in its settings.
-API_THROTTLE: Final = Throttle()
+# The stage's and usage plan's throttle, every route together; each environment may
+# override it in its settings.
+API_THROTTLE: Final = Throttle(rate_per_second=10.0, burst=20)
 
 # The one declaration of the backup retention defaults: every environment's unless
-# its settings say otherwise (infra/settings.py), and the local stack's.
+# its settings say otherwise (infra/environments.py), and the local stack's.
 BACKUP_RETENTION: Final = BackupRetention(days=7, min_keep=3)
 
 
 @dataclass(frozen=True)
 class RuntimeSettings:
     """How the functions run, as far as their settings differ: deployed by the CDK app
-    (one per environment, infra/settings.py) or in one process of the local stack,
+    (one per environment, infra/environments.py) or in one process of the local stack,
     the tests or a benchmark."""
 
     log_level: str  # Powertools'

@@ -5,7 +5,7 @@ Reads the environment names, in their declared order, from cdk.json (the same
 context the CDK app reads), so the workflow names none itself. With an argument,
 deploys only that environment and refuses an undeclared one. `--smoke-mode ENV`
 prints the contract suite's mode for that environment (its `smoke_mode` setting;
-read-only unless declared otherwise, as in infra/settings.py).
+read-only unless declared otherwise, as in infra/environments.py).
 
 Usage: python3 tools/deploy_environments.py [ENVIRONMENT] >> "$GITHUB_OUTPUT"
        python3 tools/deploy_environments.py --smoke-mode ENVIRONMENT >> "$GITHUB_OUTPUT"

@@ -9,7 +9,7 @@ const MAX_RANGE_DAYS = 366;
 // poll a few times (about 10 s in all) and never add it client-side. Each pick costs
 // the API at most 1 + POLL_DELAYS_MS.length reads of daily-stats, no retry among them:
 // the API's daily-stats throttle is priced on that (WEB_STATS_CALLS_PER_PICK in
-// infra/settings.py; tests/e2e hold this file to it).
+// infra/topology.py; tests/e2e hold this file to it).
 const POLL_DELAYS_MS = [1000, 3000, 6000];
 
 const $ = (id) => document.getElementById(id);

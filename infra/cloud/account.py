@@ -34,11 +34,11 @@ from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra.settings import ENVIRONMENTS_CONTEXT_KEY, EnvironmentSettings, default_qualifier
+from infra.environments import ENVIRONMENTS_CONTEXT_KEY, EnvironmentSettings, default_qualifier
 
 STACK_NAME: Final = "PickANumber-account"
 
-# Context keys; the environments' (ENVIRONMENTS_CONTEXT_KEY) is the app's, infra/settings.py.
+# Context keys; the environments' (ENVIRONMENTS_CONTEXT_KEY) is the app's, infra/environments.py.
 GITHUB_CONTEXT_KEY: Final = "pick-a-number:github"
 GITHUB_OVERRIDE_KEY: Final = "github"
 ACCOUNT_CONTEXT_KEY: Final = "pick-a-number:account"

@@ -25,7 +25,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from infra.cloud.functions import FunctionFactory
-from infra.settings import EnvironmentSettings
+from infra.environments import EnvironmentSettings
 from infra.topology import Route
 from shared.http import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE
 from shared.schemas import JsonSchema
@@ -143,8 +143,8 @@ def query_parameters(route: Route) -> dict[str, bool]:
         required = set(route.query_schema.get("required", []))
         for name in route.query_schema.get("properties", {}):
             params[f"method.request.querystring.{name}"] = name in required
-    for name in route.headers:
-        params[f"method.request.header.{name}"] = False
+    for header in route.headers:
+        params[f"method.request.header.{header.name}"] = False
     return params
 
 
@@ -188,6 +188,12 @@ def method_not_allowed_body(path: str) -> str:
     )
 
 
+def _acknowledge(construct: Construct, *findings: tuple[str, str]) -> None:
+    """Acknowledge cdk-nag findings (rule id, why it does not apply) on `construct`."""
+    for finding_id, reason in findings:
+        cdk.Validations.of(construct).acknowledge(cdk.Acknowledgment(id=finding_id, reason=reason))
+
+
 class Api(Construct):
     """The REST API, its stage, usage plan, validators, models and gateway responses."""
 
@@ -198,11 +204,10 @@ class Api(Construct):
         *,
         settings: EnvironmentSettings,
         functions: FunctionFactory,
-        routes: Sequence[Route],
     ) -> None:
         super().__init__(scope, id)
         self.settings = settings
-        self.routes = tuple(routes)
+        self.routes = settings.topology.routes
         self.rest_api = self._rest_api(settings)
         self.stage = self.rest_api.deployment_stage
         self.execution_logs = self._execution_log_group(settings)
@@ -222,16 +227,16 @@ class Api(Construct):
             retention=settings.log_retention,
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
-        # Per method, from the table's capacity (infra/settings.py checks it). A method
-        # setting replaces the stage's `/*/*` one for its method: what it leaves out
-        # (logging) is off, so it repeats the stage's.
+        # Each route's own throttle, within the table's capacity (infra/environments.py
+        # checks it). A method setting replaces the stage's `/*/*` one for its method:
+        # what it leaves out (logging) is off, so it repeats the stage's.
         method_options = {
             f"{route.path}/{route.method}": apigw.MethodDeploymentOptions(
                 metrics_enabled=STAGE_DETAILED_METRICS,
                 logging_level=STAGE_LOGGING_LEVEL,
                 data_trace_enabled=STAGE_DATA_TRACE,
-                throttling_rate_limit=settings.method_throttle(route.function.name)[0],
-                throttling_burst_limit=settings.method_throttle(route.function.name)[1],
+                throttling_rate_limit=settings.throttle(route).rate_per_second,
+                throttling_burst_limit=settings.throttle(route).burst,
             )
             for route in self.routes
         }
@@ -253,8 +258,8 @@ class Api(Construct):
                 data_trace_enabled=STAGE_DATA_TRACE,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
-                throttling_rate_limit=settings.api_rate_limit,
-                throttling_burst_limit=settings.api_burst_limit,
+                throttling_rate_limit=settings.api_throttle.rate_per_second,
+                throttling_burst_limit=settings.api_throttle.burst,
                 method_options=method_options,
             ),
         )
@@ -277,7 +282,8 @@ class Api(Construct):
         return group
 
     def _acknowledge_public_api(self) -> None:
-        for ack_id, reason in (
+        _acknowledge(
+            self.rest_api,
             (
                 "AwsSolutions-APIG3",
                 "WAF is not in the free tier; stage, method and usage-plan throttling and "
@@ -293,10 +299,7 @@ class Api(Construct):
                 "No user accounts exist in this app, so there is no Cognito user pool to "
                 "authorize against.",
             ),
-        ):
-            cdk.Validations.of(self.rest_api).acknowledge(
-                cdk.Acknowledgment(id=ack_id, reason=reason)
-            )
+        )
 
     def _add_gateway_responses(self) -> None:
         for response_type, problem in GATEWAY_PROBLEMS.items():
@@ -451,20 +454,21 @@ class Api(Construct):
         self.origin_key_value = reader.get_response_field("value")
         provider_role = reader.grant_principal
         assert isinstance(provider_role, Construct)
-        cdk.Validations.of(provider_role).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        _acknowledge(
+            provider_role,
+            (
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
                 "AWSLambdaBasicExecutionRole]",
-                reason="CDK's AwsCustomResource provider role comes with the basic execution "
+                "CDK's AwsCustomResource provider role comes with the basic execution "
                 "policy (its own logs); its one other grant is apigateway:GET on this key.",
-            )
+            ),
         )
         plan = self.rest_api.add_usage_plan(
             "UsagePlan",
             description="Every request comes through CloudFront with its key",
             throttle=apigw.ThrottleSettings(
-                rate_limit=self.settings.api_rate_limit,
-                burst_limit=self.settings.api_burst_limit,
+                rate_limit=self.settings.api_throttle.rate_per_second,
+                burst_limit=self.settings.api_throttle.burst,
             ),
             api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.stage)],
         )

@@ -16,7 +16,7 @@ from constructs import Construct
 
 from infra.cloud.functions import FunctionFactory
 from infra.cloud.queues import dead_letter_queue
-from infra.settings import EnvironmentSettings
+from infra.environments import EnvironmentSettings
 from infra.topology import Schedule
 
 # Schedules of this app live in EventBridge Scheduler's default group.

@@ -12,9 +12,8 @@ from constructs import Construct
 
 from infra.cloud.functions import FunctionFactory
 from infra.cloud.queues import dead_letter_queue
-from infra.settings import EnvironmentSettings
+from infra.environments import EnvironmentSettings
 from infra.topology import TABLE
-from infra.topology import StreamConsumer as StreamConsumerSpec
 
 # Frozen: CloudFormation replaces a resource whose logical ID changes, and this
 # one holds every submission.
@@ -59,13 +58,10 @@ class Data(Construct):
         )
 
     def add_aggregator(
-        self,
-        functions: FunctionFactory,
-        settings: EnvironmentSettings,
-        consumer: StreamConsumerSpec,
-    ) -> "StreamConsumer":
+        self, functions: FunctionFactory, settings: EnvironmentSettings
+    ) -> "Aggregation":
         """The table's stream consumer (its function, alias and dead-letter queue)."""
-        self.stream_consumer = StreamConsumer(
+        self.aggregation = Aggregation(
             # "Default": a construct CDK leaves out of its children's logical IDs, so the
             # consumer's resources keep the IDs they had as the table's siblings.
             self,
@@ -73,18 +69,18 @@ class Data(Construct):
             table=self.table,
             functions=functions,
             settings=settings,
-            consumer=consumer,
         )
-        return self.stream_consumer
+        return self.aggregation
 
     @property
     def stream_dlq(self) -> sqs.Queue:
-        return self.stream_consumer.dead_letters
+        return self.aggregation.dead_letters
 
 
-class StreamConsumer(Construct):
-    """The aggregator and its dead-letter queue: only INSERTs of raw submissions reach
-    it, through its `live` alias; batches it gives up on go to the queue."""
+class Aggregation(Construct):
+    """The topology's stream consumer built: the aggregator and its dead-letter queue.
+    Only INSERTs of raw submissions reach it, through its `live` alias; batches it
+    gives up on go to the queue."""
 
     def __init__(
         self,
@@ -94,9 +90,10 @@ class StreamConsumer(Construct):
         table: dynamodb.Table,
         functions: FunctionFactory,
         settings: EnvironmentSettings,
-        consumer: StreamConsumerSpec,
     ) -> None:
         super().__init__(scope, id)
+        # The environment's parallelization applied (one resolution, as the local stack's).
+        consumer = settings.stream_consumer
         self.dead_letters = dead_letter_queue(
             self, "StreamDeadLetters", holds="the stream consumer (its on-failure destination)"
         )
@@ -121,7 +118,7 @@ class StreamConsumer(Construct):
                 retry_attempts=consumer.max_retry_attempts,
                 max_record_age=cdk.Duration.seconds(consumer.max_record_age_seconds),
                 bisect_batch_on_error=consumer.bisect_on_error,
-                parallelization_factor=settings.parallelization_factor,
+                parallelization_factor=consumer.parallelization_factor,
                 report_batch_item_failures=True,
                 on_failure=sources.SqsDlq(self.dead_letters),
                 filters=[lambda_.FilterCriteria.filter(consumer.filter_pattern)],

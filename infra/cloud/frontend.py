@@ -13,6 +13,7 @@ from constructs import Construct
 
 from infra.cloud.api import API_KEY_HEADER, Api
 from infra.cloud.functions import ROOT
+from infra.environments import EnvironmentSettings
 from infra.security_headers import (
     CONTENT_SECURITY_POLICY,
     HSTS_MAX_AGE_SECONDS,
@@ -20,7 +21,6 @@ from infra.security_headers import (
     SECURITY_HEADERS,
     STRICT_TRANSPORT_SECURITY,
 )
-from infra.settings import EnvironmentSettings
 from infra.topology import API_PREFIX
 
 # Frozen: CloudFormation replaces a resource whose logical ID changes.

@@ -24,7 +24,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from infra.settings import EnvironmentSettings
+from infra.environments import EnvironmentSettings
 from infra.topology import SERVICES_DIR, Function, TablePart, runtime_environment
 
 ROOT: Final = Path(__file__).resolve().parents[2]

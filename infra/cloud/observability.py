@@ -19,7 +19,7 @@ from constructs import Construct
 
 from infra.cloud.alarms import alarm
 from infra.cloud.api import api_name
-from infra.settings import AlarmLevel, EnvironmentSettings
+from infra.environments import AlarmLevel, EnvironmentSettings
 from infra.topology import BACKUP
 from shared.observability import environment_namespace
 

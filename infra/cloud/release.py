@@ -32,7 +32,7 @@ from constructs import Construct
 
 from infra.cloud.alarms import alarm
 from infra.cloud.observability import API_5XX_RATE_THRESHOLD, API_P95_LATENCY_MS
-from infra.settings import EnvironmentSettings
+from infra.environments import EnvironmentSettings
 
 ONE_MINUTE: Final = cdk.Duration.minutes(1)
 ALL_AT_ONCE: Final = "AllAtOnce"
@@ -40,7 +40,7 @@ CODEDEPLOY_POLICY: Final = (
     "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited"
 )
 
-# The `release` settings (infra/settings.py) -> CodeDeploy's predefined Lambda configs.
+# The `release` settings (infra/environments.py) -> CodeDeploy's predefined Lambda configs.
 _CONFIG: Final = codedeploy.LambdaDeploymentConfig
 DEPLOYMENT_CONFIGS: Final[Mapping[str, codedeploy.ILambdaDeploymentConfig]] = {
     "AllAtOnce": _CONFIG.ALL_AT_ONCE,

@@ -7,14 +7,13 @@ from constructs import Construct
 
 from infra.cloud.api import Api
 from infra.cloud.backup import Backup
-from infra.cloud.data import Data, StreamConsumer
+from infra.cloud.data import Aggregation, Data
 from infra.cloud.frontend import Frontend
 from infra.cloud.functions import FunctionFactory
 from infra.cloud.observability import Observability
 from infra.cloud.provider_logs import give_helper_functions_log_groups
 from infra.cloud.release import Release
-from infra.settings import EnvironmentSettings
-from infra.topology import TOPOLOGY, Topology
+from infra.environments import EnvironmentSettings
 
 STACK_NAME_PREFIX: Final = "PickANumber"
 PROJECT_TAG: Final = ("Project", "pick-a-number")
@@ -32,7 +31,6 @@ class PickANumberStack(cdk.Stack):
         scope: Construct,
         *,
         settings: EnvironmentSettings,
-        topology: Topology = TOPOLOGY,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -51,14 +49,14 @@ class PickANumberStack(cdk.Stack):
         self.data = Data(self, "Data", settings=settings)
         table = self.data.table
         functions = FunctionFactory(self, settings, table)
-        consumer = self.data.add_aggregator(functions, settings, topology.stream_consumer)
-        self.api = Api(self, "Api", settings=settings, functions=functions, routes=topology.routes)
+        consumer = self.data.add_aggregator(functions, settings)
+        self.api = Api(self, "Api", settings=settings, functions=functions)
         self.backup = Backup(
             self,
             "Backup",
             settings=settings,
             functions=functions,
-            schedule=topology.backup_schedule,
+            schedule=settings.topology.backup_schedule,
         )
         self.frontend = Frontend(self, "Frontend", settings=settings, api=self.api)
         self.observability = self._observability(settings, cost_tag, consumer)
@@ -78,7 +76,7 @@ class PickANumberStack(cdk.Stack):
         self._outputs()
 
     def _observability(
-        self, settings: EnvironmentSettings, cost_tag: tuple[str, str], consumer: StreamConsumer
+        self, settings: EnvironmentSettings, cost_tag: tuple[str, str], consumer: Aggregation
     ) -> Observability:
         observability = Observability(
             self,

@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
         "--throttle-rate",
         type=float,
         default=DEFAULTS.throttle_rate,
-        help="API requests per second (the topology's: %(default)s); 0 turns throttling off",
+        help="the stage's requests per second, every route together (the topology's: "
+        "%(default)s); each route also has its own, the topology's; 0 turns all off",
     )
     parser.add_argument("--throttle-burst", type=int, default=DEFAULTS.throttle_burst)
     parser.add_argument(

@@ -31,7 +31,7 @@ from infra.local.proxy import (
     result_to_response,
 )
 from infra.local.runtime import FunctionError
-from infra.local.throttle import TokenBucket, retry_after
+from infra.local.throttle import ApiThrottle, retry_after
 from infra.security_headers import SECURITY_HEADERS
 from infra.topology import API_PREFIX, Route
 from shared.http import Problem
@@ -111,7 +111,7 @@ class Gateway:
         self,
         router: Router,
         functions: Mapping[str, Invocable],
-        throttle: TokenBucket,
+        throttle: ApiThrottle,
         web_root: Path,
         access_log: AccessLog,
     ) -> None:
@@ -158,14 +158,14 @@ class Gateway:
         except Problem as error:
             return Answer(problem(error))
         try:
-            self._admit(request)
+            self._admit(request, route)
         except Problem as error:
             return Answer(problem(error), route.path)
         return self._invoke(request, route, parameters)
 
-    def _admit(self, request: HttpRequest) -> None:
+    def _admit(self, request: HttpRequest, route: Route) -> None:
         """The stage's checks before the integration: throttle, then body size."""
-        wait = self.throttle.take()
+        wait = self.throttle.take(route)
         if wait:
             raise Problem(
                 429,

@@ -24,7 +24,7 @@ from infra.local.stream_poller import (
     StreamPoller,
     StreamPositions,
 )
-from infra.local.throttle import TokenBucket
+from infra.local.throttle import ApiThrottle
 from infra.topology import (
     API_THROTTLE,
     FUNCTIONS,
@@ -32,6 +32,7 @@ from infra.topology import (
     TOPOLOGY,
     Function,
     RuntimeSettings,
+    Throttle,
     Topology,
     runtime_environment,
 )
@@ -52,6 +53,7 @@ class Options:
     web_dir: Path = REPO_ROOT / "web"
     chaos: float = 0.0
     chaos_seed: int | None = None
+    # The stage's throttle; each route has its own, the topology's (0: all off).
     throttle_rate: float = API_THROTTLE.rate_per_second
     throttle_burst: int = API_THROTTLE.burst
     batching_window: float = STREAM_CONSUMER.batching_window_seconds
@@ -123,6 +125,9 @@ class EmulatedStack:
         self.threads: list[threading.Thread] = []
         self._lock_file: IO[str] | None = None
         self._chaos = Chaos(options.chaos, options.chaos_seed)
+        self.throttle = ApiThrottle(
+            Throttle(options.throttle_rate, options.throttle_burst), topology.routes
+        )
 
     # -- start -------------------------------------------------------------------------
 
@@ -134,7 +139,10 @@ class EmulatedStack:
         endpoint_url = self._start_aws()
         stream_arn, _ = ensure_table(dynamodb(endpoint_url), options.table_name)
 
-        consumer, schedule = self.topology.stream_consumer, self.topology.backup_schedule
+        schedule = self.topology.backup_schedule
+        consumer = self.topology.stream_consumer.with_parallelization(
+            options.parallelization_factor
+        )
         functions = local_functions(options, self.topology.functions)
         for route in (
             self.topology.routes
@@ -157,7 +165,7 @@ class EmulatedStack:
             mapping,
             options.batching_window,
             self.stop_event,
-            options.parallelization_factor,
+            consumer.parallelization_factor,
         )
         self.threads.append(poller)
         self.threads.append(
@@ -167,7 +175,7 @@ class EmulatedStack:
         gateway = Gateway(
             Router(self.topology.routes),
             functions,
-            TokenBucket(options.throttle_rate, options.throttle_burst),
+            self.throttle,
             options.web_dir,
             json_lines(self.out),
         )
@@ -255,11 +263,6 @@ class EmulatedStack:
             )
         else:
             data = "in memory (ephemeral: the data dir is not read; nothing is kept)"
-        throttle = (
-            f"{options.throttle_rate:g} requests/s, burst {options.throttle_burst}"
-            if options.throttle_rate > 0
-            else "off"
-        )
         consumer, schedule = self.topology.stream_consumer, self.topology.backup_schedule
         next_backup = Scheduler(schedule, lambda e: None, self.stop_event).cron.next_after(
             datetime.now(UTC)
@@ -275,7 +278,7 @@ class EmulatedStack:
             f"parallelization {options.parallelization_factor}, "
             f"{consumer.max_retry_attempts} retries, "
             f"dead letters to {self.dead_letters_path}",
-            f"  throttle      {throttle}",
+            f"  throttle      {self.throttle.describe()}",
             f"  backup        {schedule.cron} UTC, next {next_backup:%Y-%m-%d %H:%M}; "
             "now: make backup-local",
             f"  chaos         {options.chaos:g}" if options.chaos else "  chaos         off",

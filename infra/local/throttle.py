@@ -1,9 +1,12 @@
-"""The API stage's throttle: a token bucket, as API Gateway applies it."""
+"""The API's throttles as API Gateway applies them: token buckets, one for the stage
+(every route together, the usage plan's) and one per route (its method setting)."""
 
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+
+from infra.topology import Route, Throttle
 
 
 class TokenBucket:
@@ -31,6 +34,35 @@ class TokenBucket:
                 self._tokens -= 1
                 return 0.0
             return (1 - self._tokens) / self.rate
+
+
+class ApiThrottle:
+    """The stage's bucket and each route's: a request passes when its route's bucket
+    and then the stage's have a token. A stage rate of 0 turns every bucket off."""
+
+    def __init__(
+        self, stage: Throttle, routes: Iterable[Route], clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.stage = TokenBucket(stage.rate_per_second, stage.burst, clock)
+        off = stage.rate_per_second <= 0
+        self.routes = {
+            route.key: TokenBucket(
+                0 if off else route.throttle.rate_per_second, route.throttle.burst, clock
+            )
+            for route in routes
+        }
+
+    def take(self, route: Route) -> float:
+        """0 if a request of `route` may pass, else the seconds until it may."""
+        return self.routes[route.key].take() or self.stage.take()
+
+    def describe(self) -> str:
+        if self.stage.rate <= 0:
+            return "off"
+        return "; ".join(
+            f"{name} {bucket.rate:g} requests/s, burst {bucket.burst}"
+            for name, bucket in {"stage": self.stage, **self.routes}.items()
+        )
 
 
 def retry_after(wait_seconds: float) -> str:

@@ -78,10 +78,10 @@ from backup.drill_settings import (
 from backup.retention import available_newest_first
 from backup.verification import DayRecount, check_item_count, recount
 from shared.aws import dynamodb
+from shared.config import MissingSetting, integer
 from shared.histogram import NUMBERS, Histogram
 from shared.observability import logger, metrics
 from shared.rollups import RollupStore, unlimited
-from shared.config import MissingSetting, integer
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

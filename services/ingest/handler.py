@@ -14,8 +14,8 @@ from shared.config import TableSettings
 from shared.http import (
     Event,
     FieldError,
-    Response,
-    Route,
+    Handler,
+    ProxyResult,
     api_handler,
     bad_request,
     header,
@@ -36,11 +36,11 @@ def make_handler(store: SubmissionStore) -> LambdaHandler:
     return api_function(make_submit_number(store))
 
 
-def make_submit_number(store: SubmissionStore) -> Route:
+def make_submit_number(store: SubmissionStore) -> Handler:
     """The route: a proxy event in, a response out (every error as problem+json)."""
 
     @api_handler
-    def submit_number(event: Event) -> Response:
+    def submit_number(event: Event) -> ProxyResult:
         payload = validate_submission(json_body(event))
         submission = new_submission(payload, idempotency_key(event), received_at(event))
         accepted = accept(store, submission)

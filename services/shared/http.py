@@ -29,8 +29,9 @@ JSON_CONTENT_TYPE: Final = "application/json"
 _BASE_HEADERS: Final = {"Cache-Control": "no-store"}
 
 Event = Mapping[str, Any]
-Response = dict[str, Any]
-Route = Callable[[Event], Response]
+# What a route's handler returns: API Gateway's proxy integration result.
+ProxyResult = dict[str, Any]
+Handler = Callable[[Event], ProxyResult]
 
 _log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def domain_problem(error: DomainError) -> Problem | None:
     return Problem(kind.status, kind.title, error.detail, errors, type=kind.type)
 
 
-def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> ProxyResult:
     return {
         "statusCode": status,
         "headers": {"Content-Type": JSON_CONTENT_TYPE, **_BASE_HEADERS, **(headers or {})},
@@ -128,7 +129,7 @@ def json_response(status: int, body: Any, headers: Mapping[str, str] | None = No
     }
 
 
-def problem_response(problem: Problem) -> Response:
+def problem_response(problem: Problem) -> ProxyResult:
     return {
         "statusCode": problem.status,
         "headers": {"Content-Type": PROBLEM_CONTENT_TYPE, **_BASE_HEADERS, **problem.headers},
@@ -141,14 +142,14 @@ _INTERNAL_ERROR: Final = Problem(
 )
 
 
-def api_handler(route: Route) -> Route:
+def api_handler(handler: Handler) -> Handler:
     """Answer `Problem`s and domain errors as problem+json, and anything unexpected
     as a 500 problem (logged with its traceback) so that every error has one format."""
 
-    @wraps(route)
-    def handle(event: Event) -> Response:
+    @wraps(handler)
+    def handle(event: Event) -> ProxyResult:
         try:
-            return route(event)
+            return handler(event)
         except Problem as problem:
             return problem_response(problem)
         except DomainError as error:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from shared.aws import dynamodb
 from shared.config import TableSettings
-from shared.http import Event, Response, Route, api_handler, json_response, query_params
+from shared.http import Event, Handler, ProxyResult, api_handler, json_response, query_params
 from shared.observability import LambdaHandler, api_function
 from shared.rollups import RollupStore
 from shared.schemas import DAILY_STATS_QUERY_SCHEMA
@@ -22,11 +22,11 @@ def make_handler(rollups: RollupStore) -> LambdaHandler:
     return api_function(make_daily_stats(rollups))
 
 
-def make_daily_stats(rollups: RollupStore) -> Route:
+def make_daily_stats(rollups: RollupStore) -> Handler:
     """The route: a proxy event in, a response out (every error as problem+json)."""
 
     @api_handler
-    def get_daily_stats(event: Event) -> Response:
+    def get_daily_stats(event: Event) -> ProxyResult:
         params = validate_query(query_params(event))
         days = requested_range(params, today=datetime.now(UTC).date())
         return json_response(200, daily_stats(days, rollups.histograms(days.first, days.last)))

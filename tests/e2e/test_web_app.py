@@ -15,7 +15,7 @@ from playwright.sync_api import Page, Request, Route, expect
 
 from infra.local.demo import seed
 from infra.local.launcher import LaunchedStack
-from infra.settings import WEB_STATS_CALLS_PER_PICK
+from infra.topology import WEB_STATS_CALLS_PER_PICK
 from shared.submissions import Pick, Submission
 from tests.support.page_errors import BrowserErrors
 
@@ -86,7 +86,7 @@ def test_pick_submit_and_the_stats_include_it(app: Page, base_url: str, output_d
 
 def test_a_late_stream_bounds_the_stats_polling(app: Page) -> None:
     """The API's daily-stats throttle is priced on WEB_STATS_CALLS_PER_PICK reads per
-    pick (infra/settings.py): even when the stats never show the pick, the page stops."""
+    pick (infra/topology.py): even when the stats never show the pick, the page stops."""
     # Given a stream that is late: every stats read answers what was true before the pick
     reads: list[str] = []
     before: dict[str, str] = {}

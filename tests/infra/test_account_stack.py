@@ -292,7 +292,7 @@ def test_the_dev_role_cannot_assume_prod_bootstrap_roles(template):
     cdk-<qualifier>-<kind>-role-<account>-<region>; with one qualifier per environment
     and each GitHub role allowed only `cdk-<its qualifier>-*`, a job in the unprotected
     `dev` environment cannot deploy, change or destroy `prod` through them."""
-    from infra.settings import EnvironmentSettings
+    from infra.environments import EnvironmentSettings
 
     qualifiers = {env: EnvironmentSettings(name=env).qualifier for env in ENVIRONMENTS}
     assert len(set(qualifiers.values())) == len(qualifiers)

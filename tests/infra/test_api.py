@@ -123,7 +123,7 @@ def test_query_and_header_parameters_are_declared(dev: Synth) -> None:
         expected = {
             f"method.request.querystring.{name}": False
             for name in (route.query_schema or {}).get("properties", {})
-        } | {f"method.request.header.{name}": False for name in route.headers}
+        } | {f"method.request.header.{header.name}": False for header in route.headers}
         assert params == expected
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from infra.settings import stats_calls_per_second
+from infra.topology import DAILY_STATS_ROUTE
 from tests.support.synth import Synth
 
 
@@ -186,7 +186,8 @@ def test_a_changed_request_schema_makes_a_new_deployment(monkeypatch: pytest.Mon
     assert deployment_id(Synth("dev", with_route(replace(route, body_schema=schema)))) != before
 
     # a method: another request header declared on a route
-    changed = with_route(replace(route, headers=(*route.headers, "X-Trace")))
+    trace = topology.Header("X-Trace", "A trace id.", {"type": "string"})
+    changed = with_route(replace(route, headers=(*route.headers, trace)))
     assert deployment_id(Synth("dev", changed)) != before
 
     problems = {
@@ -434,7 +435,7 @@ def test_method_throttles_follow_the_table_capacity(dev: Synth, prod: Synth) -> 
     batch of one, bench/write_units.py); a daily-stats read of the longest range, 6.5
     read units (test_aws_review.py). So API Gateway's per-method rate must stay
     within capacity / cost."""
-    from infra.settings import READ_UNITS_PER_STATS_REQUEST, WRITE_UNITS_PER_PICK
+    from infra.capacity import WRITE_UNITS_PER_PICK, stats_request_read_units
 
     for synth in (dev, prod):
         _, table = synth.one("AWS::DynamoDB::Table")
@@ -443,19 +444,25 @@ def test_method_throttles_follow_the_table_capacity(dev: Synth, prod: Synth) -> 
         submit = throttles[("POST", "/api/submit-number")]["ThrottlingRateLimit"]
         stats = throttles[("GET", "/api/daily-stats")]["ThrottlingRateLimit"]
         assert submit * WRITE_UNITS_PER_PICK <= capacity["WriteCapacityUnits"]
-        assert stats * READ_UNITS_PER_STATS_REQUEST <= capacity["ReadCapacityUnits"]
+        assert stats * stats_request_read_units(1) <= capacity["ReadCapacityUnits"]
 
 
 def test_synthesis_refuses_a_throttle_the_table_cannot_sustain() -> None:
     """The same rule at synthesis: the message names the numbers to change."""
-    from infra.settings import EnvironmentSettings, SettingsError
+    from infra.environments import EnvironmentSettings, SettingsError
+    from infra.topology import SUBMIT_NUMBER_ROUTE, Route, Throttle
 
-    with pytest.raises(SettingsError, match=r"submit_rate_limit.*write_capacity"):
-        EnvironmentSettings(name="dev", write_capacity=5, submit_rate_limit=10)
-    with pytest.raises(SettingsError, match=r"stats_rate_limit.*read_capacity"):
-        EnvironmentSettings(name="dev", read_capacity=5, stats_rate_limit=50)
+    def faster(route: Route, rate: float) -> dict[str, Throttle]:
+        return {route.key: Throttle(rate_per_second=rate, burst=2)}
+
+    with pytest.raises(SettingsError, match=r"POST /api/submit-number 10/s.*write_capacity"):
+        EnvironmentSettings(name="dev", route_throttles=faster(SUBMIT_NUMBER_ROUTE, 10))
+    with pytest.raises(SettingsError, match=r"GET /api/daily-stats 50/s.*read_capacity"):
+        EnvironmentSettings(name="dev", route_throttles=faster(DAILY_STATS_ROUTE, 50))
     # On-demand tables scale with the traffic: any throttle is accepted.
-    EnvironmentSettings(name="dev", billing_mode="PAY_PER_REQUEST", submit_rate_limit=100)
+    EnvironmentSettings(
+        name="dev", billing_mode="PAY_PER_REQUEST", route_throttles=faster(SUBMIT_NUMBER_ROUTE, 100)
+    )
 
 
 # ---- 13. X-Ray records what the sampling rules say ---------------------------------
@@ -465,7 +472,7 @@ FREE_TRACES = 100_000  # X-Ray traces recorded per month, always free
 # 1M picks and 3M page views a month (docs/COSTS.md), with the web app's daily-stats
 # calls at their most: 1M submissions + 7M stats requests.
 API_REQUESTS_AT_SCALE = 1_000_000 + round(
-    stats_calls_per_second(1_000_000, 3_000_000) * MONTH_SECONDS
+    DAILY_STATS_ROUTE.web_calls.per_second(1_000_000, 3_000_000) * MONTH_SECONDS
 )
 STREAM_INVOCATIONS_AT_SCALE = 960_000  # aggregator invocations a month (docs/COSTS.md)
 

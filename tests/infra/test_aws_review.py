@@ -156,10 +156,12 @@ def test_the_stats_throttle_holds_for_the_longest_range_the_api_allows(
 def test_synthesis_prices_a_stats_throttle_for_the_longest_range() -> None:
     """The same rule where the settings are checked: 1 request/s of the longest range
     reads more than a 5 RCU table sustains, so synthesis refuses it."""
-    from infra.settings import EnvironmentSettings, SettingsError
+    from infra.environments import EnvironmentSettings, SettingsError
+    from infra.topology import DAILY_STATS_ROUTE, Throttle
 
-    with pytest.raises(SettingsError, match=r"stats_rate_limit.*read_capacity"):
-        EnvironmentSettings(name="dev", read_capacity=5, stats_rate_limit=1)
+    faster = {DAILY_STATS_ROUTE.key: Throttle(rate_per_second=1, burst=2)}
+    with pytest.raises(SettingsError, match=r"GET /api/daily-stats 1/s x 6.5 .*read_capacity"):
+        EnvironmentSettings(name="dev", read_capacity=5, route_throttles=faster)
 
 
 # ---- 3. A nightly backup that fails after Lambda's retries is kept, and alarmed -----

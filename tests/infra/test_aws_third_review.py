@@ -8,13 +8,9 @@ import json
 
 import pytest
 
-from infra.settings import (
-    READ_UNITS_PER_STATS_REQUEST,
-    SECONDS_PER_MONTH,
-    EnvironmentSettings,
-    SettingsError,
-    stats_calls_per_second,
-)
+from infra.capacity import SECONDS_PER_MONTH
+from infra.environments import EnvironmentSettings, SettingsError
+from infra.topology import DAILY_STATS_ROUTE, SUBMIT_NUMBER_ROUTE, Throttle
 from tests.support.synth import Synth
 
 # The load docs/COSTS.md prices, a month: 1M picks and 3M page views.
@@ -36,8 +32,8 @@ def test_prod_admits_the_web_apps_daily_stats_calls_at_the_design_load(prod: Syn
     throttle = prod.method_throttles()[("GET", "/api/daily-stats")]
     rate = throttle["ThrottlingRateLimit"]
 
-    assert rate >= stats_calls_per_second(DESIGN_PICKS, DESIGN_PAGE_VIEWS)
-    assert rate * READ_UNITS_PER_STATS_REQUEST <= capacity
+    assert rate >= DAILY_STATS_ROUTE.web_calls.per_second(DESIGN_PICKS, DESIGN_PAGE_VIEWS)
+    assert rate * DAILY_STATS_ROUTE.cost.read_units <= capacity
     submit = prod.method_throttles()[("POST", "/api/submit-number")]["ThrottlingRateLimit"]
     assert submit >= DESIGN_PICKS / SECONDS_PER_MONTH
 
@@ -50,15 +46,19 @@ def test_synthesis_refuses_a_throttle_below_the_design_load() -> None:
             name="prod",
             read_capacity=read,
             write_capacity=10,
-            stats_rate_limit=stats,
-            submit_rate_limit=submit,
+            route_throttles={
+                DAILY_STATS_ROUTE.key: Throttle(rate_per_second=stats, burst=6),
+                SUBMIT_NUMBER_ROUTE.key: Throttle(rate_per_second=submit, burst=4),
+            },
             design_picks_per_month=DESIGN_PICKS,
             design_page_views_per_month=DESIGN_PAGE_VIEWS,
         )
 
-    with pytest.raises(SettingsError, match=r"stats_rate_limit 1.5/s is below .* 2.70 calls/s"):
+    with pytest.raises(
+        SettingsError, match=r"daily-stats'\]: rate_per_second 1.5 is below .* 2.70 calls/s"
+    ):
         prod(stats=1.5, read=10)
-    with pytest.raises(SettingsError, match=r"submit_rate_limit 0.1/s is below"):
+    with pytest.raises(SettingsError, match=r"submit-number'\]: rate_per_second 0.1 is below"):
         prod(stats=2.75, read=18, submit=0.1)
     prod(stats=2.75, read=18)
 

@@ -57,7 +57,7 @@ def test_stream_consumer_follows_the_topology(dev: Synth) -> None:
     assert props["MaximumRetryAttempts"] == consumer.max_retry_attempts
     assert props["MaximumRecordAgeInSeconds"] == consumer.max_record_age_seconds
     assert props["BisectBatchOnFunctionError"] is True
-    assert props["ParallelizationFactor"] == 1  # the environment's setting (cdk.json)
+    assert props["ParallelizationFactor"] == consumer.parallelization_factor == 1
     assert props["StartingPosition"] == consumer.starting_position
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     # It calls the aggregator's `live` alias (test_delivery.py: what a release moves).

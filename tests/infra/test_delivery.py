@@ -10,7 +10,7 @@ import pytest
 from infra.cloud.api import VALIDATION_ERRORS
 from infra.cloud.functions import LIVE_ALIAS
 from infra.cloud.release import DEPLOYMENT_CONFIGS
-from infra.settings import RELEASES, EnvironmentSettings, SettingsError
+from infra.environments import RELEASES, EnvironmentSettings, SettingsError
 from tests.contract.client import names
 from tests.contract.differences import MODEL_VALIDATOR_DETAIL_PREFIX
 from tests.support.synth import Synth

@@ -2,7 +2,7 @@
 
 import pytest
 
-from infra.settings import EnvironmentSettings, SettingsError
+from infra.environments import EnvironmentSettings, SettingsError
 from tests.support.synth import Synth, cdk_json_context
 
 # Renaming any of these makes CloudFormation replace the resource: data loss.

@@ -1,7 +1,7 @@
 """The topology is the one declaration: a route or a function added there (and its
 handler) reaches the CloudFormation template, the local stack and the OpenAPI
-document, with its settings, its table grants and its responses, and nothing else
-has to change."""
+document, with its settings, its table grants, its responses, its request headers,
+its throttle and its cost, and nothing else has to change."""
 
 import json
 import os
@@ -11,20 +11,28 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
+from infra.environments import ENVIRONMENTS_CONTEXT_KEY, SettingsError, selected_environment
 from infra.local.gateway import Router
 from infra.local.stack import Options, local_functions
+from infra.local.throttle import ApiThrottle
 from infra.openapi import build_document
-from infra.settings import selected_environment
 from infra.topology import (
     FUNCTIONS,
     ROUTES,
     Function,
     TablePart,
+    Throttle,
     runtime_environment,
 )
 from shared.http import JSON_CONTENT_TYPE
-from tests.support.synth import Synth
-from tests.support.throwaway import EXTENDED, THROWAWAY, THROWAWAY_BODY, THROWAWAY_ROUTE
+from tests.support.synth import Synth, cdk_json_context
+from tests.support.throwaway import (
+    EXTENDED,
+    THROWAWAY,
+    THROWAWAY_BODY,
+    THROWAWAY_HEADER,
+    THROWAWAY_ROUTE,
+)
 
 TABLE_ARN = {"Fn::GetAtt": ["SubmissionsTable", "Arn"]}
 
@@ -137,10 +145,40 @@ def test_a_new_route_reaches_the_template(extended: Synth) -> None:
     )
     assert alias_id in json.dumps(method["Properties"]["Integration"]["Uri"])
     assert method["Properties"]["ApiKeyRequired"] is True
+    assert method["Properties"]["RequestParameters"] == {
+        f"method.request.header.{THROWAWAY_HEADER.name}": False
+    }
+
+    # with its own throttle on the stage, not the stage-wide one
+    throttle = extended.method_throttles()[("GET", THROWAWAY_ROUTE.path)]
+    assert (throttle["ThrottlingRateLimit"], throttle["ThrottlingBurstLimit"]) == (0.1, 1)
 
     # and the other routes are untouched
     for route in ROUTES:
         assert function_resource(extended, route.function)["Handler"] == route.function.handler
+
+
+def test_a_new_route_is_priced_against_the_table_at_synthesis() -> None:
+    # Given dev, where the app's reads already take 4.875 of the table's 5 units a second
+    environments = cdk_json_context()[ENVIRONMENTS_CONTEXT_KEY]
+    faster = {THROWAWAY_ROUTE.key: {"rate_per_second": 1}}
+    environments["dev"] = {**environments["dev"], "route_throttles": faster}
+
+    # When an override lets the new route read 1/s x 0.5 units more, synthesis refuses it
+    with pytest.raises(SettingsError, match=r"GET /api/throwaway 1/s x 0.5 = 5.375 read units"):
+        Synth("dev", EXTENDED, **{ENVIRONMENTS_CONTEXT_KEY: environments})
+
+
+def test_a_new_route_gets_its_own_bucket_in_the_local_stack() -> None:
+    now = [0.0]
+    throttle = ApiThrottle(Throttle(10, 20), EXTENDED.routes, clock=lambda: now[0])
+
+    # its burst (1) passes, the next call waits 1 / 0.1 s, while the other routes pass
+    assert throttle.take(THROWAWAY_ROUTE) == 0
+    assert throttle.take(THROWAWAY_ROUTE) == pytest.approx(10)
+    assert throttle.take(ROUTES[0]) == 0
+    now[0] += 10
+    assert throttle.take(THROWAWAY_ROUTE) == 0
 
 
 def test_a_new_route_reaches_the_local_stack(restored_environment: None) -> None:
@@ -169,6 +207,16 @@ def test_a_new_route_reaches_the_openapi_document() -> None:
     # with every status any route can answer
     assert {"400", "404", "405", "429", "502", "503"} <= set(operation["responses"])
     assert document["components"]["schemas"]["Throwaway"] == THROWAWAY_BODY.schema
+    # and the request headers it declares
+    assert operation["parameters"] == [
+        {
+            "name": THROWAWAY_HEADER.name,
+            "in": "header",
+            "required": False,
+            "description": THROWAWAY_HEADER.description,
+            "schema": THROWAWAY_HEADER.schema,
+        }
+    ]
     # and the app's own routes documented as before
     assert {path: item for path, item in document["paths"].items() if path != "/api/throwaway"} == (
         build_document()["paths"]

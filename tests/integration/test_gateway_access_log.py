@@ -11,8 +11,8 @@ import pytest
 from infra.local.gateway import Gateway, Router
 from infra.local.proxy import HttpRequest
 from infra.local.runtime import LocalFunction
-from infra.local.throttle import TokenBucket
-from infra.topology import Function, Route
+from infra.local.throttle import ApiThrottle
+from infra.topology import Cost, Function, Route, Throttle
 
 PATH = "/api/broken"
 
@@ -32,11 +32,12 @@ def working_handler(event: dict[str, Any], context: Any) -> Any:
 def served_by(handler: str, tmp_path: Path) -> tuple[Gateway, list[dict[str, Any]]]:
     """A gateway with one route, to a real local function running `handler` of this module."""
     function = Function("Broken", f"{__name__}.{handler}", "broken", "fails on purpose")
+    route = Route("GET", PATH, function, throttle=Throttle(1, 1), cost=Cost())
     lines: list[dict[str, Any]] = []
     gateway = Gateway(
-        Router([Route("GET", PATH, function)]),
+        Router([route]),
         {function.name: LocalFunction(function, {})},
-        TokenBucket(0, 1),
+        ApiThrottle(Throttle(0, 1), [route]),  # off
         tmp_path,
         lines.append,
     )

@@ -11,8 +11,8 @@ import requests
 from infra.local.gateway import Gateway, Router
 from infra.local.proxy import HttpRequest
 from infra.local.stack import EmulatedStack, Options
-from infra.local.throttle import TokenBucket
-from infra.topology import ROUTES, Function
+from infra.local.throttle import ApiThrottle
+from infra.topology import ROUTES, Function, Throttle
 from tests.support.throwaway import EXTENDED, THROWAWAY_ROUTE
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -37,7 +37,8 @@ def functions():
 
 @pytest.fixture
 def gateway(functions, tmp_path):
-    return Gateway(Router(ROUTES), functions, TokenBucket(0, 1), tmp_path, lambda _: None)
+    off = ApiThrottle(Throttle(0, 1), ROUTES)
+    return Gateway(Router(ROUTES), functions, off, tmp_path, lambda _: None)
 
 
 def test_the_router_serves_exactly_the_topology_routes():
@@ -74,7 +75,8 @@ def test_a_path_outside_the_topology_is_not_found(gateway, functions):
 def test_a_stack_built_from_a_topology_serves_that_topology_routes(tmp_path, monkeypatch):
     """The throwaway route of tests/support/throwaway.py, declared in a test topology
     only, is served over HTTP by a local stack built from that topology (on its own
-    in-memory DynamoDB Local), with the settings the declaration gives its function."""
+    in-memory DynamoDB Local), with the settings the declaration gives its function,
+    and throttled by its own bucket (burst 1), not the stage's (burst 20)."""
     for name in list(os.environ):  # the stack sets the AWS variables it runs with
         monkeypatch.setenv(name, os.environ[name])
     options = Options(
@@ -85,10 +87,13 @@ def test_a_stack_built_from_a_topology_serves_that_topology_routes(tmp_path, mon
     try:
         assert stack.http is not None
         answer = requests.get(f"{stack.http.url}{THROWAWAY_ROUTE.path}", timeout=10)
+        past_burst = requests.get(f"{stack.http.url}{THROWAWAY_ROUTE.path}", timeout=10)
         # the app's own routes are still there (a wrong method: the gateway answers)
         kept = requests.delete(f"{stack.http.url}/api/daily-stats", timeout=10)
     finally:
         stack.stop()
     assert answer.status_code == 200
     assert answer.json() == {"table": "throwaway-table"}
+    assert past_burst.status_code == 429
+    assert past_burst.headers["Retry-After"] == "10"  # 1 / 0.1 requests a second
     assert (kept.status_code, kept.headers["Allow"]) == (405, "GET")

@@ -10,7 +10,7 @@ import pytest
 from infra.local.aws_endpoint import LocalAwsEndpoint
 from infra.local.events import api_event
 from ingest.handler import make_submit_number
-from shared.http import Route
+from shared.http import Handler
 from shared.observability import LambdaHandler, Log, logger
 from shared.rollups import RollupStore
 from shared.submissions import SubmissionStore
@@ -25,7 +25,7 @@ from tests.support.stream import Record, store_submissions
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-Response = dict[str, Any]
+ProxyResult = dict[str, Any]
 Aggregate = Callable[[list[Record]], dict[str, Any]]
 
 
@@ -87,27 +87,27 @@ def submission_store(table: "DynamoDBClient") -> SubmissionStore:
 
 
 @pytest.fixture
-def submit_number(submission_store: SubmissionStore) -> Route:
+def submit_number(submission_store: SubmissionStore) -> Handler:
     """The POST /api/submit-number route, storing into the moto table."""
     return make_submit_number(submission_store)
 
 
 @pytest.fixture
-def submit(submit_number: Route) -> Callable[..., Response]:
+def submit(submit_number: Handler) -> Callable[..., ProxyResult]:
     """POST /api/submit-number through the handler, against the moto table."""
 
-    def post(**event: Any) -> Response:
+    def post(**event: Any) -> ProxyResult:
         return submit_number(api_event("POST", "/api/submit-number", **event))
 
     return post
 
 
 @pytest.fixture
-def get_daily_stats(table: "DynamoDBClient") -> Callable[..., Response]:
+def get_daily_stats(table: "DynamoDBClient") -> Callable[..., ProxyResult]:
     """GET /api/daily-stats through the handler, against the moto table."""
     daily_stats = make_daily_stats(RollupStore(table, TABLE_NAME))
 
-    def get(**event: Any) -> Response:
+    def get(**event: Any) -> ProxyResult:
         return daily_stats(api_event("GET", "/api/daily-stats", **event))
 
     return get

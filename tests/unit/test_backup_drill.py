@@ -17,9 +17,9 @@ from backup.backups import BackupStore
 from backup.drill import DrillResult
 from backup.drill_settings import DrillSettings
 from infra.local.events import LambdaContext
+from shared.config import MissingSetting
 from shared.observability import metrics
 from shared.rollups import RollupStore
-from shared.config import MissingSetting
 from shared.submissions import Pick, SubmissionStore
 from tests.support.dynamo import TABLE_NAME, emulated_table, recorded_calls, scan_all
 from tests.support.metrics import emitted, metric_values

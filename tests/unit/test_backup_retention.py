@@ -115,7 +115,7 @@ def test_the_function_has_no_default_retention(name: str, monkeypatch: pytest.Mo
 def test_the_local_stack_passes_the_environments_default_retention(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # infra/settings.py takes its defaults from BACKUP_RETENTION too.
+    # infra/environments.py takes its defaults from BACKUP_RETENTION too.
     for name in ("BACKUP_RETENTION_DAYS", "BACKUP_MIN_KEEP"):
         monkeypatch.delenv(name, raising=False)
     backup = local_functions(Options(table_name="local-table"))[BACKUP.name]

@@ -8,7 +8,7 @@ import pytest
 
 from shared import errors
 from shared.errors import DomainError, IdempotencyConflict, InvalidRange, InvalidSubmission
-from shared.http import DOMAIN_PROBLEMS, Event, Response, api_handler
+from shared.http import DOMAIN_PROBLEMS, Event, ProxyResult, api_handler
 
 DECLARED = [
     kind
@@ -17,11 +17,11 @@ DECLARED = [
 ]
 
 
-def answer_to(error: DomainError) -> Response:
+def answer_to(error: DomainError) -> ProxyResult:
     """What a route that raises `error` answers."""
 
     @api_handler
-    def route(event: Event) -> Response:
+    def route(event: Event) -> ProxyResult:
         raise error
 
     return route({})

@@ -14,7 +14,7 @@ from infra.local.events import api_event
 from infra.topology import STREAM_CONSUMER
 from ingest.handler import make_submit_number
 from shared.histogram import Histogram
-from shared.http import Route
+from shared.http import Handler
 from shared.rollups import RollupStore
 from shared.submissions import SubmissionStore
 from stats.aggregator import aggregate
@@ -27,7 +27,7 @@ from tests.support.stream import Record, deliver, read_stream
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-Handler = Callable[[list[Record]], dict[str, Any]]
+StreamHandler = Callable[[list[Record]], dict[str, Any]]
 
 FIRST_DAY = datetime(2026, 2, 27, tzinfo=UTC)
 # Picks per day: enough on the first day for two stream batches and two transactions.
@@ -40,9 +40,9 @@ class App:
     writes through a fault-injecting client."""
 
     faulty: FaultyClient
-    submit_number: Route
-    aggregate: Handler
-    daily_stats: Route
+    submit_number: Handler
+    aggregate: StreamHandler
+    daily_stats: Handler
 
     def submit(self, number: int, at: datetime, key: str | None = None) -> dict[str, Any]:
         headers = {"Idempotency-Key": key} if key else {}

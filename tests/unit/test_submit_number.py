@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from freezegun import freeze_time
 
 from infra.local.events import api_event
-from shared.http import Route
+from shared.http import Handler
 from shared.schemas import MAX_BODY_BYTES
 from shared.submissions import SubmissionStore
 from tests.support.dynamo import TABLE_NAME, scan_all
@@ -149,7 +149,7 @@ def test_a_client_clock_claiming_another_day_does_not_move_the_submission(
 
 
 @freeze_time("2026-05-17T08:00:00Z")
-def test_without_a_receipt_time_the_function_clock_decides(submit_number: Route) -> None:
+def test_without_a_receipt_time_the_function_clock_decides(submit_number: Handler) -> None:
     def without_request_time(event: dict[str, Any]) -> dict[str, Any]:
         del event["requestContext"]["requestTimeEpoch"]
         return event
@@ -276,7 +276,7 @@ def test_bad_input_is_a_client_problem_and_writes_nothing(
 
 
 def test_a_corrupt_base64_body_is_a_client_problem(
-    submit_number: Route, table: "DynamoDBClient"
+    submit_number: Handler, table: "DynamoDBClient"
 ) -> None:
     event = api_event("POST", "/api/submit-number", raw_body="not base64!")
     event["isBase64Encoded"] = True

@@ -1,16 +1,17 @@
 """Per-environment settings of the CDK app: typed, validated, read once.
 
 They live in `cdk.json` under the context key `pick-a-number:environments`, one
-entry per environment. `-c env=<name>` picks one (default `dev`); `-c email=…`
-sets the alarm and budget e-mail for that deployment (never committed).
+entry per environment, and hold only what differs from the defaults: those of
+`EnvironmentSettings` below and the topology's (infra/topology.py), e.g. a route's
+throttle, overridden under `route_throttles` by the route's "<METHOD> <path>".
+`-c env=<name>` picks one (default `dev`); `-c email=…` sets the alarm and budget
+e-mail for that deployment (never committed).
 """
 
-import math
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from datetime import date, timedelta
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final, Literal
 
 import aws_cdk as cdk
@@ -21,17 +22,16 @@ from backup.retention import InvalidRetention, check_retention
 from infra.topology import (
     API_THROTTLE,
     BACKUP_RETENTION,
-    DAILY_STATS,
     ROLLUP_LAYOUT,
-    STREAM_CONSUMER,
-    SUBMIT_NUMBER,
+    TOPOLOGY,
     BackupRetention,
+    Route,
     RuntimeSettings,
+    StreamConsumer,
+    Throttle,
+    Topology,
 )
-from shared.histogram import NUMBERS
 from shared.observability import environment_namespace
-from shared.rollups import KEY_PREFIX
-from shared.schemas import MAX_RANGE_DAYS
 
 ENVIRONMENTS_CONTEXT_KEY: Final = "pick-a-number:environments"
 ENV_CONTEXT_KEY: Final = "env"
@@ -41,72 +41,6 @@ DEFAULT_ENV: Final = "dev"
 # DynamoDB's always-free tier: 25 WCU and 25 RCU of *provisioned* capacity,
 # summed over every table and index of the region (this app has one table).
 FREE_TIER_CAPACITY_UNITS: Final = 25
-# Lambda runs 1 to 10 batches of one stream shard at once (order kept per item).
-MAX_PARALLELIZATION_FACTOR: Final = 10
-
-# What one request costs the table, measured (bench/write_units.py, docs/ARCHITECTURE.md):
-# an accepted pick writes 1 unit (raw item) + 2 (its marker, in the aggregator's
-# transaction) + 2/n (the rollup, shared by the n picks of a batch). At the rates a
-# free-tier table sustains a batch holds about one pick, so n = 1: 5 units (3.04 only
-# with batches of 100).
-WRITE_UNITS_PER_PICK: Final = 5.0
-
-# A daily-stats request reads one eventually consistent Query per calendar month of its
-# range (services/shared/rollups.py), each billed 0.5 unit per 4 KB of items, rounded
-# up and 0.5 at least. Priced for the longest range the API allows (MAX_RANGE_DAYS),
-# not the default 7 days: anyone may ask for it.
-READ_UNIT_BYTES: Final = 4096
-EVENTUAL_READ_UNIT: Final = 0.5
-# A day's count of one number stays below 10^8: a free-tier table admits at most
-# 25 / 5 picks/s, 432,000 a day.
-MAX_COUNT_DIGITS: Final = 8
-_LONGEST_MONTH: Final = 31
-
-
-def rollup_item_bytes(parts: int) -> int:
-    """The largest rollup item as DynamoDB sizes it (attribute names plus values; a
-    number is 1 byte plus 1 per two digits): pk, sk with its part, n1..n10."""
-    keys = len("pk") + len(f"{KEY_PREFIX}YYYY-MM") + len("sk") + len("YYYY-MM-DD")
-    if parts > 1:
-        keys += len(f"#{parts - 1}")
-    number = 1 + math.ceil(MAX_COUNT_DIGITS / 2)
-    return keys + sum(len(f"n{n}") + number for n in NUMBERS)
-
-
-def most_months(days: int) -> int:
-    """The most calendar months a range of `days` days touches (over a leap cycle)."""
-
-    def touched(first: date) -> int:
-        last = first + timedelta(days=days - 1)
-        return (last.year - first.year) * 12 + last.month - first.month + 1
-
-    return max(touched(date(2024, 1, 1) + timedelta(days=i)) for i in range(4 * 365 + 1))
-
-
-def stats_request_read_units(parts: int) -> float:
-    """Read units of the costliest daily-stats request: MAX_RANGE_DAYS days, each of
-    its months a Query of up to 31 days of `parts` rollup items."""
-    month_bytes = _LONGEST_MONTH * parts * rollup_item_bytes(parts)
-    per_query = max(1, math.ceil(month_bytes / READ_UNIT_BYTES)) * EVENTUAL_READ_UNIT
-    return most_months(MAX_RANGE_DAYS) * per_query
-
-
-# 13 Queries of one 4 KB step each with one part per day: 6.5 units.
-READ_UNITS_PER_STATS_REQUEST: Final = stats_request_read_units(ROLLUP_LAYOUT.parts)
-
-# The web app's GET /api/daily-stats calls (web/app.js; tests/e2e hold it to them):
-# one per page view, and per pick at most one read before it is sent plus three polls
-# after it (none retried), whether or not the stream is late.
-WEB_STATS_CALLS_PER_VIEW: Final = 1
-WEB_STATS_CALLS_PER_PICK: Final = 4
-SECONDS_PER_MONTH: Final = 30 * 86_400
-
-
-def stats_calls_per_second(picks_per_month: int, page_views_per_month: int) -> float:
-    """The web app's daily-stats calls per second, on average, at a monthly load."""
-    calls = page_views_per_month * WEB_STATS_CALLS_PER_VIEW
-    calls += picks_per_month * WEB_STATS_CALLS_PER_PICK
-    return calls / SECONDS_PER_MONTH
 
 
 BillingMode = Literal["PROVISIONED", "PAY_PER_REQUEST"]
@@ -163,17 +97,14 @@ class EnvironmentSettings:
     # The nightly backup job keeps backups this long, and never fewer than min_keep.
     backup_retention_days: int = BACKUP_RETENTION.days
     backup_min_keep: int = BACKUP_RETENTION.min_keep
-    # API Gateway stage and usage-plan throttling (every method together).
-    api_rate_limit: float = API_THROTTLE.rate_per_second
-    api_burst_limit: int = API_THROTTLE.burst
-    # Per method, within what the table sustains (checked below when PROVISIONED):
-    # POST /api/submit-number from write_capacity, GET /api/daily-stats from read_capacity.
-    submit_rate_limit: float = 1.0
-    submit_burst_limit: int = 2
-    stats_rate_limit: float = 0.75
-    stats_burst_limit: int = 2
+    # API Gateway stage and usage-plan throttling (every route together).
+    api_throttle: Throttle = API_THROTTLE
+    # Each route's own throttle where it differs from the topology's, by route key
+    # ("POST /api/submit-number"). Every route's rate x its cost must fit the table's
+    # capacity when PROVISIONED (checked below).
+    route_throttles: Mapping[str, Throttle] = field(default_factory=dict)
     # The monthly load the environment is built for (docs/COSTS.md): synthesis refuses
-    # method throttles that would turn the web app's own calls at that load into 429s.
+    # route throttles that would turn the web app's own calls at that load into 429s.
     design_picks_per_month: int = 0
     design_page_views_per_month: int = 0
     # Alarms: "minimal" (API 5xx, lost stream records), "slo" (+ latency, stream lag,
@@ -184,9 +115,9 @@ class EnvironmentSettings:
     # stream-invoked function at 1/s + 5 %, which no rule changes).
     xray_sampling_rate: float = 0.05
     trace_stream_consumer: bool = True
-    # Concurrent batches per stream shard for the aggregator; above 1, concurrent
-    # invocations write the same day's rollup: see ROLLUP_LAYOUT in infra/topology.py.
-    parallelization_factor: int = STREAM_CONSUMER.parallelization_factor
+    # Concurrent batches per stream shard for the aggregator; None: the topology's
+    # (its StreamConsumer). Above 1, see ROLLUP_LAYOUT in infra/topology.py.
+    parallelization_factor: int | None = None
     # SNS alarm topic and budget alert; None: no e-mail subscription is created.
     alarm_email: str | None = None
     # Monthly AWS Budget (USD) over the resources tagged with this environment.
@@ -207,6 +138,8 @@ class EnvironmentSettings:
     smoke_mode: SmokeMode = "read-only"
     # A canary unless an environment says otherwise (dev: AllAtOnce).
     release: str = "Canary10Percent5Minutes"
+    # What it deploys: the routes its throttles and capacities are checked against.
+    topology: Topology = field(default=TOPOLOGY, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -232,13 +165,7 @@ class EnvironmentSettings:
             check_retention(self.backup_retention_days, self.backup_min_keep)
         except InvalidRetention as error:
             found.append(f"backup_retention_days, backup_min_keep: {error}")
-        for prefix in ("api", "submit", "stats"):
-            rate, burst = (
-                getattr(self, f"{prefix}_rate_limit"),
-                getattr(self, f"{prefix}_burst_limit"),
-            )
-            if rate <= 0 or burst < 1:
-                found.append(f"{prefix}_rate_limit and {prefix}_burst_limit must be positive")
+        found += self._throttle_problems()
         if self.billing_mode == "PROVISIONED":
             found += self._capacity_problems()
         found += self._design_load_problems()
@@ -250,8 +177,10 @@ class EnvironmentSettings:
             found.append("xray_sampling_rate must be between 0 and 1")
         if self.alarms not in ALARM_LEVELS:
             found.append(f"alarms must be one of {list(ALARM_LEVELS)}")
-        if not 1 <= self.parallelization_factor <= MAX_PARALLELIZATION_FACTOR:
-            found.append(f"parallelization_factor must be 1..{MAX_PARALLELIZATION_FACTOR}")
+        try:  # the stream consumer checks its own parallelization factor
+            _ = self.stream_consumer
+        except ValueError as error:
+            found.append(str(error))
         if self.budget_usd < 1:
             found.append("budget_usd must be at least 1")
         if (self.domain_name is None) != (self.certificate_arn is None):
@@ -264,61 +193,68 @@ class EnvironmentSettings:
             found.append("alarm_email must be an e-mail address")
         return found
 
+    def _throttle_problems(self) -> list[str]:
+        found = [f"route_throttles: no route {key!r}" for key in self._unknown_routes()]
+        throttles = {"api_throttle": self.api_throttle} | {
+            f"route_throttles[{key!r}]": throttle for key, throttle in self.route_throttles.items()
+        }
+        for name, throttle in throttles.items():
+            if throttle.rate_per_second <= 0 or throttle.burst < 1:
+                found.append(f"{name}: rate_per_second and burst must be positive")
+        return found
+
+    def _unknown_routes(self) -> list[str]:
+        return sorted(set(self.route_throttles) - {route.key for route in self.topology.routes})
+
     def _capacity_problems(self) -> list[str]:
-        """A provisioned table sustains its capacity per second: the API must not admit
-        more than that (past the burst credit, users would get 503s)."""
+        """A provisioned table sustains its capacity per second: the routes together must
+        not admit more than that (past the burst credit, users would get 503s)."""
         found = []
-        for method, rate, cost, units, capacity in (
-            ("submit", self.submit_rate_limit, WRITE_UNITS_PER_PICK, "write", self.write_capacity),
-            (
-                "stats",
-                self.stats_rate_limit,
-                READ_UNITS_PER_STATS_REQUEST,
-                "read",
-                self.read_capacity,
-            ),
-        ):
-            if rate * cost > capacity:
+        for units, capacity in (("read", self.read_capacity), ("write", self.write_capacity)):
+            spent = {
+                route.key: (self.throttle(route).rate_per_second, cost)
+                for route in self.topology.routes
+                if (cost := getattr(route.cost, f"{units}_units"))
+            }
+            total = sum(rate * cost for rate, cost in spent.values())
+            if total > capacity:
+                terms = " + ".join(
+                    f"{key} {rate:g}/s x {cost:g}" for key, (rate, cost) in spent.items()
+                )
                 found.append(
-                    f"{method}_rate_limit {rate:g}/s x {cost:g} {units} units per request = "
-                    f"{rate * cost:g} > {units}_capacity {capacity}: lower {method}_rate_limit "
-                    f"to {capacity / cost:g} or less, raise {units}_capacity to "
-                    f"{rate * cost:g} or more, or set billing_mode PAY_PER_REQUEST"
+                    f"{terms} = {total:g} {units} units/s > {units}_capacity {capacity}: "
+                    f"lower a rate_per_second in route_throttles, raise {units}_capacity to "
+                    f"{total:g} or more, or set billing_mode PAY_PER_REQUEST"
                 )
         return found
 
     def _design_load_problems(self) -> list[str]:
-        """The method throttles admit the web app's calls at the design load's monthly
+        """The route throttles admit the web app's calls at the design load's monthly
         average; busier hours above it get 429 (README, "What each environment
         sustains")."""
-        if min(self.design_picks_per_month, self.design_page_views_per_month) < 0:
+        picks, views = self.design_picks_per_month, self.design_page_views_per_month
+        if min(picks, views) < 0:
             return ["design_picks_per_month and design_page_views_per_month must be >= 0"]
         found = []
-        for method, rate, needed in (
-            ("submit", self.submit_rate_limit, self.design_picks_per_month / SECONDS_PER_MONTH),
-            (
-                "stats",
-                self.stats_rate_limit,
-                stats_calls_per_second(
-                    self.design_picks_per_month, self.design_page_views_per_month
-                ),
-            ),
-        ):
+        for route in self.topology.routes:
+            rate = self.throttle(route).rate_per_second
+            needed = route.web_calls.per_second(picks, views)
             if rate < needed:
                 found.append(
-                    f"{method}_rate_limit {rate:g}/s is below the web app's {needed:.2f} "
-                    f"calls/s at the design load ({self.design_picks_per_month:,} picks and "
-                    f"{self.design_page_views_per_month:,} page views a month)"
+                    f"route_throttles[{route.key!r}]: rate_per_second {rate:g} is below the "
+                    f"web app's {needed:.2f} calls/s at the design load ({picks:,} picks and "
+                    f"{views:,} page views a month)"
                 )
         return found
 
-    def method_throttle(self, function_name: str) -> tuple[float, int]:
-        """(rate per second, burst) of the API method served by `function_name`."""
-        if function_name == SUBMIT_NUMBER.name:
-            return self.submit_rate_limit, self.submit_burst_limit
-        if function_name == DAILY_STATS.name:
-            return self.stats_rate_limit, self.stats_burst_limit
-        return self.api_rate_limit, self.api_burst_limit
+    def throttle(self, route: Route) -> Throttle:
+        """The route's throttle in this environment: its override, or the topology's."""
+        return self.route_throttles.get(route.key, route.throttle)
+
+    @property
+    def stream_consumer(self) -> StreamConsumer:
+        """The topology's stream consumer with this environment's parallelization."""
+        return self.topology.stream_consumer.with_parallelization(self.parallelization_factor)
 
     @property
     def runtime(self) -> RuntimeSettings:
@@ -348,12 +284,44 @@ class EnvironmentSettings:
         return _RETENTION_DAYS[self.log_retention_days]
 
     @classmethod
-    def from_mapping(cls, name: str, values: Mapping[str, Any]) -> "EnvironmentSettings":
-        known = {f.name for f in fields(cls)} - {"name"}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise SettingsError(f"environment '{name}': unknown settings {unknown}")
-        return cls(name=name, **values)
+    def from_mapping(
+        cls, name: str, values: Mapping[str, Any], topology: Topology = TOPOLOGY
+    ) -> "EnvironmentSettings":
+        """An environment as cdk.json declares it: only what differs from the defaults.
+        A throttle ({"rate_per_second": …, "burst": …}) may give either field; the other
+        is the default's (the topology's, for a route)."""
+        _check_keys(name, "settings", values, {f.name for f in fields(cls)} - {"name", "topology"})
+        parsed = dict(values)
+        if "api_throttle" in values:
+            parsed["api_throttle"] = _throttle(
+                name, "api_throttle", values["api_throttle"], API_THROTTLE
+            )
+        if "route_throttles" in values:
+            declared = {route.key: route.throttle for route in topology.routes}
+            given = values["route_throttles"]
+            _check_keys(name, "route_throttles routes", given, set(declared))
+            parsed["route_throttles"] = {
+                key: _throttle(name, f"route_throttles[{key!r}]", value, declared[key])
+                for key, value in given.items()
+            }
+        return cls(name=name, topology=topology, **parsed)
+
+
+def _check_keys(environment: str, what: str, given: Any, known: set[str]) -> None:
+    """`given` is an object (a JSON one, in cdk.json) whose keys are all `known`."""
+    if not isinstance(given, Mapping):
+        raise SettingsError(f"environment '{environment}': {what} must be an object")
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise SettingsError(
+            f"environment '{environment}': unknown {what} {unknown}; known: {sorted(known)}"
+        )
+
+
+def _throttle(environment: str, name: str, given: Any, default: Throttle) -> Throttle:
+    """`default` with the fields `given` overrides."""
+    _check_keys(environment, f"{name} fields", given, {f.name for f in fields(Throttle)})
+    return replace(default, **given)
 
 
 # The retention periods CloudWatch Logs accepts (the ones this app offers).
@@ -376,39 +344,41 @@ _RETENTION_DAYS: Final = {
 }
 
 
-def all_environments(node: Node) -> dict[str, EnvironmentSettings]:
-    """Every environment declared in the context, validated."""
+def all_environments(node: Node, topology: Topology = TOPOLOGY) -> dict[str, EnvironmentSettings]:
+    """Every environment declared in the context, validated against `topology`."""
     declared = node.try_get_context(ENVIRONMENTS_CONTEXT_KEY)
     if not isinstance(declared, dict) or not declared:
         raise SettingsError(f"cdk.json must declare context '{ENVIRONMENTS_CONTEXT_KEY}'")
-    found = {name: EnvironmentSettings.from_mapping(name, v) for name, v in declared.items()}
+    found = {
+        name: EnvironmentSettings.from_mapping(name, values, topology)
+        for name, values in declared.items()
+    }
     qualifiers = [settings.qualifier for settings in found.values()]
     if len(set(qualifiers)) != len(qualifiers):
         raise SettingsError("every environment needs its own bootstrap_qualifier")
     return found
 
 
-def selected_environment(node: Node) -> EnvironmentSettings:
+def selected_environment(node: Node, topology: Topology = TOPOLOGY) -> EnvironmentSettings:
     """The environment chosen with `-c env=…`, with `-c email=…` applied."""
-    environments = all_environments(node)
+    environments = all_environments(node, topology)
     name = node.try_get_context(ENV_CONTEXT_KEY) or DEFAULT_ENV
     if name not in environments:
         raise SettingsError(f"unknown environment '{name}'; declared: {sorted(environments)}")
     chosen = environments[name]
     email = node.try_get_context(EMAIL_CONTEXT_KEY)
     if email:
-        values = {f.name: getattr(chosen, f.name) for f in fields(chosen)}
-        chosen = EnvironmentSettings(**{**values, "alarm_email": str(email)})
+        chosen = replace(chosen, alarm_email=str(email))
     return chosen
 
 
 def main(argv: list[str]) -> int:
-    """`python -m infra.settings qualifier <env>`: the Makefile's bootstrap qualifier."""
+    """`python -m infra.environments qualifier <env>`: the Makefile's bootstrap qualifier."""
     import json
     from pathlib import Path
 
     if len(argv) != 2 or argv[0] != "qualifier":
-        print("usage: python -m infra.settings qualifier <env>", file=sys.stderr)
+        print("usage: python -m infra.environments qualifier <env>", file=sys.stderr)
         return 2
     cdk_json = Path(__file__).resolve().parents[1] / "cdk.json"
     declared = json.loads(cdk_json.read_text())["context"][ENVIRONMENTS_CONTEXT_KEY]
