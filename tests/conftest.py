@@ -4,6 +4,7 @@ markers of what a test needs beyond Python (`make test-fast` deselects them)."""
 import os
 from pathlib import Path
 
+import freezegun
 import pytest
 
 from infra.topology import RuntimeSettings, process_environment
@@ -29,6 +30,11 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
+
+# freezegun's first freeze reads every attribute of every loaded module; once a test
+# has imported the CDK (thousands of jsii modules, no clock among them) that took
+# over a minute. Skipping them leaves what a frozen test sees unchanged.
+freezegun.configure(extend_ignore_list=["aws_cdk", "jsii", "constructs", "cdk_nag"])
 
 
 TESTS = Path(__file__).parent
