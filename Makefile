@@ -78,9 +78,10 @@ test: setup lint test-unit test-tools test-infra test-contract test-integration 
 
 # The quick loop: no Java, no browser. The unit tests marked `engine` (the data-access
 # tests' DynamoDB Local run) wait for `make test-unit`; tests/conftest.py marks them.
-# The exactly-once property tries 10 examples here, 50 in `make test-unit`.
+# The exactly-once property tries 10 examples here, 50 in `make test-unit`; one
+# pytest-xdist worker per core.
 test-fast: lint ## lint and the unit tests that need neither Java nor a browser (under a minute)
-	PROPERTY_EXAMPLES=10 $(PYTEST_NO_BROWSER) tests/unit -q -m "not engine and not browser"
+	PROPERTY_EXAMPLES=10 $(PYTEST_NO_BROWSER) tests/unit -q -m "not engine and not browser" -n auto
 
 lint: $(VENV)/.synced node_modules/.installed ## the pre-commit hooks, offline: ruff, mypy, yamllint, actionlint, codespell, secrets, hygiene
 	PRE_COMMIT_HOME=$(CURDIR)/.cache/pre-commit $(VENV)/bin/pre-commit run --all-files
