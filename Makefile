@@ -18,8 +18,8 @@ ENV ?= dev
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
-.PHONY: help setup java dev demo test lint fmt typecheck test-unit test-infra test-contract \
-        test-integration test-e2e smoke api-gate synth bench clean backup-local mutation
+.PHONY: help setup java dev demo test test-fast lint fmt typecheck test-unit test-tools test-infra \
+        test-contract test-integration test-e2e smoke api-gate synth bench clean backup-local mutation
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -74,7 +74,14 @@ demo: $(VENV)/.synced ## seed a realistic history into the running local stack (
 backup-local: $(VENV)/.synced ## run the nightly backup now, against the running local stack
 	$(PY) -m infra.local.backup $(ARGS)
 
-test: setup lint test-unit test-infra test-contract test-integration test-e2e ## run every check and test suite
+test: setup lint test-unit test-tools test-infra test-contract test-integration test-e2e ## run every check and test suite
+
+# The quick loop: no Java, no browser. The unit tests marked `engine` (the data-access
+# tests' DynamoDB Local run) wait for `make test-unit`; tests/conftest.py marks them.
+# The exactly-once property tries 10 examples here, 50 in `make test-unit`; one
+# pytest-xdist worker per core.
+test-fast: lint ## lint and the unit tests that need neither Java nor a browser (under a minute)
+	PROPERTY_EXAMPLES=10 $(PYTEST_NO_BROWSER) tests/unit -q -m "not engine and not browser" -n auto
 
 lint: $(VENV)/.synced node_modules/.installed ## the pre-commit hooks, offline: ruff, mypy, yamllint, actionlint, codespell, secrets, hygiene
 	PRE_COMMIT_HOME=$(CURDIR)/.cache/pre-commit $(VENV)/bin/pre-commit run --all-files
@@ -85,6 +92,9 @@ fmt: $(VENV)/.synced ## format and autofix
 
 test-unit: $(VENV)/.synced node_modules/.installed java ## domain, handler and property tests (moto, freezegun, hypothesis); data access also on DynamoDB Local
 	$(PYTEST_NO_BROWSER) tests/unit -q
+
+test-tools: $(VENV)/.synced node_modules/.installed ## the tools, lint hooks, workflows and Makefile recipes (tests/tools)
+	$(PYTEST_NO_BROWSER) tests/tools -q
 
 test-infra: setup ## CDK assertions, cdk-nag, cfn-lint
 	$(PYTEST_NO_BROWSER) tests/infra -q

@@ -1,8 +1,14 @@
-"""Test settings shared by every suite: a fake AWS account, never a real one."""
+"""Test settings shared by every suite: a fake AWS account, never a real one; and the
+markers of what a test needs beyond Python (`make test-fast` deselects them)."""
 
 import os
+from pathlib import Path
+
+import freezegun
+import pytest
 
 from infra.topology import RuntimeSettings, process_environment
+from tests.support.engines import DYNAMODB_LOCAL
 
 # How the tests run the functions: several in this one process, no X-Ray daemon.
 TEST_RUNTIME = RuntimeSettings(log_level="WARNING", tracing=False, shared_process=True)
@@ -24,3 +30,32 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
+
+# freezegun's first freeze reads every attribute of every loaded module; once a test
+# has imported the CDK (thousands of jsii modules, no clock among them) that took
+# over a minute. Skipping them leaves what a frozen test sees unchanged.
+freezegun.configure(extend_ignore_list=["aws_cdk", "jsii", "constructs", "cdk_nag"])
+
+
+TESTS = Path(__file__).parent
+# Suites that run the local stack, hence DynamoDB Local (Java), whatever the test.
+ENGINE_SUITES = {"integration", "contract", "e2e"}
+BROWSER_SUITES = {"e2e"}
+
+
+def _needs_dynamodb_local(item: pytest.Item) -> bool:
+    """A unit test on DynamoDB Local: the data-access tests' second engine."""
+    callspec = getattr(item, "callspec", None)
+    on_engine = callspec is not None and DYNAMODB_LOCAL in callspec.params.values()
+    return on_engine or "dynamodb_local" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark by suite and fixture, not test by test: `engine` for what needs DynamoDB
+    Local (Java), `browser` for what drives Chromium."""
+    for item in items:
+        suite = item.path.relative_to(TESTS).parts[0]
+        if suite in ENGINE_SUITES or _needs_dynamodb_local(item):
+            item.add_marker(pytest.mark.engine)
+        if suite in BROWSER_SUITES:
+            item.add_marker(pytest.mark.browser)

@@ -60,7 +60,6 @@ _TESTS: Final = tuple(
         "rollups_property",
         "data_access",
         "backup_rebuild",
-        "end_to_end",
     )
 )
 # Examples of the exactly-once property per mutant (50 in `make test`).

@@ -351,3 +351,46 @@ def test_an_account_per_environment_gets_only_its_deploy_role():
     assert deploy_roles(template)
     with pytest.raises(AccountSettingsError, match="unknown"):
         synth(**{"account-environments": "staging"})
+
+
+# CloudFormation takes a template inline (TemplateBody) up to this size; above it, the
+# CDK CLI first uploads the template to a bootstrap bucket.
+TEMPLATE_BODY_LIMIT = 51_200
+
+
+# The qualifier of `cdk bootstrap` without --qualifier, which this project never runs.
+DEFAULT_QUALIFIER = "hnb659fds"
+
+
+def test_the_account_stack_deploys_without_any_cdk_bootstrap() -> None:
+    """CDK: a stack of the default or the CLI-credentials synthesizer is deployed through
+    a bootstrap (its template is an asset the CLI uploads to
+    cdk-<qualifier>-assets-<account>-<region>, roles cdk-<qualifier>-*, and
+    CloudFormation checks the BootstrapVersion parameter); without a qualifier that is
+    `hnb659fds`, which this project never bootstraps (one qualifier per environment,
+    each made after this stack). So the account stack goes inline, with nothing to
+    publish, no bootstrap role, bucket or version check, under the TemplateBody limit."""
+    import json
+
+    from tests.support.synth import account_assembly
+
+    artifacts, template = account_assembly()
+    stack = artifacts[STACK_NAME]
+    assert stack["type"] == "aws:cloudformation:stack"
+    # Nothing to publish: no asset manifest, no template uploaded to a bucket.
+    assert not stack.get("dependencies"), stack.get("dependencies")
+    assert not any(a["type"] == "cdk:asset-manifest" for a in artifacts.values())
+    for key in (
+        "stackTemplateAssetObjectUrl",
+        "assumeRoleArn",
+        "cloudFormationExecutionRoleArn",
+        "lookupRole",
+        "requiresBootstrapStackVersion",
+        "bootstrapStackVersionSsmParameter",
+    ):
+        assert key not in stack["properties"], key
+    assert DEFAULT_QUALIFIER not in json.dumps(stack)
+    # No BootstrapVersion parameter, no CheckBootstrapVersion rule, no asset parameter.
+    assert "Parameters" not in template, template.get("Parameters")
+    assert "Rules" not in template
+    assert len(json.dumps(template)) < TEMPLATE_BODY_LIMIT

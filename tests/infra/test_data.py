@@ -60,7 +60,7 @@ def test_stream_consumer_follows_the_topology(dev: Synth) -> None:
     assert props["ParallelizationFactor"] == consumer.parallelization_factor == 1
     assert props["StartingPosition"] == consumer.starting_position
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    # It calls the aggregator's `live` alias (test_delivery.py: what a release moves).
+    # It calls the aggregator's `live` alias (test_release.py: what a release moves).
     target = dev.live_alias_function(props["FunctionName"])
     assert dev.resources[target]["Properties"]["Handler"] == consumer.function.handler
 

@@ -18,10 +18,11 @@ from infra.topology import (
     ROUTES,
     STREAM_CONSUMER,
     SUBMIT_NUMBER_ROUTE,
+    Route,
     Throttle,
     WebCalls,
 )
-from tests.support.synth import cdk_json_context
+from tests.support.synth import DESIGN_PAGE_VIEWS, DESIGN_PICKS, Synth, cdk_json_context
 from tests.support.throwaway import EXTENDED, THROWAWAY_ROUTE
 
 DEFAULTS = EnvironmentSettings(name="defaults")
@@ -133,3 +134,90 @@ def test_the_parallelization_factor_is_resolved_once_from_the_topology() -> None
     assert four.stream_consumer.parallelization_factor == 4
     with pytest.raises(ValueError, match="parallelization_factor"):
         STREAM_CONSUMER.with_parallelization(0)
+
+
+def test_every_declared_environment_is_valid() -> None:
+    settings = {n: EnvironmentSettings.from_mapping(n, v) for n, v in declared().items()}
+    assert settings["dev"].retain_data is False
+    assert settings["prod"].retain_data is True
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"write_capacity": 26},  # beyond the always-free 25 WCU
+        {"read_capacity": 0},
+        {"billing_mode": "ON_DEMAND"},
+        {"log_retention_days": 10},
+        {"backup_min_keep": 0},
+        {"alarm_email": "nobody"},
+        {"domain_name": "pick.example.com"},  # without a certificate
+        {"parallelization_factor": 0},
+        {"smoke_mode": "writes"},
+    ],
+)
+def test_bad_settings_stop_synthesis(values: dict[str, object]) -> None:
+    with pytest.raises(SettingsError, match=next(iter(values))):
+        EnvironmentSettings.from_mapping("dev", values)
+
+
+def test_on_demand_ignores_the_capacities() -> None:
+    settings = EnvironmentSettings.from_mapping(
+        "dev", {"billing_mode": "PAY_PER_REQUEST", "write_capacity": 1000}
+    )
+    assert settings.billing_mode == "PAY_PER_REQUEST"
+
+
+def test_unknown_environment_is_refused() -> None:
+    with pytest.raises(SettingsError, match="unknown environment"):
+        Synth("staging")
+
+
+def faster(route: Route, rate: float, burst: int = 2) -> dict[str, Throttle]:
+    return {route.key: Throttle(rate_per_second=rate, burst=burst)}
+
+
+def test_synthesis_refuses_a_throttle_the_table_cannot_sustain() -> None:
+    """The rule of test_api.py's test_method_throttles_follow_the_table_capacity, at
+    synthesis: the message names the numbers to change."""
+    with pytest.raises(SettingsError, match=r"POST /api/submit-number 10/s.*write_capacity"):
+        EnvironmentSettings(name="dev", route_throttles=faster(SUBMIT_NUMBER_ROUTE, 10))
+    # On-demand tables scale with the traffic: any throttle is accepted.
+    EnvironmentSettings(
+        name="dev", billing_mode="PAY_PER_REQUEST", route_throttles=faster(SUBMIT_NUMBER_ROUTE, 100)
+    )
+
+
+def test_synthesis_prices_a_stats_throttle_for_the_longest_range() -> None:
+    """The same rule for reads: 1 request/s of the longest range reads more than a
+    5 RCU table sustains, so synthesis refuses it."""
+    with pytest.raises(SettingsError, match=r"GET /api/daily-stats 1/s x 6.5 .*read_capacity"):
+        EnvironmentSettings(
+            name="dev", read_capacity=5, route_throttles=faster(DAILY_STATS_ROUTE, 1)
+        )
+
+
+def test_synthesis_refuses_a_throttle_below_the_design_load() -> None:
+    """test_api.py's test_prod_admits_the_web_apps_daily_stats_calls_at_the_design_load at
+    synthesis, for any environment that declares its design load."""
+
+    def prod(stats: float, read: int, submit: float = 2) -> EnvironmentSettings:
+        return EnvironmentSettings(
+            name="prod",
+            read_capacity=read,
+            write_capacity=10,
+            route_throttles={
+                **faster(DAILY_STATS_ROUTE, stats, burst=6),
+                **faster(SUBMIT_NUMBER_ROUTE, submit, burst=4),
+            },
+            design_picks_per_month=DESIGN_PICKS,
+            design_page_views_per_month=DESIGN_PAGE_VIEWS,
+        )
+
+    with pytest.raises(
+        SettingsError, match=r"daily-stats'\]: rate_per_second 1.5 is below .* 2.70 calls/s"
+    ):
+        prod(stats=1.5, read=10)
+    with pytest.raises(SettingsError, match=r"submit-number'\]: rate_per_second 0.1 is below"):
+        prod(stats=2.75, read=18, submit=0.1)
+    prod(stats=2.75, read=18)

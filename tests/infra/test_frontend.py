@@ -12,7 +12,7 @@ from infra.cloud.frontend import (
     WEB_DIR,
 )
 from infra.security_headers import CONTENT_SECURITY_POLICY, PERMISSIONS_POLICY, SECURITY_HEADERS
-from tests.support.synth import Synth
+from tests.support.synth import ROOT, Synth
 
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -100,10 +100,6 @@ def test_default_behaviour_serves_the_site_over_https(dev: Synth) -> None:
     assert default["ViewerProtocolPolicy"] == "redirect-to-https"
     assert default["CachePolicyId"] == CACHING_OPTIMIZED
     assert config["DefaultRootObject"] == "index.html"
-    # Error-page rewrites would turn the API's problem+json answers into index.html:
-    # error responses only set how long errors are cached (test_aws_third_review.py).
-    for response in config["CustomErrorResponses"]:
-        assert set(response) == {"ErrorCode", "ErrorCachingMinTTL"}
 
 
 def test_api_behaviour_goes_to_the_stage_with_the_key_uncached(dev: Synth) -> None:
@@ -210,3 +206,68 @@ def test_web_is_deployed_with_an_invalidation(dev: Synth) -> None:
     assert props["DestinationBucketName"] == {"Ref": SITE_BUCKET_LOGICAL_ID}
     assert props["DistributionId"] == {"Ref": DISTRIBUTION_LOGICAL_ID}
     assert props["DistributionPaths"] == ["/*"]
+
+
+def test_replaced_site_versions_and_unfinished_uploads_expire(dev: Synth, prod: Synth) -> None:
+    """AWS (S3 versioning, lifecycle): in a versioned bucket an overwritten or deleted
+    object stays as a noncurrent version, stored and billed, until a lifecycle rule
+    expires it; an incomplete multipart upload's parts likewise stay until aborted.
+    Every deployment of web/ replaces the site's files, so without a rule the bucket
+    only grows (past the free 5 GB in time). Replaced versions expire after 30 days,
+    unfinished uploads after a day, leftover delete markers are removed."""
+    for synth in (dev, prod):
+        bucket = synth.resources[SITE_BUCKET_LOGICAL_ID]["Properties"]
+        rules = [r for r in bucket["LifecycleConfiguration"]["Rules"] if r["Status"] == "Enabled"]
+        assert any(
+            r.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays") == 30 for r in rules
+        )
+        assert any(
+            r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") == 1
+            for r in rules
+        )
+        assert any(r.get("ExpiredObjectDeleteMarker") is True for r in rules)
+        # No rule touches the current files: the site stays whole.
+        assert not any("ExpirationInDays" in r or "ExpirationDate" in r for r in rules)
+
+
+# AWS (CloudFront, "HTTP 4xx and 5xx status codes that CloudFront caches"): these it
+# caches for the Error Caching Minimum TTL (10 s unless configured) whatever the cache
+# policy, keyed on the URL; 400, 403, 405, 412 and 415 when the origin sends a max-age.
+CLOUDFRONT_CACHES_ERRORS = {400, 403, 404, 405, 412, 414, 415, 500, 501, 502, 503, 504}
+
+
+# The codes a distribution's CustomErrorResponses may name.
+CONFIGURABLE_ERROR_CODES = {400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504}
+
+
+def api_error_statuses() -> set[int]:
+    """Every 4xx/5xx the published API document says the API can answer."""
+    document = json.loads((ROOT / "web" / "openapi.json").read_text())
+    return {
+        int(status)
+        for path in document["paths"].values()
+        for operation in path.values()
+        if isinstance(operation, dict)
+        for status in operation.get("responses", {})
+        if status[0] in "45"
+    }
+
+
+def test_no_api_error_is_cached_at_cloudfront(dev: Synth, prod: Synth) -> None:
+    """AWS CloudFront: an error answer of the API origin (a 400 for one viewer's bad
+    body, a 503 while the table is throttled) is cached for 10 s by default even under
+    CachingDisabled and served to everyone asking the same URL. A CustomErrorResponse
+    with ErrorCachingMinTTL 0 and neither ResponsePagePath nor ResponseCode stops the
+    caching and leaves the origin's answer (the problem+json body) as it is; error
+    responses are per distribution, so the site's S3 answers pass through unchanged."""
+    statuses = api_error_statuses()
+    assert {400, 404, 405, 429, 502, 503} <= statuses  # the document is read
+    for synth in (dev, prod):
+        config = synth.resources["Distribution"]["Properties"]["DistributionConfig"]
+        responses = {r["ErrorCode"]: r for r in config.get("CustomErrorResponses", [])}
+        for status in statuses & CLOUDFRONT_CACHES_ERRORS & CONFIGURABLE_ERROR_CODES:
+            assert responses.get(status, {}).get("ErrorCachingMinTTL") == 0, status
+        for response in responses.values():
+            assert response["ErrorCode"] in CONFIGURABLE_ERROR_CODES
+            # No page rewrite: it would turn the API's problem+json into index.html.
+            assert set(response) == {"ErrorCode", "ErrorCachingMinTTL"}

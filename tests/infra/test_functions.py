@@ -1,5 +1,6 @@
 """Every function: runtime, architecture, layer, tracing, logging, its own role."""
 
+import ast
 import importlib.metadata
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from infra.cloud.functions import (
     powertools_layer_parameter,
 )
 from infra.topology import FUNCTIONS
-from tests.support.synth import Synth
+from tests.support.synth import ROOT, Synth
 
 
 def function_of(synth: Synth, name: str) -> tuple[str, dict[str, Any]]:
@@ -167,3 +168,40 @@ def test_function_packages_are_the_services_tree_without_tests_or_caches(dev: Sy
     assert {"shared", "ingest", "stats", "backup", "handler.py"} <= names
     assert "__pycache__" not in names
     assert not any(n.endswith(".pyc") or n.startswith("test_") for n in names)
+
+
+def client_calls_of_backup_store() -> set[str]:
+    """The DynamoDB operations BackupStore (all the nightly function uses) calls."""
+    tree = ast.parse((ROOT / "services" / "backup" / "backups.py").read_text())
+    [store] = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "BackupStore"]
+    calls = set()
+    for node in ast.walk(store):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and ast.unparse(func.value) == "self._client":
+                name = func.attr
+                if name == "get_paginator" and isinstance(node.args[0], ast.Constant):
+                    name = str(node.args[0].value)
+                calls.add("dynamodb:" + "".join(p.capitalize() for p in name.split("_")))
+    return calls
+
+
+def test_backup_role_allows_exactly_the_calls_of_the_nightly_function(dev: Synth) -> None:
+    """IAM least privilege: the nightly function lists, creates and deletes backups
+    (test_backup_may_only_manage_backups_of_the_table); DescribeBackup is the operator's
+    restore command's call, not the function's. Its grants are the calls its code makes."""
+    granted = {action for action, _ in _app_grants(dev, "Backup") if action.startswith("dynamodb:")}
+    assert granted == client_calls_of_backup_store()
+
+
+def test_every_function_knows_its_timeout_for_its_aws_clients(dev: Synth) -> None:
+    """AWS: Lambda stops a function at its timeout (API Gateway then answers 502):
+    shared/aws.py bounds botocore's retries below FUNCTION_TIMEOUT_SECONDS, which must
+    be the function's own timeout, from the topology."""
+    from shared.aws import TIMEOUT_VARIABLE
+
+    for fn in dev.of_type("AWS::Lambda::Function").values():
+        props = fn["Properties"]
+        variables = props.get("Environment", {}).get("Variables", {})
+        if "POWERTOOLS_SERVICE_NAME" in variables:  # the app's own functions
+            assert variables[TIMEOUT_VARIABLE] == str(props["Timeout"])

@@ -1,9 +1,6 @@
 """The stack: its name, tags, settings and the stateful resources' frozen logical IDs."""
 
-import pytest
-
-from infra.environments import EnvironmentSettings, SettingsError
-from tests.support.synth import Synth, cdk_json_context
+from tests.support.synth import Synth
 
 # Renaming any of these makes CloudFormation replace the resource: data loss.
 FROZEN = {
@@ -42,42 +39,3 @@ def test_cloudformation_names_the_resources(dev: Synth) -> None:
     for cfn_type, name in named.items():
         for resource in dev.of_type(cfn_type).values():
             assert name not in resource.get("Properties", {})
-
-
-def test_every_declared_environment_is_valid() -> None:
-    declared = cdk_json_context()["pick-a-number:environments"]
-    settings = {n: EnvironmentSettings.from_mapping(n, v) for n, v in declared.items()}
-    assert settings["dev"].retain_data is False
-    assert settings["prod"].retain_data is True
-
-
-@pytest.mark.parametrize(
-    "values",
-    [
-        {"write_capacity": 26},  # beyond the always-free 25 WCU
-        {"read_capacity": 0},
-        {"billing_mode": "ON_DEMAND"},
-        {"log_retention_days": 10},
-        {"backup_min_keep": 0},
-        {"alarm_email": "nobody"},
-        {"domain_name": "pick.example.com"},  # without a certificate
-        {"unknown_setting": 1},
-        {"parallelization_factor": 0},
-        {"parallelization_factor": 11},  # Lambda's maximum is 10
-    ],
-)
-def test_bad_settings_stop_synthesis(values: dict[str, object]) -> None:
-    with pytest.raises(SettingsError):
-        EnvironmentSettings.from_mapping("dev", values)
-
-
-def test_on_demand_ignores_the_capacities() -> None:
-    settings = EnvironmentSettings.from_mapping(
-        "dev", {"billing_mode": "PAY_PER_REQUEST", "write_capacity": 1000}
-    )
-    assert settings.billing_mode == "PAY_PER_REQUEST"
-
-
-def test_unknown_environment_is_refused() -> None:
-    with pytest.raises(SettingsError, match="unknown environment"):
-        Synth("staging")

@@ -9,7 +9,7 @@ a fixed number of examples, so it is repeatable and bounded.
 
 Valid requests are not required to succeed: the document's date patterns do say
 that 2026-02-30 is not a date (a schema-valid date is never refused for its
-format, tests/unit/test_schema_formats.py), but not that `from` must not be after
+format, tests/unit/test_schemas.py), but not that `from` must not be after
 `to` or the range longer than 366 days, so some generated requests that fit the
 document are rightly answered 400.
 """

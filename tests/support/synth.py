@@ -14,6 +14,8 @@ from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
 from infra.app import build
+from infra.cloud.account import STACK_NAME as ACCOUNT_STACK_NAME
+from infra.cloud.account import AccountSettings, AccountStack
 from infra.cloud.functions import LIVE_ALIAS
 from infra.cloud.stack import PickANumberStack
 from infra.topology import TOPOLOGY, Topology
@@ -21,6 +23,9 @@ from infra.topology import TOPOLOGY, Topology
 ROOT = Path(__file__).resolve().parents[2]
 CDK_JSON = ROOT / "cdk.json"
 ALARM_EMAIL = "alarms@example.com"
+# The load docs/COSTS.md prices, a month: 1M picks and 3M page views.
+DESIGN_PICKS = 1_000_000
+DESIGN_PAGE_VIEWS = 3_000_000
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -107,3 +112,40 @@ class Synth:
                 count += 1
             count += sum(1 for query in props.get("Metrics", []) if "MetricStat" in query)
         return count
+
+
+def statements_of(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """An IAM policy document's statements (one may stand alone)."""
+    statements = document["Statement"]
+    return statements if isinstance(statements, list) else [statements]
+
+
+def as_list(value: Any) -> list[Any]:
+    """An IAM field that holds one value or a list of them, as a list."""
+    return value if isinstance(value, list) else [value]
+
+
+def synth_with(env: str, **settings: Any) -> Synth:
+    """The environment synthesized with some of its cdk.json settings changed."""
+    environments: dict[str, Any] = json.loads(
+        json.dumps(cdk_json_context()["pick-a-number:environments"])
+    )
+    environments[env] |= settings
+    return Synth(env, **{"pick-a-number:environments": environments})
+
+
+def account_assembly() -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the cloud assembly's artifacts, the account stack's template), from cdk.json."""
+    app = cdk.App(
+        context={
+            **cdk_json_context(),
+            "aws:cdk:bundling-stacks": [],
+            "pick-a-number:github": {"owner": "example-org", "repo": "pick-a-number"},
+        }
+    )
+    AccountStack(app, settings=AccountSettings.from_context(app.node))
+    assembly = app.synth()
+    manifest = json.loads(Path(assembly.directory, "manifest.json").read_text())
+    artifacts: dict[str, Any] = manifest["artifacts"]
+    template: dict[str, Any] = assembly.get_stack_by_name(ACCOUNT_STACK_NAME).template
+    return artifacts, template

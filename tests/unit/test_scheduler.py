@@ -1,4 +1,5 @@
-"""The backup schedule's cron and retries, and the API throttle's token bucket."""
+"""The local stack's scheduler (infra/local/scheduler.py): the backup schedule's cron
+and its retries, as EventBridge Scheduler runs them."""
 
 import threading
 from datetime import UTC, datetime
@@ -6,7 +7,6 @@ from datetime import UTC, datetime
 import pytest
 
 from infra.local.scheduler import Cron, Scheduler
-from infra.local.throttle import TokenBucket, retry_after
 from infra.topology import BACKUP_SCHEDULE
 
 
@@ -62,31 +62,3 @@ def test_a_run_that_keeps_failing_gives_up_after_the_retries():
 
     assert scheduler.fire(at("2026-03-01T03:30")) is False
     assert len(calls) == 1 + BACKUP_SCHEDULE.retry_attempts
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_the_bucket_allows_the_burst_then_the_rate():
-    clock = Clock()
-    bucket = TokenBucket(rate=2, burst=3, clock=clock)
-
-    assert [bucket.take() for _ in range(3)] == [0, 0, 0]
-    wait = bucket.take()
-    assert wait == pytest.approx(0.5)
-    assert retry_after(wait) == "1"
-
-    clock.now += 0.5
-    assert bucket.take() == 0
-    assert bucket.take() > 0
-
-
-def test_a_zero_rate_never_throttles():
-    bucket = TokenBucket(rate=0, burst=1)
-
-    assert all(bucket.take() == 0 for _ in range(1000))

@@ -2,38 +2,14 @@
 alias, shifted by CodeDeploy per environment, rolled back on alarms), and what the
 contract suite accepts from a deployment held to the template's word."""
 
-import json
 from typing import Any
 
 import pytest
 
-from infra.cloud.api import VALIDATION_ERRORS
 from infra.cloud.functions import LIVE_ALIAS
 from infra.cloud.release import DEPLOYMENT_CONFIGS
 from infra.environments import RELEASES, EnvironmentSettings, SettingsError
-from tests.contract.client import names
-from tests.contract.differences import MODEL_VALIDATOR_DETAIL_PREFIX
 from tests.support.synth import Synth
-
-
-def test_the_contract_suite_recognises_the_validators_refusal(dev: Synth) -> None:
-    # Given the problem API Gateway answers for a body its model rejects
-    [bad_body] = [
-        r["Properties"]
-        for r in dev.of_type("AWS::ApiGateway::GatewayResponse").values()
-        if r["Properties"]["ResponseType"] == "BAD_REQUEST_BODY"
-    ]
-    template = bad_body["ResponseTemplates"]["application/json"]
-    rendered = r"[instance value (11) greater than maximum allowed (10)]"
-    problem = json.loads(template.replace(VALIDATION_ERRORS, rendered))
-
-    # Then its detail is the one differences.MODEL_VALIDATOR lists, so the contract
-    # suite accepts it as naming the field in the validator's words
-    assert problem["detail"].startswith(MODEL_VALIDATOR_DETAIL_PREFIX)
-    assert names(problem, "number")
-    # and nothing else passes for it
-    assert not names({**problem, "detail": "Something else."}, "number")
-
 
 # ---- canary releases: versions behind an alias, shifted by CodeDeploy ----------------
 
