@@ -10,6 +10,7 @@ import os
 import aws_cdk as cdk
 
 from infra.cloud.account import AccountSettings, AccountStack
+from infra.cloud.isolation import protect
 from infra.cloud.stack import PickANumberStack
 from infra.settings import selected_environment
 from infra.topology import TOPOLOGY, Topology
@@ -23,10 +24,12 @@ def deploy_environment() -> cdk.Environment | None:
 
 
 def build(app: cdk.App, topology: Topology = TOPOLOGY) -> PickANumberStack:
-    """Add the selected environment's stack, built from `topology`, to `app`."""
-    return PickANumberStack(
-        app, settings=selected_environment(app.node), topology=topology, env=deploy_environment()
-    )
+    """Add the selected environment's stack, built from `topology`, to `app`: every role
+    it creates bounded, every resource named after it (infra/cloud/isolation.py)."""
+    settings = selected_environment(app.node)
+    stack = PickANumberStack(app, settings=settings, topology=topology, env=deploy_environment())
+    protect(stack, settings.name)
+    return stack
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ themselves: the trust conditions, and that every permission of a deploy role is 
 """
 
 import fnmatch
+import json
 import os
 from typing import Any
 
@@ -137,15 +138,10 @@ def test_deploy_roles_may_only_assume_the_tagged_cdk_bootstrap_roles(template):
                 ],
             ]
         }
+        # only the roles a deployment uses: not `lookup` (ReadOnlyAccess on the whole
+        # account: another environment's logs), not `image-publishing` (no Docker assets)
         assert statement["Condition"] == {
-            "StringEquals": {
-                f"iam:ResourceTag/{BOOTSTRAP_ROLE_TAG}": [
-                    "deploy",
-                    "file-publishing",
-                    "image-publishing",
-                    "lookup",
-                ]
-            }
+            "StringEquals": {f"iam:ResourceTag/{BOOTSTRAP_ROLE_TAG}": ["deploy", "file-publishing"]}
         }
 
 
@@ -156,7 +152,10 @@ def test_no_other_identity_gets_permissions(template):
         assert {ref["Ref"] for ref in policy["Properties"]["Roles"]} <= roles
         assert "Users" not in policy["Properties"]
         assert "Groups" not in policy["Properties"]
-    assert not resources(template, "AWS::IAM::ManagedPolicy")
+    # the environments' execution policies and boundaries are attached by `cdk bootstrap`
+    # and the environment stacks, never here
+    for policy in resources(template, "AWS::IAM::ManagedPolicy").values():
+        assert not {"Roles", "Users", "Groups"} & set(policy["Properties"])
     assert not resources(template, "AWS::IAM::User")
     assert not resources(template, "AWS::IAM::AccessKey")
 
@@ -351,3 +350,69 @@ def test_an_account_per_environment_gets_only_its_deploy_role():
     assert deploy_roles(template)
     with pytest.raises(AccountSettingsError, match="unknown"):
         synth(**{"account-environments": "staging"})
+
+
+# ---- issue 22, items 1, 2 and 5: environments that cannot reach each other -------------
+
+
+def test_each_environment_gets_its_execution_policy_and_boundary_by_name(template):
+    """`make bootstrap ENV=<env>` and the environment's stack find them by these names."""
+    names = {
+        policy["Properties"]["ManagedPolicyName"]
+        for policy in resources(template, "AWS::IAM::ManagedPolicy").values()
+    }
+    assert names == {
+        f"PickANumber-{env}-{kind}"
+        for env in ENVIRONMENTS
+        for kind in ("cfn-execution", "permissions-boundary")
+    }
+
+
+def test_the_account_stack_stays_inline(template):
+    """The legacy synthesizer puts the template inline in CreateStack: 51,200 bytes."""
+    assert len(json.dumps(template, separators=(",", ":"))) < 51_200
+
+
+def test_an_environment_name_cannot_extend_another():
+    """The policies match `PickANumber-<env>-*`: `dev`'s would match `dev-eu`'s."""
+    with pytest.raises(AccountSettingsError, match="starts with"):
+        AccountSettings(github_owner=OWNER, github_repo=REPO, environments=("dev", "dev-eu"))
+
+
+def subjects(template: dict[str, Any]) -> set[str]:
+    return {
+        role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["StringEquals"][
+            f"{OIDC}:sub"
+        ]
+        for logical_id, role in deploy_roles(template).items()
+        if "Policy" not in logical_id
+    }
+
+
+def test_with_github_ids_the_trust_names_the_repository_by_its_immutable_ids():
+    """GitHub ("Customizing the subject claims"): a repository whose OIDC subject template
+    includes `repository_owner_id`, `repository_id` and `context` gets
+    `repository_owner_id:<id>:repository_id:<id>:environment:<env>`: a repository
+    re-created under the old name after a rename gets other ids and no access."""
+    github = {"owner": OWNER, "repo": REPO, "owner_id": "1342004", "repository_id": "718293"}
+    expected = {
+        f"repository_owner_id:1342004:repository_id:718293:environment:{env}"
+        for env in ENVIRONMENTS
+    }
+    assert subjects(synth(**{"pick-a-number:github": github})) == expected
+    # the same from the command line
+    assert subjects(synth(**{"github-ids": "1342004/718293"})) == expected
+
+
+@pytest.mark.parametrize(
+    ("owner_id", "repository_id"), [("1342004", None), ("12*", "718293"), ("x", "1")]
+)
+def test_github_ids_must_be_both_and_numbers(owner_id, repository_id):
+    with pytest.raises(AccountSettingsError, match="owner_id"):
+        AccountSettings(
+            github_owner=OWNER,
+            github_repo=REPO,
+            environments=("dev",),
+            github_owner_id=owner_id,
+            github_repository_id=repository_id,
+        )
