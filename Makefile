@@ -129,15 +129,19 @@ CHECK_ENV = @test -n "$(QUALIFIER)" || { echo "ENV=$(ENV) is not an environment 
 # What synth and deploy need: the Python app and the CDK CLI (no browser).
 cdk-tools: $(VENV)/.synced node_modules/.installed
 
-# Managed policy ARNs (comma-separated) for the environment's CloudFormation execution
-# role instead of CDK's default AdministratorAccess (docs/SECURITY.md, "What the
-# qualifier does not isolate").
+# The environment's CloudFormation execution role gets the environment's execution policy
+# (infra/cloud/isolation.py), never CDK's default AdministratorAccess: by default
+# PickANumber-$(ENV)-cfn-execution of the account of the current credentials, created by
+# `make deploy-account` (run it first). EXECUTION_POLICIES=arn,… replaces it.
 EXECUTION_POLICIES ?=
+EXECUTION_POLICY_ARN = PYTHONPATH=services $(PY) -m infra.cloud.isolation execution-policy-arn $(ENV)
 
-bootstrap: cdk-tools ## once per environment, account and region: its CDK bootstrap stack (admin credentials; EXECUTION_POLICIES=arn,…)
+bootstrap: cdk-tools ## once per environment, account and region, after deploy-account: its CDK bootstrap stack, bounded (admin credentials)
 	$(CHECK_ENV)
+	policies="$(EXECUTION_POLICIES)"; \
+	if [ -z "$$policies" ]; then policies=$$($(EXECUTION_POLICY_ARN)) || exit 1; fi; \
 	npx cdk bootstrap --qualifier $(QUALIFIER) $(TOOLKIT) $(CDK_ENV) \
-		$(if $(EXECUTION_POLICIES),--cloudformation-execution-policies $(EXECUTION_POLICIES))
+		--cloudformation-execution-policies "$$policies"
 
 deploy: cdk-tools ## deploy PickANumber-$(ENV) (ENV=dev|prod, EMAIL=alarms@example.com)
 	$(CHECK_ENV)

@@ -207,6 +207,9 @@ class EnvironmentSettings:
     smoke_mode: SmokeMode = "read-only"
     # A canary unless an environment says otherwise (dev: AllAtOnce).
     release: str = "Canary10Percent5Minutes"
+    # The AWS account this environment lives in, when it has one of its own (prod, the
+    # strongest isolation): the CDK CLI then refuses credentials of any other account.
+    aws_account: str | None = None
 
     def __post_init__(self) -> None:
         problems = list(self._problems())

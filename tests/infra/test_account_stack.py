@@ -416,3 +416,20 @@ def test_github_ids_must_be_both_and_numbers(owner_id, repository_id):
             github_owner_id=owner_id,
             github_repository_id=repository_id,
         )
+
+
+def test_an_environment_in_an_account_of_its_own_is_pinned_to_it():
+    """Prod in an account of its own (the strongest isolation): with `aws_account` in
+    cdk.json the stack names that account, and the CDK CLI refuses to deploy it with
+    credentials of another (such as dev's deploy role)."""
+    from tests.support.synth import cdk_json_context, make_app
+
+    environments = cdk_json_context()["pick-a-number:environments"]
+    pinned = {**environments, "prod": {**environments["prod"], "aws_account": "222222222222"}}
+    _, stack = make_app("prod", **{"pick-a-number:environments": pinned})
+    assert stack.account == "222222222222"
+    _, dev = make_app("dev", **{"pick-a-number:environments": pinned})
+    assert cdk.Token.is_unresolved(dev.account)  # no account named: the CLI's
+    bad = {**environments, "prod": {**environments["prod"], "aws_account": "prod"}}
+    with pytest.raises(ValueError, match="12-digit"):
+        make_app("prod", **{"pick-a-number:environments": bad})

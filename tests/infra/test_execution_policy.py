@@ -490,6 +490,37 @@ def test_the_policies_fit_iams_size_limit(policies):
         assert len(json.dumps(document, separators=(",", ":"))) <= 6_144, name
 
 
+def test_make_bootstrap_attaches_the_environments_execution_policy_by_default():
+    """`make bootstrap ENV=dev` passes dev's execution policy (its ARN in the account of
+    the current credentials), and stops when it cannot find the account."""
+    import subprocess
+
+    from tests.support.synth import ROOT
+
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", "bootstrap", "ENV=dev"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    command = done.stdout.replace("\\\n", " ")
+    assert "-m infra.cloud.isolation execution-policy-arn dev) || exit 1" in command
+    assert '--cloudformation-execution-policies "$policies"' in command
+
+
+def test_the_execution_policy_arn_is_in_the_callers_account(monkeypatch):
+    from moto import mock_aws
+
+    from infra.cloud import isolation
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        arn = isolation._caller_policy_arn(isolation.execution_policy_name("dev"))
+    assert arn == "arn:aws:iam::123456789012:policy/PickANumber-dev-cfn-execution"
+
+
 # ---- the evaluator's own behaviour (IAM's documented policy logic) ---------------------
 
 

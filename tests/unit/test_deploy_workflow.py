@@ -85,3 +85,14 @@ def test_an_environment_without_a_smoke_mode_is_never_written_to():
 def test_an_unknown_smoke_mode_stops_synthesis():
     with pytest.raises(SettingsError, match="smoke_mode"):
         EnvironmentSettings.from_mapping("dev", {"smoke_mode": "writes"})
+
+
+def test_each_environment_deploys_with_its_own_role_and_so_its_own_account(deploy_job):
+    """The role (and the account its ARN names) and the region are variables of the
+    GitHub environment the job runs in: prod may live in an account of its own."""
+    assert deploy_job["environment"]["name"] == "${{ matrix.environment }}"
+    [credentials] = [
+        s for s in deploy_job["steps"] if "configure-aws-credentials" in s.get("uses", "")
+    ]
+    assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    assert credentials["with"]["aws-region"] == "${{ vars.AWS_REGION }}"
