@@ -185,8 +185,10 @@ clean: ## remove build output (keeps .venv and local data)
 GITHUB ?= $(shell git remote get-url origin 2>/dev/null | sed -nE 's#^(https://github\.com/|git@github\.com:)([^/]+/[^/]+)$$#\2#p' | sed 's#\.git$$##')
 .PHONY: deploy-account
 # REGIONAL_ONLY=true: a further region of the account (API Gateway's logs role only);
-# ENVIRONMENTS=prod: deploy roles for these environments only (an account per environment).
+# ENVIRONMENTS=prod: deploy roles and policies for these environments only (an account per
+# environment); GITHUB_IDS=<owner id>/<repository id>: trust by GitHub's immutable ids.
 deploy-account: cdk-tools ## once per account (and region): GitHub OIDC deploy roles + API Gateway logs role (GITHUB=owner/repo)
 	npx cdk deploy PickANumber-account -c account=true $(if $(GITHUB),-c github=$(GITHUB)) \
 	  $(if $(REGIONAL_ONLY),-c account-regional-only=$(REGIONAL_ONLY)) \
-	  $(if $(ENVIRONMENTS),-c account-environments=$(ENVIRONMENTS))
+	  $(if $(ENVIRONMENTS),-c account-environments=$(ENVIRONMENTS)) \
+	  $(if $(GITHUB_IDS),-c github-ids=$(GITHUB_IDS))

@@ -418,18 +418,41 @@ def test_github_ids_must_be_both_and_numbers(owner_id, repository_id):
         )
 
 
+def context(environments: dict[str, Any]) -> dict[str, Any]:
+    return {"pick-a-number:environments": environments}
+
+
 def test_an_environment_in_an_account_of_its_own_is_pinned_to_it():
     """Prod in an account of its own (the strongest isolation): with `aws_account` in
     cdk.json the stack names that account, and the CDK CLI refuses to deploy it with
     credentials of another (such as dev's deploy role)."""
     from tests.support.synth import cdk_json_context, make_app
 
-    environments = cdk_json_context()["pick-a-number:environments"]
-    pinned = {**environments, "prod": {**environments["prod"], "aws_account": "222222222222"}}
-    _, stack = make_app("prod", **{"pick-a-number:environments": pinned})
+    environments: dict[str, Any] = cdk_json_context()["pick-a-number:environments"]
+    pinned: dict[str, Any] = {
+        **environments,
+        "prod": {**environments["prod"], "aws_account": "222222222222"},
+    }
+    _, stack = make_app("prod", **context(pinned))
     assert stack.account == "222222222222"
-    _, dev = make_app("dev", **{"pick-a-number:environments": pinned})
+    _, dev = make_app("dev", **context(pinned))
     assert cdk.Token.is_unresolved(dev.account)  # no account named: the CLI's
-    bad = {**environments, "prod": {**environments["prod"], "aws_account": "prod"}}
+    bad: dict[str, Any] = {**environments, "prod": {**environments["prod"], "aws_account": "prod"}}
     with pytest.raises(ValueError, match="12-digit"):
-        make_app("prod", **{"pick-a-number:environments": bad})
+        make_app("prod", **context(bad))
+
+
+def test_make_deploy_account_passes_the_github_ids():
+    import subprocess
+
+    from tests.support.synth import ROOT
+
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", "deploy-account", "GITHUB=o/r", "GITHUB_IDS=1/2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert "-c github-ids=1/2" in done.stdout
