@@ -101,8 +101,6 @@ UNSCOPED_READS: Final = (
     "logs:DescribeLogGroups",
     "xray:GetSamplingRules",
     "xray:GetSamplingTargets",
-    "xray:PutTelemetryRecords",
-    "xray:PutTraceSegments",
     "dynamodb:ListStreams",
     "dynamodb:ListBackups",
 )
@@ -343,6 +341,12 @@ def boundary_statements(
             resources=["*"],
         ),
         iam.PolicyStatement(sid="UnscopedReads", actions=list(UNSCOPED_READS), resources=["*"]),
+        iam.PolicyStatement(
+            # X-Ray's trace segments have no resource to scope to.
+            sid="SendTraces",
+            actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+            resources=["*"],
+        ),
     ]
 
 
