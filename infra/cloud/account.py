@@ -33,7 +33,7 @@ Settings come from the CDK context (cdk.json or `-c`), never from the code:
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -43,6 +43,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.cloud.isolation import (
+    EnvironmentArns,
     boundary_policy_name,
     boundary_statements,
     execution_policy_name,
@@ -336,34 +337,51 @@ class EnvironmentPolicies(Construct):
         self, scope: Construct, construct_id: str, *, environment: str, qualifier: str
     ) -> None:
         super().__init__(scope, construct_id)
-        self.execution = iam.ManagedPolicy(
-            self,
+        self.execution = self._policy(
             "Execution",
-            managed_policy_name=execution_policy_name(environment),
-            description=f"CloudFormation execution role of {environment}: its resources only",
-            statements=execution_policy_statements(environment, qualifier),
+            execution_policy_name(environment),
+            f"CloudFormation execution role of {environment}: its resources only",
+            execution_policy_statements,
+            EnvironmentArns(environment, qualifier),
         )
-        self.boundary = iam.ManagedPolicy(
-            self,
+        self.boundary = self._policy(
             "Boundary",
-            managed_policy_name=boundary_policy_name(environment),
-            description=f"Permissions boundary of every role of {environment}'s stack",
-            statements=boundary_statements(environment, qualifier),
+            boundary_policy_name(environment),
+            f"Permissions boundary of every role of {environment}'s stack",
+            boundary_statements,
+            EnvironmentArns(environment, qualifier),
         )
-        placeholders = ("<AWS::Partition>", "<AWS::AccountId>")
-        for policy, statements in (
-            (self.execution, execution_policy_statements(environment, qualifier, *placeholders)),
-            (self.boundary, boundary_statements(environment, qualifier, *placeholders)),
-        ):
-            for finding in wildcard_findings(statements):
-                cdk.Validations.of(policy).acknowledge(
-                    cdk.Acknowledgment(
-                        id=f"AwsSolutions::AwsSolutions-IAM5[{finding}]",
-                        reason="This environment's own resources by name prefix or tag "
-                        "(tests/infra/test_execution_policy.py denies the same actions on "
-                        "another environment's), or a read IAM does not scope.",
-                    )
+
+    def _policy(
+        self,
+        construct_id: str,
+        name: str,
+        description: str,
+        statements: Callable[[EnvironmentArns], list[iam.PolicyStatement]],
+        arns: EnvironmentArns,
+    ) -> iam.ManagedPolicy:
+        policy = iam.ManagedPolicy(
+            self,
+            construct_id,
+            managed_policy_name=name,
+            description=description,
+            statements=statements(arns),
+        )
+        # cdk-nag names each wildcard as the template has it: the same statements, with
+        # the partition and account as it writes them
+        placeholders = EnvironmentArns(
+            arns.environment, arns.qualifier, "<AWS::Partition>", "<AWS::AccountId>"
+        )
+        for finding in wildcard_findings(statements(placeholders)):
+            cdk.Validations.of(policy).acknowledge(
+                cdk.Acknowledgment(
+                    id=f"AwsSolutions::AwsSolutions-IAM5[{finding}]",
+                    reason="This environment's own resources by name prefix or tag "
+                    "(tests/infra/test_execution_policy.py denies the same actions on "
+                    "another environment's), or a read IAM does not scope.",
                 )
+            )
+        return policy
 
 
 class AccountStack(cdk.Stack):

@@ -118,10 +118,17 @@ def boundary_policy_name(environment: str) -> str:
     return f"{stack_name(environment)}-permissions-boundary"
 
 
-class _Arns:
-    """The ARN patterns of one environment's resources, in the stack's account."""
+class EnvironmentArns:
+    """The ARN patterns of one environment's resources, in the stack's account (or, for
+    cdk-nag's findings, in `<AWS::Partition>` and `<AWS::AccountId>`)."""
 
-    def __init__(self, environment: str, qualifier: str, partition: str, account: str) -> None:
+    def __init__(
+        self,
+        environment: str,
+        qualifier: str,
+        partition: str = cdk.Aws.PARTITION,
+        account: str = cdk.Aws.ACCOUNT_ID,
+    ) -> None:
         self.environment = environment
         self.qualifier = qualifier
         self.prefix = f"{stack_name(environment)}-"
@@ -173,14 +180,8 @@ class _Arns:
         return {"StringEquals": {f"aws:{kind}/{ENVIRONMENT_TAG_KEY}": self.environment}}
 
 
-def execution_policy_statements(
-    environment: str,
-    qualifier: str,
-    partition: str = cdk.Aws.PARTITION,
-    account: str = cdk.Aws.ACCOUNT_ID,
-) -> list[iam.PolicyStatement]:
-    """The policy of `environment`'s CloudFormation execution role."""
-    arns = _Arns(environment, qualifier, partition, account)
+def execution_policy_statements(arns: EnvironmentArns) -> list[iam.PolicyStatement]:
+    """The policy of the environment's CloudFormation execution role."""
     distributions = arns.arn("cloudfront", "distribution/*", region="")
     return [
         iam.PolicyStatement(
@@ -285,27 +286,21 @@ def execution_policy_statements(
             actions=["ssm:GetParameter", "ssm:GetParameters"],
             resources=[
                 arns.arn("ssm", "parameter/aws/service/powertools/*", account=""),
-                arns.arn("ssm", f"parameter/cdk-bootstrap/{qualifier}/version"),
+                arns.arn("ssm", f"parameter/cdk-bootstrap/{arns.qualifier}/version"),
             ],
         ),
         iam.PolicyStatement(
             # Lambda reads the code of a function or layer with the caller's rights.
             sid="AssetsOfThisBootstrap",
             actions=["s3:GetObject", "s3:GetObjectVersion"],
-            resources=[f"arn:{arns.partition}:s3:::cdk-{qualifier}-assets-{arns.account}-*/*"],
+            resources=[f"arn:{arns.partition}:s3:::cdk-{arns.qualifier}-assets-{arns.account}-*/*"],
         ),
         iam.PolicyStatement(sid="UnscopedReads", actions=list(UNSCOPED_READS), resources=["*"]),
     ]
 
 
-def boundary_statements(
-    environment: str,
-    qualifier: str,
-    partition: str = cdk.Aws.PARTITION,
-    account: str = cdk.Aws.ACCOUNT_ID,
-) -> list[iam.PolicyStatement]:
-    """The most any role of `environment`'s stack may do: the environment's resources."""
-    arns = _Arns(environment, qualifier, partition, account)
+def boundary_statements(arns: EnvironmentArns) -> list[iam.PolicyStatement]:
+    """The most any role of the environment's stack may do: its resources."""
     return [
         iam.PolicyStatement(
             sid="OwnNamedResources",
@@ -317,8 +312,8 @@ def boundary_statements(
             sid="ReadAssetsOfThisBootstrap",
             actions=["s3:GetObject*", "s3:GetBucket*", "s3:List*"],
             resources=[
-                f"arn:{arns.partition}:s3:::cdk-{qualifier}-assets-{arns.account}-*",
-                f"arn:{arns.partition}:s3:::cdk-{qualifier}-assets-{arns.account}-*/*",
+                f"arn:{arns.partition}:s3:::cdk-{arns.qualifier}-assets-{arns.account}-*",
+                f"arn:{arns.partition}:s3:::cdk-{arns.qualifier}-assets-{arns.account}-*/*",
             ],
         ),
         iam.PolicyStatement(

@@ -105,6 +105,60 @@ UNUSED_FOR = {
 UNTAGGABLE = {"AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::ResponseHeadersPolicy"}
 
 
+# The ARN each resource type gets: CloudFormation's `<stack>-<logical id>-<suffix>` names
+# ({name}, S3's {lower}), or a random id where a service has no names.
+ARNS: Mapping[str, str] = {
+    "AWS::Lambda::Function": "arn:aws:lambda:{rest}:function:{name}",
+    "AWS::Lambda::EventSourceMapping": "arn:aws:lambda:{rest}:event-source-mapping:1f2e3d4c",
+    "AWS::DynamoDB::Table": "arn:aws:dynamodb:{rest}:table/{name}",
+    "AWS::SQS::Queue": "arn:aws:sqs:{rest}:{name}",
+    "AWS::SNS::Topic": "arn:aws:sns:{rest}:{name}",
+    "AWS::Logs::LogGroup": "arn:aws:logs:{rest}:log-group:{name}:*",
+    "AWS::IAM::Role": "arn:aws:iam::{account}:role/{name}",
+    "AWS::S3::Bucket": "arn:aws:s3:::{lower}",
+    "AWS::CodeDeploy::Application": "arn:aws:codedeploy:{rest}:application:{name}",
+    "AWS::CodeDeploy::DeploymentGroup": "arn:aws:codedeploy:{rest}:deploymentgroup:{name}",
+    "AWS::CloudWatch::Alarm": "arn:aws:cloudwatch:{rest}:alarm:{name}",
+    "AWS::ApiGateway::RestApi": "arn:aws:apigateway:{region}::/restapis/{env}0api",
+    "AWS::ApiGateway::ApiKey": "arn:aws:apigateway:{region}::/apikeys/{env}0key",
+    "AWS::ApiGateway::UsagePlan": "arn:aws:apigateway:{region}::/usageplans/{env}0plan",
+    "AWS::ApiGateway::UsagePlanKey": "arn:aws:apigateway:{region}::/usageplans/{env}0plan/keys/k",
+    "AWS::CloudFront::Distribution": "arn:aws:cloudfront::{account}:distribution/E{env}",
+    "AWS::CloudFront::OriginAccessControl": (
+        "arn:aws:cloudfront::{account}:origin-access-control/E{env}"
+    ),
+    "AWS::CloudFront::ResponseHeadersPolicy": (
+        "arn:aws:cloudfront::{account}:response-headers-policy/{env}"
+    ),
+}
+# Named by a property of theirs (the stack names them: infra/cloud/isolation.py).
+BY_PROPERTY: Mapping[str, tuple[str, str]] = {
+    "AWS::Lambda::LayerVersion": ("LayerName", "arn:aws:lambda:{rest}:layer:{value}:1"),
+    "AWS::Scheduler::Schedule": ("Name", "arn:aws:scheduler:{rest}:schedule/default/{value}"),
+    "AWS::CloudWatch::Dashboard": (
+        "DashboardName",
+        "arn:aws:cloudwatch::{account}:dashboard/{value}",
+    ),
+    "AWS::XRay::SamplingRule": (
+        "SamplingRule.RuleName",
+        "arn:aws:xray:{rest}:sampling-rule/{value}",
+    ),
+    "AWS::Budgets::Budget": ("Budget.BudgetName", "arn:aws:budgets::{account}:budget/{value}"),
+}
+# Acted on through the resource one of their properties refers to.
+THROUGH: Mapping[str, str] = {
+    "AWS::Lambda::Alias": "FunctionName",
+    "AWS::Lambda::Version": "FunctionName",
+    "AWS::Lambda::Permission": "FunctionName",
+    "AWS::Lambda::EventInvokeConfig": "FunctionName",
+    "AWS::SQS::QueuePolicy": "Queues",
+    "AWS::SNS::TopicPolicy": "Topics",
+    "AWS::SNS::Subscription": "TopicArn",
+    "AWS::IAM::Policy": "Roles",
+    "AWS::S3::BucketPolicy": "Bucket",
+}
+
+
 # ---- the evaluator --------------------------------------------------------------------
 
 
@@ -228,73 +282,34 @@ class Environment:
     def arn(self, logical_id: str) -> str:
         resource = self.resources[logical_id]
         kind, props = resource["Type"], resource.get("Properties", {})
-        name = self.name(logical_id)
-        rest = f"{REGION}:{ACCOUNT}"
-        match kind.split("::")[1:]:
-            case ["Lambda", "Function"]:
-                return f"arn:aws:lambda:{rest}:function:{name}"
-            case ["Lambda", "Alias" | "Version" | "Permission" | "EventInvokeConfig"]:
-                return self.arn(props["FunctionName"]["Ref"])
-            case ["Lambda", "LayerVersion"]:
-                return f"arn:aws:lambda:{rest}:layer:{props['LayerName']}:1"
-            case ["Lambda", "EventSourceMapping"]:
-                return f"arn:aws:lambda:{rest}:event-source-mapping:1f2e3d4c"
-            case ["DynamoDB", "Table"]:
-                return f"arn:aws:dynamodb:{rest}:table/{name}"
-            case ["SQS", "Queue"]:
-                return f"arn:aws:sqs:{rest}:{name}"
-            case ["SQS", "QueuePolicy"]:
-                return self.arn(props["Queues"][0]["Ref"])
-            case ["SNS", "Topic"]:
-                return f"arn:aws:sns:{rest}:{name}"
-            case ["SNS", "TopicPolicy" | "Subscription"]:
-                topic = props.get("TopicArn") or props["Topics"][0]
-                return self.arn(topic["Ref"])
-            case ["Logs", "LogGroup"]:
-                given = props.get("LogGroupName")
-                group = f"API-Gateway-Execution-Logs_a1b2c3/{self.env}" if given else name
-                return f"arn:aws:logs:{rest}:log-group:{group}:*"
-            case ["IAM", "Role"]:
-                return f"arn:aws:iam::{ACCOUNT}:role/{name}"
-            case ["IAM", "Policy"]:
-                return self.arn(props["Roles"][0]["Ref"])
-            case ["S3", "Bucket"]:
-                return f"arn:aws:s3:::{name.lower()}"
-            case ["S3", "BucketPolicy"]:
-                return self.arn(props["Bucket"]["Ref"])
-            case ["CodeDeploy", "Application"]:
-                return f"arn:aws:codedeploy:{rest}:application:{name}"
-            case ["CodeDeploy", "DeploymentGroup"]:
-                application = self.name(props["ApplicationName"]["Ref"])
-                return f"arn:aws:codedeploy:{rest}:deploymentgroup:{application}/{name}"
-            case ["Scheduler", "Schedule"]:
-                return f"arn:aws:scheduler:{rest}:schedule/default/{props['Name']}"
-            case ["CloudWatch", "Alarm"]:
-                return f"arn:aws:cloudwatch:{rest}:alarm:{name}"
-            case ["CloudWatch", "Dashboard"]:
-                return f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{props['DashboardName']}"
-            case ["XRay", "SamplingRule"]:
-                rule = props["SamplingRule"]["RuleName"]
-                return f"arn:aws:xray:{rest}:sampling-rule/{rule}"
-            case ["Budgets", "Budget"]:
-                return f"arn:aws:budgets::{ACCOUNT}:budget/{props['Budget']['BudgetName']}"
-            case ["ApiGateway", "RestApi"]:
-                return f"arn:aws:apigateway:{REGION}::/restapis/{self.env}0api"
-            case ["ApiGateway", "ApiKey"]:
-                return f"arn:aws:apigateway:{REGION}::/apikeys/{self.env}0key"
-            case ["ApiGateway", "UsagePlan"]:
-                return f"arn:aws:apigateway:{REGION}::/usageplans/{self.env}0plan"
-            case ["ApiGateway", "UsagePlanKey"]:
-                return f"arn:aws:apigateway:{REGION}::/usageplans/{self.env}0plan/keys/k"
-            case ["ApiGateway", child]:
-                api = f"arn:aws:apigateway:{REGION}::/restapis/{self.env}0api"
-                return f"{api}/{child.lower()}s/{logical_id[-8:]}"
-            case ["CloudFront", "Distribution"]:
-                return f"arn:aws:cloudfront::{ACCOUNT}:distribution/E{self.env.upper()}"
-            case ["CloudFront", "OriginAccessControl"]:
-                return f"arn:aws:cloudfront::{ACCOUNT}:origin-access-control/E{self.env}"
-            case ["CloudFront", "ResponseHeadersPolicy"]:
-                return f"arn:aws:cloudfront::{ACCOUNT}:response-headers-policy/{self.env}"
+        fields = {
+            "rest": f"{REGION}:{ACCOUNT}",
+            "region": REGION,
+            "account": ACCOUNT,
+            "env": self.env,
+            "name": self.name(logical_id),
+            "lower": self.name(logical_id).lower(),
+        }
+        if kind in THROUGH:
+            return self.arn(_as_list(props[THROUGH[kind]])[0]["Ref"])
+        if kind in BY_PROPERTY:
+            path, template = BY_PROPERTY[kind]
+            value: Any = props
+            for key in path.split("."):
+                value = value[key]
+            return template.format(value=value, **fields)
+        if kind in ARNS:
+            return ARNS[kind].format(**fields)
+        if kind == "AWS::Logs::LogGroup" and "LogGroupName" in props:
+            # API Gateway's name for the stage's execution logs: `…_<api id>/<stage>`
+            group = f"API-Gateway-Execution-Logs_a1b2c3/{self.env}"
+            return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:*"
+        if kind == "AWS::CodeDeploy::DeploymentGroup":
+            application = self.name(props["ApplicationName"]["Ref"])
+            return ARNS[kind].format(**{**fields, "name": f"{application}/{fields['name']}"})
+        if kind.startswith("AWS::ApiGateway::"):  # a child of the REST API
+            child = kind.rsplit("::", 1)[1].lower()
+            return f"{ARNS['AWS::ApiGateway::RestApi'].format(**fields)}/{child}s/{logical_id[-8:]}"
         raise AssertionError(f"no ARN for {kind}")
 
     def handler_permissions(self, kind: str) -> set[str]:
