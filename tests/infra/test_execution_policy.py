@@ -120,7 +120,10 @@ ARNS: Mapping[str, str] = {
     "AWS::CodeDeploy::DeploymentGroup": "arn:aws:codedeploy:{rest}:deploymentgroup:{name}",
     "AWS::CloudWatch::Alarm": "arn:aws:cloudwatch:{rest}:alarm:{name}",
     "AWS::ApiGateway::RestApi": "arn:aws:apigateway:{region}::/restapis/{env}0api",
-    "AWS::ApiGateway::ApiKey": "arn:aws:apigateway:{region}::/apikeys/{env}0key",
+    # an API key's id, not its value
+    "AWS::ApiGateway::ApiKey": (  # pragma: allowlist secret
+        "arn:aws:apigateway:{region}::/apikeys/{env}0id"
+    ),
     "AWS::ApiGateway::UsagePlan": "arn:aws:apigateway:{region}::/usageplans/{env}0plan",
     "AWS::ApiGateway::UsagePlanKey": "arn:aws:apigateway:{region}::/usageplans/{env}0plan/keys/k",
     "AWS::CloudFront::Distribution": "arn:aws:cloudfront::{account}:distribution/E{env}",
