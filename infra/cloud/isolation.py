@@ -176,19 +176,30 @@ class EnvironmentArns:
             for path in (*API_GATEWAY_TAGGED_PATHS, "/tags")
         ]
 
-    def tag(self, kind: str) -> dict[str, dict[str, str]]:
-        return {"StringEquals": {f"aws:{kind}/{ENVIRONMENT_TAG_KEY}": self.environment}}
+    def tagged(
+        self, sid: str, actions: list[str], resources: list[str], tag: str
+    ) -> iam.PolicyStatement:
+        """Allowed where the environment's tag is on the resource (`ResourceTag`) or on the
+        request creating it (`RequestTag`)."""
+        condition = {f"aws:{tag}/{ENVIRONMENT_TAG_KEY}": self.environment}
+        return iam.PolicyStatement(
+            sid=sid, actions=actions, resources=resources, conditions={"StringEquals": condition}
+        )
+
+
+def _own_named_resources(arns: EnvironmentArns, services: tuple[str, ...]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        sid="OwnNamedResources",
+        actions=[f"{service}:*" for service in services],
+        resources=arns.named(),
+    )
 
 
 def execution_policy_statements(arns: EnvironmentArns) -> list[iam.PolicyStatement]:
     """The policy of the environment's CloudFormation execution role."""
     distributions = arns.arn("cloudfront", "distribution/*", region="")
     return [
-        iam.PolicyStatement(
-            sid="OwnNamedResources",
-            actions=[f"{service}:*" for service in NAMED_SERVICES],
-            resources=arns.named(),
-        ),
+        _own_named_resources(arns, NAMED_SERVICES),
         iam.PolicyStatement(
             sid="OwnRolesOnlyWithTheBoundary",
             actions=list(BOUNDED_ROLE_ACTIONS),
@@ -205,35 +216,35 @@ def execution_policy_statements(arns: EnvironmentArns) -> list[iam.PolicyStateme
             actions=["iam:DeleteRolePermissionsBoundary"],
             resources=["*"],
         ),
-        iam.PolicyStatement(
-            sid="CreateTaggedApis",
-            actions=["apigateway:POST", "apigateway:PUT"],
-            resources=arns.api_gateway(""),
-            conditions=arns.tag("RequestTag"),
+        arns.tagged(
+            "CreateTaggedApis",
+            ["apigateway:POST", "apigateway:PUT"],
+            arns.api_gateway(""),
+            "RequestTag",
         ),
-        iam.PolicyStatement(
-            sid="TagNewApis",
-            actions=["apigateway:PUT"],
-            resources=arns.api_gateway("/*"),
-            conditions=arns.tag("RequestTag"),
+        arns.tagged(
+            "TagNewApis",
+            ["apigateway:PUT"],
+            arns.api_gateway("/*"),
+            "RequestTag",
         ),
-        iam.PolicyStatement(
-            sid="OwnTaggedApis",
-            actions=[f"apigateway:{verb}" for verb in ("DELETE", "GET", "PATCH", "POST", "PUT")],
-            resources=arns.api_gateway("/*"),
-            conditions=arns.tag("ResourceTag"),
+        arns.tagged(
+            "OwnTaggedApis",
+            [f"apigateway:{verb}" for verb in ("DELETE", "GET", "PATCH", "POST", "PUT")],
+            arns.api_gateway("/*"),
+            "ResourceTag",
         ),
-        iam.PolicyStatement(
-            sid="CreateTaggedDistributions",
-            actions=["cloudfront:CreateDistribution", "cloudfront:TagResource"],
-            resources=[distributions],
-            conditions=arns.tag("RequestTag"),
+        arns.tagged(
+            "CreateTaggedDistributions",
+            ["cloudfront:CreateDistribution", "cloudfront:TagResource"],
+            [distributions],
+            "RequestTag",
         ),
-        iam.PolicyStatement(
-            sid="OwnTaggedDistributions",
-            actions=["cloudfront:*"],
-            resources=[distributions],
-            conditions=arns.tag("ResourceTag"),
+        arns.tagged(
+            "OwnTaggedDistributions",
+            ["cloudfront:*"],
+            [distributions],
+            "ResourceTag",
         ),
         iam.PolicyStatement(
             # Neither tags nor names in their ARNs: IAM cannot tell whose they are.
@@ -302,11 +313,7 @@ def execution_policy_statements(arns: EnvironmentArns) -> list[iam.PolicyStateme
 def boundary_statements(arns: EnvironmentArns) -> list[iam.PolicyStatement]:
     """The most any role of the environment's stack may do: its resources."""
     return [
-        iam.PolicyStatement(
-            sid="OwnNamedResources",
-            actions=[f"{service}:*" for service in RUNTIME_SERVICES],
-            resources=arns.named(),
-        ),
+        _own_named_resources(arns, RUNTIME_SERVICES),
         iam.PolicyStatement(
             # The site deployment reads its files from the bootstrap's asset bucket.
             sid="ReadAssetsOfThisBootstrap",
@@ -316,18 +323,18 @@ def boundary_statements(arns: EnvironmentArns) -> list[iam.PolicyStatement]:
                 f"arn:{arns.partition}:s3:::cdk-{arns.qualifier}-assets-{arns.account}-*/*",
             ],
         ),
-        iam.PolicyStatement(
-            # The origin key's custom resource reads the API key's value.
-            sid="OwnTaggedApis",
-            actions=["apigateway:GET"],
-            resources=arns.api_gateway("/*"),
-            conditions=arns.tag("ResourceTag"),
+        # The origin key's custom resource reads the API key's value.
+        arns.tagged(
+            "OwnTaggedApis",
+            ["apigateway:GET"],
+            arns.api_gateway("/*"),
+            "ResourceTag",
         ),
-        iam.PolicyStatement(
-            sid="InvalidateOwnDistribution",
-            actions=["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"],
-            resources=[arns.arn("cloudfront", "distribution/*", region="")],
-            conditions=arns.tag("ResourceTag"),
+        arns.tagged(
+            "InvalidateOwnDistribution",
+            ["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"],
+            [arns.arn("cloudfront", "distribution/*", region="")],
+            "ResourceTag",
         ),
         iam.PolicyStatement(
             # CodeDeploy's managed role policy reads the alarms of its deployment group.
