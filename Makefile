@@ -139,15 +139,19 @@ CHECK_ENV = @test -n "$(QUALIFIER)" || { echo "ENV=$(ENV) is not an environment 
 # What synth and deploy need: the Python app and the CDK CLI (no browser).
 cdk-tools: $(VENV)/.synced node_modules/.installed
 
-# Managed policy ARNs (comma-separated) for the environment's CloudFormation execution
-# role instead of CDK's default AdministratorAccess (docs/SECURITY.md, "What the
-# qualifier does not isolate").
+# The environment's CloudFormation execution role gets the environment's execution policy
+# (infra/cloud/isolation.py), never CDK's default AdministratorAccess: by default
+# PickANumber-$(ENV)-cfn-execution of the account of the current credentials, created by
+# `make deploy-account` (run it first). EXECUTION_POLICIES=arn,… replaces it.
 EXECUTION_POLICIES ?=
+EXECUTION_POLICY_ARN = PYTHONPATH=services $(PY) -m infra.cloud.isolation execution-policy-arn $(ENV)
 
-bootstrap: cdk-tools ## once per environment, account and region: its CDK bootstrap stack (admin credentials; EXECUTION_POLICIES=arn,…)
+bootstrap: cdk-tools ## once per environment, account and region, after deploy-account: its CDK bootstrap stack, bounded (admin credentials)
 	$(CHECK_ENV)
+	policies="$(EXECUTION_POLICIES)"; \
+	if [ -z "$$policies" ]; then policies=$$($(EXECUTION_POLICY_ARN)) || exit 1; fi; \
 	npx cdk bootstrap --qualifier $(QUALIFIER) $(TOOLKIT) $(CDK_ENV) \
-		$(if $(EXECUTION_POLICIES),--cloudformation-execution-policies $(EXECUTION_POLICIES))
+		--cloudformation-execution-policies "$$policies"
 
 deploy: cdk-tools ## deploy PickANumber-$(ENV) (ENV=dev|prod, EMAIL=alarms@example.com)
 	$(CHECK_ENV)
@@ -191,8 +195,10 @@ clean: ## remove build output (keeps .venv and local data)
 GITHUB ?= $(shell git remote get-url origin 2>/dev/null | sed -nE 's#^(https://github\.com/|git@github\.com:)([^/]+/[^/]+)$$#\2#p' | sed 's#\.git$$##')
 .PHONY: deploy-account
 # REGIONAL_ONLY=true: a further region of the account (API Gateway's logs role only);
-# ENVIRONMENTS=prod: deploy roles for these environments only (an account per environment).
+# ENVIRONMENTS=prod: deploy roles and policies for these environments only (an account per
+# environment); GITHUB_IDS=<owner id>/<repository id>: trust by GitHub's immutable ids.
 deploy-account: cdk-tools ## once per account (and region): GitHub OIDC deploy roles + API Gateway logs role (GITHUB=owner/repo)
 	npx cdk deploy PickANumber-account -c account=true $(if $(GITHUB),-c github=$(GITHUB)) \
 	  $(if $(REGIONAL_ONLY),-c account-regional-only=$(REGIONAL_ONLY)) \
-	  $(if $(ENVIRONMENTS),-c account-environments=$(ENVIRONMENTS))
+	  $(if $(ENVIRONMENTS),-c account-environments=$(ENVIRONMENTS)) \
+	  $(if $(GITHUB_IDS),-c github-ids=$(GITHUB_IDS))

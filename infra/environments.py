@@ -140,6 +140,9 @@ class EnvironmentSettings:
     release: str = "Canary10Percent5Minutes"
     # What it deploys: the routes its throttles and capacities are checked against.
     topology: Topology = field(default=TOPOLOGY, repr=False, compare=False)
+    # The AWS account this environment lives in, when it has one of its own (prod, the
+    # strongest isolation): the CDK CLI then refuses credentials of any other account.
+    aws_account: str | None = None
 
     def __post_init__(self) -> None:
         problems = list(self._problems())

@@ -6,6 +6,7 @@ themselves: the trust conditions, and that every permission of a deploy role is 
 """
 
 import fnmatch
+import json
 import os
 from typing import Any
 
@@ -137,15 +138,10 @@ def test_deploy_roles_may_only_assume_the_tagged_cdk_bootstrap_roles(template):
                 ],
             ]
         }
+        # only the roles a deployment uses: not `lookup` (ReadOnlyAccess on the whole
+        # account: another environment's logs), not `image-publishing` (no Docker assets)
         assert statement["Condition"] == {
-            "StringEquals": {
-                f"iam:ResourceTag/{BOOTSTRAP_ROLE_TAG}": [
-                    "deploy",
-                    "file-publishing",
-                    "image-publishing",
-                    "lookup",
-                ]
-            }
+            "StringEquals": {f"iam:ResourceTag/{BOOTSTRAP_ROLE_TAG}": ["deploy", "file-publishing"]}
         }
 
 
@@ -156,7 +152,10 @@ def test_no_other_identity_gets_permissions(template):
         assert {ref["Ref"] for ref in policy["Properties"]["Roles"]} <= roles
         assert "Users" not in policy["Properties"]
         assert "Groups" not in policy["Properties"]
-    assert not resources(template, "AWS::IAM::ManagedPolicy")
+    # the environments' execution policies and boundaries are attached by `cdk bootstrap`
+    # and the environment stacks, never here
+    for policy in resources(template, "AWS::IAM::ManagedPolicy").values():
+        assert not {"Roles", "Users", "Groups"} & set(policy["Properties"])
     assert not resources(template, "AWS::IAM::User")
     assert not resources(template, "AWS::IAM::AccessKey")
 
@@ -262,7 +261,7 @@ def test_missing_github_context_fails_with_a_clear_message():
         AccountSettings.from_context(app.node)
 
 
-# ---- issue 13, item 4: an environment's job cannot reach another's bootstrap roles ----
+# ---- an environment's job cannot reach another's bootstrap roles ----
 
 
 def bootstrap_role_names(qualifier: str, account: str = "123456789012") -> list[str]:
@@ -324,12 +323,7 @@ def test_each_environment_stack_uses_its_own_bootstrap_qualifier():
     assert len(seen) == 2
 
 
-def test_the_account_stack_needs_no_bootstrap(template):
-    """It is deployed with the operator's own credentials before any environment."""
-    assert "BootstrapVersion" not in template.get("Parameters", {})
-
-
-# ---- issue 13, item 8: the account stack in a second region ---------------------------
+# ---- the account stack in a second region ---------------------------
 
 
 def test_a_second_region_gets_only_the_regional_part():
@@ -394,3 +388,109 @@ def test_the_account_stack_deploys_without_any_cdk_bootstrap() -> None:
     assert "Parameters" not in template, template.get("Parameters")
     assert "Rules" not in template
     assert len(json.dumps(template)) < TEMPLATE_BODY_LIMIT
+
+
+# ---- environments that cannot reach each other ---------------------------------------
+
+
+def test_each_environment_gets_its_execution_policy_and_boundary_by_name(template):
+    """`make bootstrap ENV=<env>` and the environment's stack find them by these names."""
+    names = {
+        policy["Properties"]["ManagedPolicyName"]
+        for policy in resources(template, "AWS::IAM::ManagedPolicy").values()
+    }
+    assert names == {
+        f"PickANumber-{env}-{kind}"
+        for env in ENVIRONMENTS
+        for kind in ("cfn-execution", "permissions-boundary")
+    }
+
+
+def test_the_account_stack_stays_inline(template):
+    """The legacy synthesizer puts the template inline in CreateStack: 51,200 bytes."""
+    assert len(json.dumps(template, separators=(",", ":"))) < 51_200
+
+
+def test_an_environment_name_cannot_extend_another():
+    """The policies match `PickANumber-<env>-*`: `dev`'s would match `dev-eu`'s."""
+    with pytest.raises(AccountSettingsError, match="starts with"):
+        AccountSettings(github_owner=OWNER, github_repo=REPO, environments=("dev", "dev-eu"))
+
+
+def subjects(template: dict[str, Any]) -> set[str]:
+    return {
+        role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["StringEquals"][
+            f"{OIDC}:sub"
+        ]
+        for logical_id, role in deploy_roles(template).items()
+        if "Policy" not in logical_id
+    }
+
+
+def test_with_github_ids_the_trust_names_the_repository_by_its_immutable_ids():
+    """GitHub ("Customizing the subject claims"): a repository whose OIDC subject template
+    includes `repository_owner_id`, `repository_id` and `context` gets
+    `repository_owner_id:<id>:repository_id:<id>:environment:<env>`: a repository
+    re-created under the old name after a rename gets other ids and no access."""
+    github = {"owner": OWNER, "repo": REPO, "owner_id": "1342004", "repository_id": "718293"}
+    expected = {
+        f"repository_owner_id:1342004:repository_id:718293:environment:{env}"
+        for env in ENVIRONMENTS
+    }
+    assert subjects(synth(**{"pick-a-number:github": github})) == expected
+    # the same from the command line
+    assert subjects(synth(**{"github-ids": "1342004/718293"})) == expected
+
+
+@pytest.mark.parametrize(
+    ("owner_id", "repository_id"), [("1342004", None), ("12*", "718293"), ("x", "1")]
+)
+def test_github_ids_must_be_both_and_numbers(owner_id, repository_id):
+    with pytest.raises(AccountSettingsError, match="owner_id"):
+        AccountSettings(
+            github_owner=OWNER,
+            github_repo=REPO,
+            environments=("dev",),
+            github_owner_id=owner_id,
+            github_repository_id=repository_id,
+        )
+
+
+def context(environments: dict[str, Any]) -> dict[str, Any]:
+    return {"pick-a-number:environments": environments}
+
+
+def test_an_environment_in_an_account_of_its_own_is_pinned_to_it():
+    """Prod in an account of its own (the strongest isolation): with `aws_account` in
+    cdk.json the stack names that account, and the CDK CLI refuses to deploy it with
+    credentials of another (such as dev's deploy role)."""
+    from tests.support.synth import cdk_json_context, make_app
+
+    environments: dict[str, Any] = cdk_json_context()["pick-a-number:environments"]
+    pinned: dict[str, Any] = {
+        **environments,
+        "prod": {**environments["prod"], "aws_account": "222222222222"},
+    }
+    _, stack = make_app("prod", **context(pinned))
+    assert stack.account == "222222222222"
+    _, dev = make_app("dev", **context(pinned))
+    assert cdk.Token.is_unresolved(dev.account)  # no account named: the CLI's
+    bad: dict[str, Any] = {**environments, "prod": {**environments["prod"], "aws_account": "prod"}}
+    with pytest.raises(ValueError, match="12-digit"):
+        make_app("prod", **context(bad))
+
+
+def test_make_deploy_account_passes_the_github_ids():
+    import subprocess
+
+    from tests.support.synth import ROOT
+
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", "deploy-account", "GITHUB=o/r", "GITHUB_IDS=1/2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert "-c github-ids=1/2" in done.stdout

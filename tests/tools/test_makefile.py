@@ -33,8 +33,10 @@ def test_bootstrap_can_scope_the_execution_role() -> None:
     policy = "arn:aws:iam::123456789012:policy/pick-a-number-dev"
     scoped = bootstrap_command(ENV="dev", EXECUTION_POLICIES=policy)
     assert "--qualifier pandev" in scoped
-    assert f"--cloudformation-execution-policies {policy}" in scoped
-    assert "--cloudformation-execution-policies" not in bootstrap_command(ENV="prod")
+    assert f'policies="{policy}"' in scoped
+    assert '--cloudformation-execution-policies "$policies"' in scoped
+    # without EXECUTION_POLICIES: the environment's own (tests/infra/test_execution_policy.py)
+    assert "execution-policy-arn prod" in bootstrap_command(ENV="prod")
 
 
 @pytest.mark.parametrize("target", ["deploy", "diff", "destroy", "bootstrap", "deploy-account"])

@@ -112,3 +112,14 @@ def test_deploy_uses_oidc_per_environment_and_no_stored_keys() -> None:
         text = path.read_text()
         for forbidden in ("aws-access-key-id", "aws-secret-access-key", "AWS_SECRET_ACCESS_KEY"):
             assert forbidden not in text, (path.name, forbidden)
+
+
+def test_each_environment_deploys_with_its_own_role_and_so_its_own_account(deploy_job):
+    """The role (and the account its ARN names) and the region are variables of the
+    GitHub environment the job runs in: prod may live in an account of its own."""
+    assert deploy_job["environment"]["name"] == "${{ matrix.environment }}"
+    [credentials] = [
+        s for s in deploy_job["steps"] if "configure-aws-credentials" in s.get("uses", "")
+    ]
+    assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    assert credentials["with"]["aws-region"] == "${{ vars.AWS_REGION }}"
