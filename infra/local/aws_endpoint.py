@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 import boto3
 from botocore.config import Config
 
+from infra.local.access import AccessPolicy, caller
 from infra.local.backup_operations import (
     BACKUP_OPERATIONS,
     BackupOperations,
@@ -176,6 +177,14 @@ class _Handler(BaseHTTPRequestHandler):
         target = self.headers.get("X-Amz-Target", "")
         operation = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
         endpoint = self.server.endpoint
+        key = caller(self.headers.get("Authorization"))
+        denial = endpoint.policy and endpoint.policy.denial(key, operation, body)
+        if denial:
+            error = DynamoDBError("AccessDeniedException", denial)
+            self._reply(
+                400, [("Content-Type", JSON_CONTENT_TYPE)], json.dumps(error.body()).encode()
+            )
+            return
         if operation in BACKUP_OPERATIONS:
             self._answer_backup_operation(endpoint.backups, operation, body)
             return
@@ -232,9 +241,17 @@ class _Server(ThreadingHTTPServer):
 
 class LocalAwsEndpoint:
     """DynamoDB Local (a child process) behind a loopback HTTP endpoint that adds
-    the backup API. `data_dir=None`: tables and backups last as long as the process."""
+    the backup API. `data_dir=None`: tables and backups last as long as the process;
+    `policy`: the functions' grants it enforces (None: every caller may do anything)."""
 
-    def __init__(self, data_dir: Path | None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        data_dir: Path | None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        policy: AccessPolicy | None = None,
+    ) -> None:
+        self.policy = policy
         self.engine = DynamoDBLocal(data_dir / "dynamodb" if data_dir else None)
         self.gate = WriteGate()
         self._server = _Server((host, port), _Handler)

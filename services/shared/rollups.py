@@ -24,7 +24,7 @@ import calendar
 import math
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -69,6 +69,13 @@ def unlimited() -> float:
 
 def _attribute(number: int) -> str:
     return f"n{number}"
+
+
+def rollup_histogram(item: Mapping[str, Any]) -> Histogram:
+    """The counts a rollup item (one day, or one part of a day) holds."""
+    return Histogram.from_mapping(
+        {n: int(item[_attribute(n)]["N"]) for n in NUMBERS if _attribute(n) in item}
+    )
 
 
 class RollupContention(RuntimeError):
@@ -184,16 +191,7 @@ class RollupStore:
             )
             for page in pages:
                 for item in page.get("Items", []):
-                    yield (
-                        item["sk"]["S"],
-                        Histogram.from_mapping(
-                            {
-                                n: int(item[_attribute(n)]["N"])
-                                for n in NUMBERS
-                                if _attribute(n) in item
-                            }
-                        ),
-                    )
+                    yield item["sk"]["S"], rollup_histogram(item)
 
     def replace_day(self, snapshot: RollupSnapshot, histogram: Histogram) -> None:
         """Make `histogram` the whole rollup of the snapshot's day (one item, the day's
