@@ -241,7 +241,8 @@ def test_a_function_may_call_what_it_declares_and_nothing_else():
         f"{TABLE_ARN.format(TABLE)} because no identity-based policy allows the "
         "dynamodb:GetItem action"
     )
-    assert elsewhere is not None and TABLE_ARN.format("other") in elsewhere
+    assert elsewhere is not None
+    assert TABLE_ARN.format("other") in elsewhere
 
 
 def test_a_transaction_needs_the_action_of_each_of_its_items():
@@ -250,7 +251,8 @@ def test_a_transaction_needs_the_action_of_each_of_its_items():
 
     assert POLICY.denial(AGGREGATOR.name, "TransactWriteItems", transaction("Update")) is None
     denied = POLICY.denial(AGGREGATOR.name, "TransactWriteItems", transaction("Update", "Put"))
-    assert denied is not None and "dynamodb:PutItem" in denied
+    assert denied is not None
+    assert "dynamodb:PutItem" in denied
 
 
 def test_backup_grants_cover_the_tables_backups_and_listing_only():
