@@ -12,7 +12,24 @@ from types import FrameType
 
 from infra.local.stack import REAL_AWS, EmulatedStack, Options
 
-DEFAULTS = Options()
+DEFAULTS = dataclasses.replace(Options(), data_dir=Path(".local"))  # the working directory's
+# What an option means, where its name does not say; its default is its Options field's.
+HELP = {
+    "host": "address of the app (%(default)s)",
+    "port": "0: any free port",
+    "aws_port": "embedded AWS port; 0: any free",
+    "data_dir": "local data (%(default)s)",
+    "ephemeral": "keep everything in memory: the data dir is neither read nor locked",
+    "endpoint_url": "use this AWS-compatible endpoint instead of the embedded one; "
+    f"'{REAL_AWS}': real AWS with the usual credentials",
+    "chaos": "fault rate (0 to 1) of stream batches",
+    "chaos_seed": "repeatable chaos",
+    "throttle_rate": "API requests per second (the topology's: %(default)s); 0: no throttling",
+    "batching_window": "the stream's batching window, seconds (the topology's: %(default)s)",
+    "parallelization_factor": "stream batches of a shard processed at once (%(default)s)",
+    "function_log_level": "Powertools log level of the functions (%(default)s)",
+}
+OPTIONAL_TYPES = {"endpoint_url": str, "chaos_seed": int}  # no default, so no type to copy
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,56 +38,13 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m infra.local",
         description="Run Pick a Number locally: web app, API, DynamoDB and its stream, backups.",
     )
-    parser.add_argument("--host", default=DEFAULTS.host, help="address of the app (%(default)s)")
-    parser.add_argument("--port", type=int, default=DEFAULTS.port, help="0: any free port")
-    parser.add_argument(
-        "--aws-port", type=int, default=DEFAULTS.aws_port, help="embedded AWS port; 0: any free"
-    )
-    parser.add_argument(
-        "--data-dir", type=Path, default=Path(".local"), help="local data (%(default)s)"
-    )
-    parser.add_argument(
-        "--ephemeral",
-        action="store_true",
-        help="keep everything in memory: the data dir is neither read nor locked",
-    )
-    parser.add_argument(
-        "--endpoint-url",
-        help=f"use this AWS-compatible endpoint instead of the embedded one; '{REAL_AWS}': "
-        "real AWS with the usual credentials",
-    )
-    parser.add_argument("--table-name", default=DEFAULTS.table_name)
-    parser.add_argument("--web-dir", type=Path, default=DEFAULTS.web_dir)
-    parser.add_argument(
-        "--chaos", type=float, default=0.0, metavar="RATE", help="fault rate of stream batches"
-    )
-    parser.add_argument("--chaos-seed", type=int, help="repeatable chaos")
-    parser.add_argument(
-        "--throttle-rate",
-        type=float,
-        default=DEFAULTS.throttle_rate,
-        help="API requests per second (the topology's: %(default)s); 0 turns throttling off",
-    )
-    parser.add_argument("--throttle-burst", type=int, default=DEFAULTS.throttle_burst)
-    parser.add_argument(
-        "--batching-window",
-        type=float,
-        default=DEFAULTS.batching_window,
-        metavar="SECONDS",
-        help="the stream's batching window (the topology's: %(default)s)",
-    )
-    parser.add_argument(
-        "--parallelization-factor",
-        type=int,
-        default=DEFAULTS.parallelization_factor,
-        metavar="N",
-        help="stream batches of a shard processed at once (the topology's: %(default)s)",
-    )
-    parser.add_argument(
-        "--function-log-level",
-        default=DEFAULTS.function_log_level,
-        help="Powertools log level of the functions (%(default)s)",
-    )
+    for field in dataclasses.fields(Options):
+        flag, default = "--" + field.name.replace("_", "-"), getattr(DEFAULTS, field.name)
+        if isinstance(default, bool):
+            parser.add_argument(flag, action="store_true", help=HELP.get(field.name))
+        else:
+            kind = OPTIONAL_TYPES.get(field.name) or type(default)
+            parser.add_argument(flag, type=kind, default=default, help=HELP.get(field.name))
     return parser
 
 
