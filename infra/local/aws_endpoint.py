@@ -9,7 +9,9 @@ in AWS (AWS_ENDPOINT_URL), and so does the AWS CLI:
 `aws --endpoint-url http://127.0.0.1:8001 dynamodb scan --table-name ...`.
 
 Every write passes a gate that a backup closes while it copies a table, so a
-backup is one consistent point in time, as DynamoDB's are.
+backup is one consistent point in time, as DynamoDB's are. A function's request
+that its declaration does not grant is refused first, as IAM would
+(`infra.local.access`).
 """
 
 import contextlib
