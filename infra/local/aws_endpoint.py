@@ -244,6 +244,9 @@ class LocalAwsEndpoint:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    def client(self) -> "DynamoDBClient":
+        return dynamodb(self.endpoint_url)
+
     def engine_call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
         """One operation on the engine itself, a write through the gate like any other."""
         headers = {**ENGINE_HEADERS, "X-Amz-Target": TARGET_PREFIX + operation}
