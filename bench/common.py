@@ -16,6 +16,8 @@ from typing import Any
 
 # Importing infra puts services/ (the functions' packages) on the path.
 from infra import REPO_ROOT, SERVICES_ROOT
+from infra.local.events import DEFAULT_REGION
+from infra.local.runtime import FAKE_CREDENTIALS, use_aws_environment
 
 ROOT = REPO_ROOT
 SERVICES = SERVICES_ROOT
@@ -27,10 +29,8 @@ READ_UNIT_BYTES = 4096
 EVENTUAL_READ_UNIT = 0.5
 
 FAKE_AWS = {
-    "AWS_ACCESS_KEY_ID": "fake",
-    "AWS_SECRET_ACCESS_KEY": "fake",
-    "AWS_SESSION_TOKEN": "fake",
-    "AWS_DEFAULT_REGION": "us-east-1",
+    **FAKE_CREDENTIALS,
+    "AWS_DEFAULT_REGION": DEFAULT_REGION,
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
 }
 
@@ -50,10 +50,9 @@ def app_environment(table_name: str, *, metrics: bool = True) -> dict[str, str]:
 def fake_aws(table_name: str) -> None:
     """Point this process at a fake account before any handler is imported."""
     # In process, the EMF metric lines would interleave with the printed tables.
-    os.environ.update({**FAKE_AWS, **app_environment(table_name, metrics=False)})
+    use_aws_environment(None, region=DEFAULT_REGION)
+    os.environ.update(app_environment(table_name, metrics=False))
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        os.environ.pop(name, None)
 
 
 def free_port() -> int:

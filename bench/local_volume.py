@@ -18,7 +18,6 @@ Sizes: 10k on both sides, then 100k on DynamoDB Local alone (`--long`: 1M too).
 Traffic goes to 127.0.0.1 only; every wait is bounded.
 """
 
-import os
 import signal
 import socket
 import subprocess
@@ -394,12 +393,10 @@ def run(quick: bool = False, long: bool = False) -> dict[str, Any]:
     compared = 2_000 if quick else 10_000
     volumes = [10_000] if quick else [100_000, *([1_000_000] if long else [])]
     # Local engines only: any credentials do, never real ones.
-    os.environ.update(
-        {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local"}
-        | {"AWS_SECRET_ACCESS_KEY": "local", "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled"}
-    )
-    os.environ.pop("AWS_SESSION_TOKEN", None)
-    os.environ.pop("AWS_PROFILE", None)
+    from infra.local.events import DEFAULT_REGION
+    from infra.local.runtime import use_aws_environment
+
+    use_aws_environment(None, region=DEFAULT_REGION)
     results = [_measure(ENGINE, compared, samples)]
     write_results("local_volume", {"samples": samples, "results": results})
     for volume in volumes:

@@ -107,7 +107,7 @@ class TablePart(Enum):
 @dataclass(frozen=True)
 class TableActions:
     """IAM actions (`dynamodb:*`) a function's code calls, and on what. The CDK app grants
-    a function exactly these (the local stack's emulator enforces none)."""
+    a function exactly these, and the local stack's endpoint refuses it any other."""
 
     actions: tuple[str, ...]
     on: TablePart = TablePart.TABLE

@@ -7,6 +7,8 @@ from pathlib import Path
 import freezegun
 import pytest
 
+from infra.local.events import DEFAULT_REGION
+from infra.local.runtime import use_aws_environment
 from infra.topology import RuntimeSettings, process_environment
 from tests.support.engines import DYNAMODB_LOCAL
 
@@ -15,22 +17,15 @@ TEST_RUNTIME = RuntimeSettings(log_level="WARNING", tracing=False, shared_proces
 TEST_TABLE_NAME = "pick-a-number-test"
 
 # Before any handler module is imported: they read their settings at import.
+use_aws_environment(None, region=DEFAULT_REGION)
 os.environ.update(
     {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         # The functions' settings, from the topology (the backup function's retention
         # is every environment's default, as in the local stack).
         **process_environment(TEST_TABLE_NAME, TEST_RUNTIME),
     }
 )
-os.environ.pop("AWS_ENDPOINT_URL", None)
-os.environ.pop("AWS_PROFILE", None)
-
 # freezegun's first freeze reads every attribute of every loaded module; once a test
 # has imported the CDK (thousands of jsii modules, no clock among them) that took
 # over a minute. Skipping them leaves what a frozen test sees unchanged.

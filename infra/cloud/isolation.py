@@ -197,9 +197,17 @@ def _own_named_resources(arns: EnvironmentArns, services: tuple[str, ...]) -> ia
 
 def execution_policy_statements(arns: EnvironmentArns) -> list[iam.PolicyStatement]:
     """The policy of the environment's CloudFormation execution role."""
-    distributions = arns.arn("cloudfront", "distribution/*", region="")
     return [
         _own_named_resources(arns, NAMED_SERVICES),
+        *_own_role_statements(arns),
+        *_own_tagged_statements(arns),
+        *_deployment_input_statements(arns),
+    ]
+
+
+def _own_role_statements(arns: EnvironmentArns) -> list[iam.PolicyStatement]:
+    """Its own roles, only with the boundary, which no one may remove."""
+    return [
         iam.PolicyStatement(
             sid="OwnRolesOnlyWithTheBoundary",
             actions=list(BOUNDED_ROLE_ACTIONS),
@@ -216,6 +224,13 @@ def execution_policy_statements(arns: EnvironmentArns) -> list[iam.PolicyStateme
             actions=["iam:DeleteRolePermissionsBoundary"],
             resources=["*"],
         ),
+    ]
+
+
+def _own_tagged_statements(arns: EnvironmentArns) -> list[iam.PolicyStatement]:
+    """What has no name in its ARN: its own by tag, or, where IAM cannot tell, shared."""
+    distributions = arns.arn("cloudfront", "distribution/*", region="")
+    return [
         arns.tagged(
             "CreateTaggedApis",
             ["apigateway:POST", "apigateway:PUT"],
@@ -259,6 +274,13 @@ def execution_policy_statements(arns: EnvironmentArns) -> list[iam.PolicyStateme
                 arns.arn("cloudfront", "response-headers-policy/*", region=""),
             ],
         ),
+    ]
+
+
+def _deployment_input_statements(arns: EnvironmentArns) -> list[iam.PolicyStatement]:
+    """Stream mappings of its own functions, and what the template reads: the layer,
+    its parameters, the bootstrap's assets, the reads that have no resource."""
+    return [
         iam.PolicyStatement(
             sid="StreamMappingsOfOwnFunctions",
             actions=[

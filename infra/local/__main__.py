@@ -11,8 +11,34 @@ from pathlib import Path
 from types import FrameType
 
 from infra.local.stack import REAL_AWS, EmulatedStack, Options
+from infra.topology import STREAM_CONSUMER
 
-DEFAULTS = Options()
+DEFAULTS = dataclasses.replace(Options(), data_dir=Path(".local"))  # the working directory's
+# What an option means, where its name does not say; its default is its Options field's.
+HELP = {
+    "host": "address of the app (%(default)s)",
+    "port": "0: any free port",
+    "aws_port": "embedded AWS port; 0: any free",
+    "data_dir": "local data (%(default)s)",
+    "ephemeral": "keep everything in memory: the data dir is neither read nor locked",
+    "endpoint_url": "use this AWS-compatible endpoint instead of the embedded one; "
+    f"'{REAL_AWS}': real AWS with the usual credentials",
+    "chaos": "fault rate (0 to 1) of stream batches",
+    "chaos_seed": "repeatable chaos",
+    "throttle_rate": "the stage's requests per second, every route together (the topology's: "
+    "%(default)s); each route also has its own, the topology's; 0 turns all off",
+    "batching_window": "the stream's batching window, seconds (the topology's: %(default)s)",
+    "parallelization_factor": "stream batches of a shard processed at once (%(default)s)",
+    "function_log_level": "Powertools log level of the functions (%(default)s)",
+}
+# No default to copy a type from, or a whole-number default of a float option.
+OPTIONAL_TYPES = {
+    "endpoint_url": str,
+    "chaos_seed": int,
+    "batching_window": float,
+    "throttle_rate": float,
+    "chaos": float,
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,57 +47,13 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m infra.local",
         description="Run Pick a Number locally: web app, API, DynamoDB and its stream, backups.",
     )
-    parser.add_argument("--host", default=DEFAULTS.host, help="address of the app (%(default)s)")
-    parser.add_argument("--port", type=int, default=DEFAULTS.port, help="0: any free port")
-    parser.add_argument(
-        "--aws-port", type=int, default=DEFAULTS.aws_port, help="embedded AWS port; 0: any free"
-    )
-    parser.add_argument(
-        "--data-dir", type=Path, default=Path(".local"), help="local data (%(default)s)"
-    )
-    parser.add_argument(
-        "--ephemeral",
-        action="store_true",
-        help="keep everything in memory: the data dir is neither read nor locked",
-    )
-    parser.add_argument(
-        "--endpoint-url",
-        help=f"use this AWS-compatible endpoint instead of the embedded one; '{REAL_AWS}': "
-        "real AWS with the usual credentials",
-    )
-    parser.add_argument("--table-name", default=DEFAULTS.table_name)
-    parser.add_argument("--web-dir", type=Path, default=DEFAULTS.web_dir)
-    parser.add_argument(
-        "--chaos", type=float, default=0.0, metavar="RATE", help="fault rate of stream batches"
-    )
-    parser.add_argument("--chaos-seed", type=int, help="repeatable chaos")
-    parser.add_argument(
-        "--throttle-rate",
-        type=float,
-        default=DEFAULTS.throttle_rate,
-        help="the stage's requests per second, every route together (the topology's: "
-        "%(default)s); each route also has its own, the topology's; 0 turns all off",
-    )
-    parser.add_argument("--throttle-burst", type=int, default=DEFAULTS.throttle_burst)
-    parser.add_argument(
-        "--batching-window",
-        type=float,
-        default=DEFAULTS.batching_window,
-        metavar="SECONDS",
-        help="the stream's batching window (the topology's: %(default)s)",
-    )
-    parser.add_argument(
-        "--parallelization-factor",
-        type=int,
-        default=DEFAULTS.parallelization_factor,
-        metavar="N",
-        help="stream batches of a shard processed at once (the topology's: %(default)s)",
-    )
-    parser.add_argument(
-        "--function-log-level",
-        default=DEFAULTS.function_log_level,
-        help="Powertools log level of the functions (%(default)s)",
-    )
+    for field in dataclasses.fields(Options):
+        flag, default = "--" + field.name.replace("_", "-"), getattr(DEFAULTS, field.name)
+        if isinstance(default, bool):
+            parser.add_argument(flag, action="store_true", help=HELP.get(field.name))
+        else:
+            kind = OPTIONAL_TYPES.get(field.name) or type(default)
+            parser.add_argument(flag, type=kind, default=default, help=HELP.get(field.name))
     return parser
 
 
@@ -80,8 +62,10 @@ def parse_options(argv: list[str] | None = None) -> Options:
     args = parser.parse_args(argv)
     if not 0 <= args.chaos <= 1:
         parser.error("--chaos is a probability between 0 and 1")
-    if not 1 <= args.parallelization_factor <= 10:
-        parser.error("--parallelization-factor is between 1 and 10, as in Lambda")
+    try:  # the topology's one rule for it, as in the CDK app
+        STREAM_CONSUMER.with_parallelization(args.parallelization_factor)
+    except ValueError as error:
+        parser.error(f"--parallelization-factor: {error}")
     args.function_log_level = args.function_log_level.upper()
     return Options(
         **{field.name: getattr(args, field.name) for field in dataclasses.fields(Options)}

@@ -9,14 +9,15 @@ in AWS (AWS_ENDPOINT_URL), and so does the AWS CLI:
 `aws --endpoint-url http://127.0.0.1:8001 dynamodb scan --table-name ...`.
 
 Every write passes a gate that a backup closes while it copies a table, so a
-backup is one consistent point in time, as DynamoDB's are.
+backup is one consistent point in time, as DynamoDB's are. A function's request
+that its declaration does not grant is refused first, as IAM would
+(`infra.local.access`).
 """
 
-import http.client
+import contextlib
 import json
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,12 +26,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 import boto3
 from botocore.config import Config
+from urllib3 import HTTPConnectionPool
+from urllib3.connection import HTTPConnection
 
+from infra.local.access import AccessPolicy, caller
 from infra.local.backup_operations import (
     BACKUP_OPERATIONS,
     BackupOperations,
     DynamoDBError,
-    json_default,
 )
 from infra.local.engine import DynamoDBLocal
 from infra.topology import TABLE
@@ -55,7 +58,13 @@ WRITE_OPERATIONS: Final = frozenset(
     }
 )
 HOP_BY_HOP: Final = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
-IDLE_CONNECTION_SECONDS: Final = 20.0
+ENGINE_TIMEOUT_SECONDS: Final = 120
+# The engine checks a request's signature for form only.
+ENGINE_HEADERS: Final = {
+    "Content-Type": JSON_CONTENT_TYPE,
+    "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/"
+    "aws4_request, SignedHeaders=host, Signature=0",
+}
 
 # Emulators answer only the plain regional endpoint, not account-based ones.
 CLIENT_CONFIG: Final = Config(
@@ -101,67 +110,34 @@ class WriteGate:
                 self._condition.notify_all()
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: Path) -> None:
-        super().__init__("localhost", timeout=120)
-        self._path = str(path)
-        self.idle_since = time.monotonic()
+class _UnixConnection(HTTPConnection):
+    """urllib3's HTTP connection, over the engine's Unix socket instead of TCP."""
 
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self._path)
+    def __init__(self, *args: Any, socket_path: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.socket_path = socket_path
+
+    def _new_conn(self) -> socket.socket:
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.settimeout(ENGINE_TIMEOUT_SECONDS)
+        connection.connect(self.socket_path)
+        return connection
 
 
-class EngineConnections:
-    """Keep-alive connections to the engine's socket, reused across requests."""
+class EngineConnections(HTTPConnectionPool):
+    """Keep-alive connections to the engine's socket, reused across requests (urllib3
+    drops one the engine closed while it was idle, and opens another)."""
+
+    ConnectionCls = _UnixConnection
 
     def __init__(self, socket_path: Path) -> None:
-        self._path = socket_path
-        self._idle: list[_UnixConnection] = []
-        self._lock = threading.Lock()
+        super().__init__("localhost", maxsize=64, retries=False, socket_path=str(socket_path))
 
     def forward(
         self, method: str, path: str, body: bytes, headers: dict[str, str]
     ) -> tuple[int, list[tuple[str, str]], bytes]:
-        connection, reused = self._take()
-        try:
-            connection.request(method, path, body, headers)
-            response = connection.getresponse()
-        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-            connection.close()
-            if not reused:
-                raise
-            # The engine closed an idle connection before reading the request.
-            connection = _UnixConnection(self._path)
-            connection.request(method, path, body, headers)
-            response = connection.getresponse()
-        payload = response.read()
-        if response.will_close:
-            connection.close()
-        else:
-            self._give_back(connection)
-        return response.status, response.getheaders(), payload
-
-    def _take(self) -> tuple[_UnixConnection, bool]:
-        with self._lock:
-            while self._idle:
-                connection = self._idle.pop()
-                if time.monotonic() - connection.idle_since < IDLE_CONNECTION_SECONDS:
-                    return connection, True
-                connection.close()
-        return _UnixConnection(self._path), False
-
-    def _give_back(self, connection: _UnixConnection) -> None:
-        connection.idle_since = time.monotonic()
-        with self._lock:
-            self._idle.append(connection)
-
-    def close(self) -> None:
-        with self._lock:
-            for connection in self._idle:
-                connection.close()
-            self._idle.clear()
+        response = self.urlopen(method, path, body=body, headers=headers, redirect=False)
+        return response.status, list(response.headers.items()), response.data
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -176,6 +152,14 @@ class _Handler(BaseHTTPRequestHandler):
         target = self.headers.get("X-Amz-Target", "")
         operation = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
         endpoint = self.server.endpoint
+        key = caller(self.headers.get("Authorization"))
+        denial = endpoint.policy and endpoint.policy.denial(key, operation, body)
+        if denial:
+            error = DynamoDBError("AccessDeniedException", denial)
+            self._reply(
+                400, [("Content-Type", JSON_CONTENT_TYPE)], json.dumps(error.body()).encode()
+            )
+            return
         if operation in BACKUP_OPERATIONS:
             self._answer_backup_operation(endpoint.backups, operation, body)
             return
@@ -208,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, TypeError, KeyError) as error:
             result = DynamoDBError("ValidationException", f"invalid request: {error}").body()
             status = 400
-        payload = json.dumps(result, default=json_default).encode()
+        payload = json.dumps(result).encode()
         self._reply(status, [("Content-Type", JSON_CONTENT_TYPE)], payload)
 
     def _reply(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
@@ -232,16 +216,24 @@ class _Server(ThreadingHTTPServer):
 
 class LocalAwsEndpoint:
     """DynamoDB Local (a child process) behind a loopback HTTP endpoint that adds
-    the backup API. `data_dir=None`: tables and backups last as long as the process."""
+    the backup API. `data_dir=None`: tables and backups last as long as the process;
+    `policy`: the functions' grants it enforces (None: every caller may do anything)."""
 
-    def __init__(self, data_dir: Path | None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        data_dir: Path | None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        policy: AccessPolicy | None = None,
+    ) -> None:
+        self.policy = policy
         self.engine = DynamoDBLocal(data_dir / "dynamodb" if data_dir else None)
         self.gate = WriteGate()
         self._server = _Server((host, port), _Handler)
         self._server.endpoint = self
         self.engine_connections = EngineConnections(self.engine.socket_path)
         self.backups = BackupOperations(
-            data_dir / "backups" if data_dir else None, self.client, self.gate
+            data_dir / "backups" if data_dir else None, self.engine_call, self.gate
         )
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="aws-endpoint", daemon=True
@@ -254,6 +246,18 @@ class LocalAwsEndpoint:
 
     def client(self) -> "DynamoDBClient":
         return dynamodb(self.endpoint_url)
+
+    def engine_call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        """One operation on the engine itself, a write through the gate like any other."""
+        headers = {**ENGINE_HEADERS, "X-Amz-Target": TARGET_PREFIX + operation}
+        body = json.dumps(request).encode()
+        with self.gate.write() if operation in WRITE_OPERATIONS else contextlib.nullcontext():
+            status, _, payload = self.engine_connections.forward("POST", "/", body, headers)
+        answer: dict[str, Any] = json.loads(payload)
+        if status != 200:
+            code = str(answer.get("__type", "")).rpartition("#")[2]
+            raise DynamoDBError(code, answer.get("message") or answer.get("Message", ""), status)
+        return answer
 
     def start(self) -> None:
         self.engine.start()

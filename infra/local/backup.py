@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from infra.local.scheduler import scheduled_event
-from infra.local.stack import Options, local_functions, read_state, use_running_stack
+from infra.local.stack import REAL_AWS, Options, local_functions, read_state, use_running_stack
 from infra.topology import BACKUP_SCHEDULE
 
 
@@ -19,7 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     state = read_state(args.data_dir)
     use_running_stack(state)
     # INFO: the backup's own log lines (created, pruned) say what it did.
-    options = Options(table_name=state["table_name"], function_log_level="INFO")
+    # The function keeps its own identity against the embedded endpoint (it has an engine).
+    endpoint_url = None if state["engine_pid"] else (state["endpoint_url"] or REAL_AWS)
+    options = Options(
+        table_name=state["table_name"], endpoint_url=endpoint_url, function_log_level="INFO"
+    )
     backup = local_functions(options)[BACKUP_SCHEDULE.function.name]
     result = backup.invoke(scheduled_event(BACKUP_SCHEDULE, datetime.now(UTC)))
     print(json.dumps(result, indent=2, default=str))

@@ -9,7 +9,6 @@ a new table without a stream, as in AWS, and loads the items; until the load is
 done, DescribeTable reports the table as CREATING.
 """
 
-import base64
 import contextlib
 import json
 import os
@@ -19,12 +18,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+from typing import Any, Final, Protocol
 
 BACKUP_OPERATIONS: Final = frozenset(
     {
@@ -48,6 +43,11 @@ SOURCE_DETAILS: Final = ("TableName", "TableId", "TableArn", "KeySchema", "Billi
 
 class Gate(Protocol):
     def closed(self) -> contextlib.AbstractContextManager[None]: ...
+
+
+# The engine's JSON protocol: an operation and its request in, its answer out (or
+# DynamoDBError): items stay in DynamoDB's own JSON, binary values base64 text.
+Call = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
 class DynamoDBError(Exception):
@@ -74,25 +74,18 @@ class BackupOperations:
     def __init__(
         self,
         directory: Path | None,
-        client: Callable[[], "DynamoDBClient"],
+        call: Call,
         gate: Gate,
         clock: Callable[[], float] = _now,
     ) -> None:
         self._temporary = directory is None
         self.directory = directory or Path(tempfile.mkdtemp(prefix="pick-a-number-backups-"))
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._client_factory = client
-        self._client: DynamoDBClient | None = None
+        self._call = call
         self._gate = gate
         self._clock = clock
         self._lock = threading.Lock()
         self._restoring: set[str] = set()
-
-    @property
-    def client(self) -> "DynamoDBClient":
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
 
     def close(self) -> None:
         if self._temporary:
@@ -169,8 +162,10 @@ class BackupOperations:
             "BillingMode": "PAY_PER_REQUEST",
         }
         try:
-            self.client.create_table(**create)
-        except self.client.exceptions.ResourceInUseException:
+            self._call("CreateTable", create)
+        except DynamoDBError as error:
+            if error.code != "ResourceInUseException":
+                raise
             message = f"Table already exists: {target}"
             raise DynamoDBError("TableAlreadyExistsException", message) from None
         with self._lock:
@@ -180,13 +175,12 @@ class BackupOperations:
         )
         loader.start()
         loader.join(SYNCHRONOUS_RESTORE_SECONDS)
-        description = self.client.describe_table(TableName=target)["Table"]
-        answer: dict[str, Any] = dict(description)
+        answer: dict[str, Any] = self._call("DescribeTable", {"TableName": target})["Table"]
         answer["TableStatus"] = "CREATING" if loader.is_alive() else "ACTIVE"
         answer["RestoreSummary"] = {
             "SourceBackupArn": header["arn"],
             "SourceTableArn": source["TableArn"],
-            "RestoreDateTime": datetime.fromtimestamp(self._clock(), UTC),
+            "RestoreDateTime": self._clock(),
             "RestoreInProgress": loader.is_alive(),
         }
         return {"TableDescription": answer}
@@ -211,10 +205,7 @@ class BackupOperations:
         """Copy every item of the table into the backup's file; its header."""
         path = self._path(arn)
         temporary = path.with_suffix(".tmp")
-        lines = [
-            json.dumps(item, separators=(",", ":"), default=json_default)
-            for item in self._scan(table["TableName"])
-        ]
+        lines = [json.dumps(item, separators=(",", ":")) for item in self._scan(table["TableName"])]
         size = sum(len(line) for line in lines)
         header = {
             "version": FORMAT_VERSION,
@@ -224,11 +215,11 @@ class BackupOperations:
             "size": size,
             "items": len(lines),
             "source": {key: table[key] for key in SOURCE_DETAILS if key in table}
-            | {"TableCreationDateTime": _epoch(table.get("CreationDateTime"), created)},
+            | {"TableCreationDateTime": table.get("CreationDateTime", created)},
             "attribute_definitions": table["AttributeDefinitions"],
         }
         with temporary.open("w", encoding="utf-8") as out:
-            out.write(json.dumps(header, default=json_default) + "\n")
+            out.write(json.dumps(header) + "\n")
             for line in lines:
                 out.write(line + "\n")
             out.flush()
@@ -239,11 +230,13 @@ class BackupOperations:
         return header
 
     def _scan(self, table_name: str) -> Iterator[dict[str, Any]]:
-        pages = self.client.get_paginator("scan").paginate(
-            TableName=table_name, ConsistentRead=True
-        )
-        for page in pages:
+        request: dict[str, Any] = {"TableName": table_name, "ConsistentRead": True}
+        while True:
+            page = self._call("Scan", request)
             yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _load(self, arn: str, target: str) -> None:
         try:
@@ -262,13 +255,15 @@ class BackupOperations:
     def _put(self, table: str, requests: list[dict[str, Any]]) -> None:
         pending: Any = {table: requests}
         while pending:
-            pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems")
+            pending = self._call("BatchWriteItem", {"RequestItems": pending}).get(
+                "UnprocessedItems"
+            )
 
     def _items(self, arn: str) -> Iterator[dict[str, Any]]:
         with self._path(arn).open(encoding="utf-8") as lines:
             next(lines)
             for line in lines:
-                yield _with_binary(json.loads(line))
+                yield json.loads(line)
 
     def _path(self, arn: str) -> Path:
         return self.directory / (arn.rsplit("/", 1)[-1] + ".jsonl")
@@ -299,8 +294,10 @@ class BackupOperations:
 
     def _describe_table(self, table_name: str) -> dict[str, Any]:
         try:
-            table: dict[str, Any] = dict(self.client.describe_table(TableName=table_name)["Table"])
-        except self.client.exceptions.ResourceNotFoundException:
+            table: dict[str, Any] = self._call("DescribeTable", {"TableName": table_name})["Table"]
+        except DynamoDBError as error:
+            if error.code != "ResourceNotFoundException":
+                raise
             message = f"Table not found: {table_name}"
             raise DynamoDBError("TableNotFoundException", message) from None
         return table
@@ -350,33 +347,6 @@ def _required(request: dict[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise DynamoDBError("ValidationException", f"{key} is required")
     return value
-
-
-def json_default(value: Any) -> Any:
-    """JSON for what boto3 parses out of DynamoDB: times as epoch seconds (DynamoDB's
-    own JSON form), binary values as base64 (see `_with_binary`)."""
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(value).decode()
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
-def _with_binary(value: Any) -> Any:
-    """An item read back from a backup file, its binary values bytes again."""
-    if isinstance(value, dict):
-        if set(value) == {"B"} and isinstance(value["B"], str):
-            return {"B": base64.b64decode(value["B"])}
-        if set(value) == {"BS"}:
-            return {"BS": [base64.b64decode(v) for v in value["BS"]]}
-        return {key: _with_binary(inner) for key, inner in value.items()}
-    if isinstance(value, list):
-        return [_with_binary(inner) for inner in value]
-    return value
-
-
-def _epoch(value: datetime | None, default: float) -> float:
-    return value.timestamp() if value is not None else default
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -1,19 +1,23 @@
 """The local stack's HTTP server: bytes on a socket in, an `HttpRequest` to
 `respond`, its `HttpResponse` back out. Nothing here knows routes, functions or files.
 
-It reads Content-Length and chunked bodies, stops reading a body longer than
-`MAX_BODY_BYTES` (the request is marked oversize and the connection closed after
-the answer), and answers every method and every malformed request through `respond`
-or as problem+json, never as http.server's HTML pages.
+It reads Content-Length and chunked bodies. A body longer than `MAX_BODY_BYTES` is
+read and dropped (the request is marked oversize: the gateway answers 413) up to
+API Gateway's 10 MB payload limit; past it the answer is API Gateway's own 413,
+and the connection is closed unread. It answers every method and every malformed
+request through `respond` or as problem+json, never as http.server's HTML pages.
 """
 
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Final
 
 from infra.local.proxy import HttpRequest, HttpResponse, problem
 from shared.http import Problem
 from shared.schemas import MAX_BODY_BYTES
+
+PAYLOAD_LIMIT_BYTES: Final = 10 * 2**20  # API Gateway's, for a REST API
+TOO_LONG: Final = b'{"message":"Request Too Long"}'
 
 Respond = Callable[[HttpRequest], HttpResponse]
 
@@ -60,19 +64,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._write(problem(Problem(code, title, message or explain or title)))
 
     def _read_request(self) -> HttpRequest | None:
-        oversize = False
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            body, oversize = self._read_chunked()
-        else:
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                self.send_error(400, "Bad Content-Length")
-                return None
-            oversize = length > MAX_BODY_BYTES
-            body = b"" if oversize else self.rfile.read(length)
-        if oversize:
-            self.close_connection = True  # the rest of the body is never read
+        try:
+            body, size = self._read_body()
+        except ValueError:
+            self.send_error(400, "Bad Content-Length")
+            return None
+        if size > PAYLOAD_LIMIT_BYTES:  # API Gateway's own answer; the rest is never read
+            self.close_connection = True
+            self._write(HttpResponse(413, [("Content-Type", "application/json")], TOO_LONG))
+            return None
         return HttpRequest(
             method=self.command,
             target=self.path,
@@ -80,20 +80,32 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body=body,
             source_ip=self.client_address[0],
             protocol=self.request_version,
-            oversize=oversize,
+            oversize=size > MAX_BODY_BYTES,
         )
 
-    def _read_chunked(self) -> tuple[bytes, bool]:
-        body = b""
+    def _read_body(self) -> tuple[bytes, int]:
+        """The body (empty when over MAX_BODY_BYTES) and its size: read whole up to API
+        Gateway's payload limit, so the client gets its 413, not a reset; past it, not."""
+        chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+        kept: list[bytes] = []
+        size = 0
         while True:
-            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                self.rfile.readline()
-                return body, False
-            if len(body) + size > MAX_BODY_BYTES:
-                return b"", True
-            body += self.rfile.read(size)
-            self.rfile.readline()
+            part = self._chunk_size() if chunked else int(self.headers.get("Content-Length") or 0)
+            if part < 0:
+                raise ValueError(f"negative length {part}")
+            size += part
+            if size > PAYLOAD_LIMIT_BYTES:
+                return b"", size
+            data = self.rfile.read(part)
+            if size <= MAX_BODY_BYTES:
+                kept.append(data)
+            if chunked:
+                self.rfile.readline()  # the chunk's CRLF, or the end of the trailers
+            if not chunked or part == 0:
+                return (b"".join(kept) if size <= MAX_BODY_BYTES else b""), size
+
+    def _chunk_size(self) -> int:
+        return int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
 
     def log_message(self, format: str, *args: Any) -> None:
         """The gateway writes the access log; http.server's stderr lines would repeat it."""

@@ -21,6 +21,10 @@ import boto3
 from botocore.config import Config
 
 from infra import REPO_ROOT
+from shared import rollups, submissions
+from shared.histogram import Histogram
+from shared.rollups import histogram_of
+from shared.submissions import Pick, pick_from_item
 
 START_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 20
@@ -55,23 +59,25 @@ class LaunchedStack:
         )
 
     def items(self, prefix: str) -> list[dict[str, Any]]:
+        """The items whose partition key starts with `prefix` (e.g. `submissions.KEY_PREFIX`)."""
         pages = self.dynamodb().get_paginator("scan").paginate(TableName=self.table_name)
         return [i for page in pages for i in page["Items"] if i["pk"]["S"].startswith(prefix)]
 
+    def picks(self) -> list[Pick]:
+        return [pick_from_item(item) for item in self.items(submissions.KEY_PREFIX)]
+
     def raw_histogram(self) -> Counter[int]:
         """Picked numbers of the raw submissions, straight from the table."""
-        return Counter(int(item["number"]["N"]) for item in self.items("SUB#"))
+        return Counter(pick.number for pick in self.picks())
 
     def rollup_histogram(self) -> Counter[int]:
         """Picked numbers as the rollups count them, every day together."""
-        counts: Counter[int] = Counter()
-        for item in self.items("ROLLUP#"):
-            for number in range(1, 11):
-                counts[number] += int(item.get(f"n{number}", {"N": "0"})["N"])
-        return +counts
+        items = self.items(rollups.KEY_PREFIX)
+        total = sum(map(histogram_of, items), Histogram())
+        return +Counter(dict(total.items()))
 
     def unaggregated(self) -> int:
-        return sum(1 for item in self.items("SUB#") if "aggregated_at" not in item)
+        return sum(1 for pick in self.picks() if not pick.counted)
 
     def wait_until_aggregated(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

@@ -1,6 +1,6 @@
 """The topology's schedule, run while the stack runs: EventBridge Scheduler's
-`cron(minutes hours day-of-month month day-of-week year)` in UTC, and the
-target invoked with its retry policy."""
+`cron(minutes hours day-of-month month day-of-week year)` in UTC (computed by
+croniter), and the target invoked with its retry policy."""
 
 import logging
 import re
@@ -8,101 +8,40 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from datetime import UTC, datetime
+from typing import Any
+
+from croniter import croniter
 
 from infra.topology import Schedule
 
 _log = logging.getLogger(__name__)
 
-_MONTHS: Final = (
-    "JAN",
-    "FEB",
-    "MAR",
-    "APR",
-    "MAY",
-    "JUN",
-    "JUL",
-    "AUG",
-    "SEP",
-    "OCT",
-    "NOV",
-    "DEC",
-)
-_WEEKDAYS: Final = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")  # EventBridge: 1 = SUN
-
-
-def _field(text: str, low: int, high: int, names: tuple[str, ...] = ()) -> frozenset[int]:
-    """The values of one cron field: *, ?, numbers, names, ranges, lists and steps."""
-    values: set[int] = set()
-    for part in text.upper().split(","):
-        if names:
-            for index, name in enumerate(names):
-                part = re.sub(rf"\b{name}\b", str(index + low), part)
-        base, _, step_text = part.partition("/")
-        step = int(step_text) if step_text else 1
-        if base in ("*", "?"):
-            first, last = low, high
-        elif "-" in base:
-            first, last = (int(v) for v in base.split("-"))
-        elif base.isdigit():
-            first = int(base)
-            last = high if step_text else first
-        else:
-            raise ValueError(f"unsupported cron field {text!r} (L, W and # are not emulated)")
-        if not low <= first <= last <= high:
-            raise ValueError(f"cron field {text!r} is out of range {low}-{high}")
-        values.update(range(first, last + 1, step))
-    return frozenset(values)
-
 
 @dataclass(frozen=True)
 class Cron:
-    minutes: frozenset[int]
-    hours: frozenset[int]
-    days: frozenset[int] | None  # None: '?'
-    months: frozenset[int]
-    weekdays: frozenset[int] | None  # None: '?'; 1 = Sunday
-    years: frozenset[int]
+    """An EventBridge `cron(...)` expression, as croniter's seven fields (seconds and
+    year last): `?` is croniter's `*`, and weekdays count from 0 (Sunday), not 1."""
+
+    expression: str
 
     @classmethod
     def parse(cls, expression: str) -> "Cron":
         found = re.fullmatch(r"cron\((.+)\)", expression.strip())
-        fields = found.group(1).split() if found else []
+        fields = found.group(1).replace("?", "*").split() if found else []
         if len(fields) != 6:
             raise ValueError(f"expected cron(minutes hours day month weekday year): {expression}")
         minute, hour, day, month, weekday, year = fields
-        return cls(
-            minutes=_field(minute, 0, 59),
-            hours=_field(hour, 0, 23),
-            days=None if day == "?" else _field(day, 1, 31),
-            months=_field(month, 1, 12, _MONTHS),
-            weekdays=None if weekday == "?" else _field(weekday, 1, 7, _WEEKDAYS),
-            years=_field(year, 1970, 2199),
-        )
+        weekday = re.sub(r"(?<![/#\d])\d+", lambda n: str(int(n.group()) - 1), weekday)
+        translated = f"{minute} {hour} {day} {month} {weekday} 0 {year}"
+        if not croniter.is_valid(translated):
+            raise ValueError(f"unsupported cron expression {expression}")
+        return cls(translated)
 
     def next_after(self, moment: datetime) -> datetime:
         """The first time strictly after `moment` (UTC) that the expression matches."""
-        start = moment.astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
-        day = start.replace(hour=0, minute=0)
-        for _ in range(366 * 5):
-            if self._matches_day(day):
-                for hour in sorted(self.hours):
-                    for minute in sorted(self.minutes):
-                        candidate = day.replace(hour=hour, minute=minute)
-                        if candidate >= start:
-                            return candidate
-            day += timedelta(days=1)
-        raise ValueError("the expression does not match within five years")
-
-    def _matches_day(self, day: datetime) -> bool:
-        weekday = (day.isoweekday() % 7) + 1  # Monday=1..Sunday=7 -> Sunday=1..Saturday=7
-        return (
-            day.year in self.years
-            and day.month in self.months
-            and (self.days is None or day.day in self.days)
-            and (self.weekdays is None or weekday in self.weekdays)
-        )
+        due: datetime = croniter(self.expression, moment.astimezone(UTC)).get_next(datetime)
+        return due
 
 
 def scheduled_event(schedule: Schedule, at: datetime) -> dict[str, Any]:

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from infra import REPO_ROOT
+from infra.local.access import AccessPolicy
 from infra.local.aws_endpoint import LocalAwsEndpoint, dynamodb, dynamodb_streams, ensure_table
 from infra.local.chaos import Chaos
 from infra.local.gateway import Gateway, Router, json_lines
 from infra.local.http_server import LocalHttpServer
-from infra.local.runtime import LocalFunction
+from infra.local.runtime import IDENTITY, LocalFunction, use_aws_environment
 from infra.local.scheduler import Scheduler
 from infra.local.stream_poller import (
     DeadLetters,
@@ -90,20 +91,21 @@ def read_state(data_dir: Path) -> dict[str, Any]:
 def use_running_stack(state: dict[str, Any]) -> None:
     """Point this process's boto3 at a running stack's endpoint and region (a bare
     machine configures neither); the local endpoint takes any credentials."""
-    os.environ.setdefault("AWS_DEFAULT_REGION", state["region"])
-    os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
-    if state["endpoint_url"]:
-        os.environ["AWS_ENDPOINT_URL"] = state["endpoint_url"]
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    endpoint_url = state["endpoint_url"]
+    use_aws_environment(endpoint_url, fake=bool(endpoint_url), region=state["region"])
 
 
 def local_functions(
     options: Options, functions: Iterable[Function] = FUNCTIONS
 ) -> dict[str, LocalFunction]:
-    """The topology's functions by name, each with the environment it runs with here."""
+    """The topology's functions by name, each with the environment it runs with here:
+    against the embedded endpoint, an identity of its own (its name as access key id)."""
     return {
-        fn.name: LocalFunction(fn, runtime_environment(fn, options.table_name, options.runtime))
+        fn.name: LocalFunction(
+            fn,
+            runtime_environment(fn, options.table_name, options.runtime)
+            | ({IDENTITY: fn.name} if options.embedded else {}),
+        )
         for fn in functions
     }
 
@@ -190,25 +192,18 @@ class EmulatedStack:
     def _start_aws(self) -> str | None:
         """The DynamoDB endpoint URL (None: real AWS), with the process environment
         the handlers and boto3 read."""
-        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-        os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
         if self.options.embedded:
-            # Never real credentials against the emulator.
-            os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
-            os.environ.pop("AWS_SESSION_TOKEN", None)
-            os.environ.pop("AWS_PROFILE", None)
+            use_aws_environment(None)  # fake credentials before the engine inherits them
             data_dir = self.options.data_dir if self.options.persistent else None
-            self.embedded = LocalAwsEndpoint(data_dir, "127.0.0.1", self.options.aws_port)
+            policy = AccessPolicy(self.topology.functions, self.options.table_name)
+            self.embedded = LocalAwsEndpoint(data_dir, "127.0.0.1", self.options.aws_port, policy)
             self.embedded.start()
             endpoint_url: str | None = self.embedded.endpoint_url
         elif self.options.endpoint_url == REAL_AWS:
             endpoint_url = None
         else:
             endpoint_url = self.options.endpoint_url
-        if endpoint_url:
-            os.environ["AWS_ENDPOINT_URL"] = endpoint_url
-        else:
-            os.environ.pop("AWS_ENDPOINT_URL", None)
+        use_aws_environment(endpoint_url, fake=self.options.embedded)
         return endpoint_url
 
     def _lock_data_dir(self) -> None:

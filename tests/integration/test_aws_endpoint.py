@@ -1,6 +1,10 @@
 """The local AWS endpoint: DynamoDB Local behind a loopback endpoint that also
-serves DynamoDB's backup API, with DynamoDB's shapes and errors."""
+serves DynamoDB's backup API, with DynamoDB's shapes and errors, and refuses a
+function a table action its declaration does not grant."""
 
+import io
+import json
+import os
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -9,8 +13,12 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
+from infra.local.access import TABLE_ARN, AccessPolicy
 from infra.local.aws_endpoint import LocalAwsEndpoint, dynamodb, dynamodb_streams, ensure_table
+from infra.local.stack import EmulatedStack, Options
+from infra.topology import AGGREGATOR, BACKUP, FUNCTIONS, SUBMIT_NUMBER
 from tests.support.local_stack import submit
+from tests.support.overreach import OVERREACH_ROUTE, OVERREACHING
 
 TABLE = "endpoint-test"
 
@@ -209,3 +217,83 @@ def test_the_stack_runs_against_any_other_endpoint_and_starts_no_engine(start_lo
         assert stack.rollup_histogram() == stack.raw_histogram() == {4: 1}
         assert stack.stop() == 0
         assert "engine" not in stack.stdout.read_text()
+
+
+# -- the functions' grants ---------------------------------------------------------------
+
+POLICY = AccessPolicy(FUNCTIONS, TABLE)
+
+
+def request(**fields: object) -> bytes:
+    return json.dumps(fields).encode()
+
+
+def test_a_function_may_call_what_it_declares_and_nothing_else():
+    put = request(TableName=TABLE, Item=item("SUB#1"))
+    assert POLICY.denial(SUBMIT_NUMBER.name, "PutItem", put) is None
+    # Given the same function's undeclared read, and its declared write on another table
+    denied = POLICY.denial(SUBMIT_NUMBER.name, "GetItem", request(TableName=TABLE))
+    elsewhere = POLICY.denial(SUBMIT_NUMBER.name, "PutItem", request(TableName="other"))
+    # Then AWS's words: who, which action, which resource
+    assert denied == (
+        f"User: arn:aws:sts::123456789012:assumed-role/{SUBMIT_NUMBER.name}-role/"
+        f"{SUBMIT_NUMBER.name} is not authorized to perform: dynamodb:GetItem on resource: "
+        f"{TABLE_ARN.format(TABLE)} because no identity-based policy allows the "
+        "dynamodb:GetItem action"
+    )
+    assert elsewhere is not None
+    assert TABLE_ARN.format("other") in elsewhere
+
+
+def test_a_transaction_needs_the_action_of_each_of_its_items():
+    def transaction(*kinds: str) -> bytes:
+        return request(TransactItems=[{kind: {"TableName": TABLE}} for kind in kinds])
+
+    assert POLICY.denial(AGGREGATOR.name, "TransactWriteItems", transaction("Update")) is None
+    denied = POLICY.denial(AGGREGATOR.name, "TransactWriteItems", transaction("Update", "Put"))
+    assert denied is not None
+    assert "dynamodb:PutItem" in denied
+
+
+def test_backup_grants_cover_the_tables_backups_and_listing_only():
+    own = request(BackupArn=TABLE_ARN.format(TABLE) + "/backup/01-ab")
+    other = request(BackupArn=TABLE_ARN.format("other") + "/backup/01-ab")
+    assert POLICY.denial(BACKUP.name, "DeleteBackup", own) is None
+    assert POLICY.denial(BACKUP.name, "DeleteBackup", other) is not None
+    assert POLICY.denial(BACKUP.name, "ListBackups", request()) is None
+    assert POLICY.denial(BACKUP.name, "RestoreTableFromBackup", own) is not None
+
+
+@pytest.mark.parametrize("key", ["local", "AKIDEXAMPLE", None])
+def test_a_caller_that_is_no_function_has_full_access(key):
+    assert POLICY.denial(key, "DeleteTable", request(TableName=TABLE)) is None
+
+
+def test_a_handler_calling_an_undeclared_action_fails_locally(tmp_path, monkeypatch):
+    """The Overreach function (tests/support/overreach.py) calls GetItem without
+    declaring it: the endpoint refuses it as IAM would, so the function fails, the API
+    answers 502 and the access log says why; the app's declared calls still pass."""
+    for name in list(os.environ):  # the stack sets the AWS variables it runs with
+        monkeypatch.setenv(name, os.environ[name])
+    out = io.StringIO()
+    options = Options(port=0, aws_port=0, data_dir=tmp_path, ephemeral=True)
+    stack = EmulatedStack(options, out=out, topology=OVERREACHING)
+    stack.start()
+    try:
+        assert stack.http is not None
+        refused = requests.get(stack.http.url + OVERREACH_ROUTE.path, timeout=10)
+        accepted = requests.post(
+            stack.http.url + "/api/submit-number", json={"number": 3}, timeout=10
+        )
+    finally:
+        stack.stop()
+    assert refused.status_code == 502
+    assert accepted.status_code == 201
+    entry = next(
+        json.loads(line)
+        for line in out.getvalue().splitlines()
+        if line.startswith("{") and OVERREACH_ROUTE.path in line
+    )
+    assert entry["status"] == 502
+    assert "AccessDeniedException" in entry["integrationErrorMessage"]
+    assert "not authorized to perform: dynamodb:GetItem" in entry["integrationErrorMessage"]

@@ -1,6 +1,7 @@
 """The local stack over HTTP: the API contract, the gateway's own answers, the site."""
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -132,6 +133,43 @@ def test_an_oversize_body_is_413_and_writes_nothing(local_stack, http):
 
     assert_problem(response, 413)
     assert len(local_stack.items("SUB#")) == stored_before
+
+
+def test_a_body_of_megabytes_is_read_and_refused_with_413_not_a_reset(local_stack, http):
+    """Up to API Gateway's 10 MB payload limit the edge reads the body and answers 413
+    problem+json (a client still sending gets its answer, not a broken pipe), and the
+    connection serves the next request."""
+    five_megabytes = b"x" * (5 * 2**20)
+
+    refused = http.post(local_stack.url("/api/submit-number"), data=five_megabytes, timeout=30)
+    chunked = http.post(
+        local_stack.url("/api/submit-number"), data=iter([five_megabytes]), timeout=30
+    )
+    after = http.get(local_stack.url("/api/daily-stats"), timeout=10)
+
+    assert_problem(refused, 413)
+    assert_problem(chunked, 413)
+    assert "close" not in refused.headers.get("Connection", "")
+    assert after.status_code == 200
+
+
+def test_a_body_over_ten_megabytes_gets_api_gateways_413_and_the_connection_closes(
+    local_stack,
+):
+    host, port = local_stack.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(
+            b"POST /api/submit-number HTTP/1.1\r\nHost: local\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 10485761\r\n\r\n{"
+        )
+        answer = b""
+        while chunk := connection.recv(65536):  # until the server closes the connection
+            answer += chunk
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413")
+    assert b"connection: close" in head.lower()
+    assert json.loads(body) == {"message": "Request Too Long"}
 
 
 def test_the_site_is_served_with_the_cloudfront_security_headers(local_stack, http):

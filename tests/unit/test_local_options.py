@@ -17,6 +17,7 @@ def test_each_option_reaches_its_field() -> None:
     options = parse_options(
         [
             *("--port", "0", "--ephemeral", "--chaos", "0.25", "--chaos-seed", "7"),
+            *("--batching-window", "0.2", "--throttle-rate", "2.5"),
             *("--parallelization-factor", "4", "--function-log-level", "debug"),
         ]
     )
@@ -27,6 +28,7 @@ def test_each_option_reaches_its_field() -> None:
         7,
     )
     assert (options.parallelization_factor, options.function_log_level) == (4, "DEBUG")
+    assert (options.batching_window, options.throttle_rate) == (0.2, 2.5)
 
 
 @pytest.mark.parametrize(
@@ -39,4 +41,6 @@ def test_an_impossible_value_is_refused_with_a_usage_error(
     with pytest.raises(SystemExit) as exit_:
         parse_options(argv)
     assert exit_.value.code == 2
-    assert "between" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert argv[0] in error  # names the option
+    assert "between 0 and 1" in error or "must be 1..10" in error  # and its range

@@ -23,13 +23,18 @@ def at(text: str) -> datetime:
         ("cron(0 12 ? * MON-FRI *)", "2026-03-07T13:00", "2026-03-09T12:00"),  # Sat -> Mon
         ("cron(0/15 * * * ? *)", "2026-03-01T10:07", "2026-03-01T10:15"),
         ("cron(0 0 1 JAN,JUL ? *)", "2026-02-01T00:00", "2026-07-01T00:00"),
+        ("cron(0 0 L * ? *)", "2026-02-10T00:00", "2026-02-28T00:00"),  # the month's last day
+        ("cron(0 9 ? * 2#1 *)", "2026-02-10T00:00", "2026-03-02T09:00"),  # first Monday
+        ("cron(0 9 * * ? 2027)", "2026-02-10T00:00", "2027-01-01T09:00"),
     ],
 )
 def test_the_next_run_of_a_cron_expression(expression, now, due):
     assert Cron.parse(expression).next_after(at(now)) == at(due)
 
 
-@pytest.mark.parametrize("expression", ["rate(1 day)", "cron(0 0 L * ? *)", "cron(0 0 * * ?)"])
+@pytest.mark.parametrize(
+    "expression", ["rate(1 day)", "cron(0 0 ? * 6L *)", "cron(0 0 * * ?)", "cron(0 0 32 * ? *)"]
+)
 def test_an_unsupported_expression_is_refused(expression):
     with pytest.raises(ValueError, match="cron"):
         Cron.parse(expression)
