@@ -3,6 +3,9 @@
 `-c env=<name>` picks the environment declared in cdk.json (default `dev`) and
 synthesizes its stack, `PickANumber-<name>`. No Docker, no AWS account needed:
 the account and region come from the CLI's profile at deploy time, if any.
+
+An environment with `waf` on also gets `PickANumber-<name>-edge` in us-east-1 (its
+web ACL, infra/cloud/edge.py); both stacks then need an explicit region.
 """
 
 import os
@@ -10,9 +13,13 @@ import os
 import aws_cdk as cdk
 
 from infra.cloud.account import AccountSettings, AccountStack
-from infra.cloud.stack import PickANumberStack
-from infra.settings import selected_environment
+from infra.cloud.edge import EDGE_REGION, EdgeStack
+from infra.cloud.stack import PickANumberStack, stack_name
+from infra.settings import EnvironmentSettings, SettingsError, selected_environment
 from infra.topology import TOPOLOGY, Topology
+
+# `-c region=<region>`: the app stack's region when it must be explicit (WAF on).
+REGION_CONTEXT_KEY = "region"
 
 
 def deploy_environment() -> cdk.Environment | None:
@@ -23,10 +30,44 @@ def deploy_environment() -> cdk.Environment | None:
 
 
 def build(app: cdk.App, topology: Topology = TOPOLOGY) -> PickANumberStack:
-    """Add the selected environment's stack, built from `topology`, to `app`."""
-    return PickANumberStack(
-        app, settings=selected_environment(app.node), topology=topology, env=deploy_environment()
+    """Add the selected environment's stack, built from `topology`, to `app` (and its
+    edge stack, when its WAF is on)."""
+    settings = selected_environment(app.node)
+    if settings.waf is None:
+        return PickANumberStack(app, settings=settings, topology=topology, env=deploy_environment())
+    region = _explicit_region(app, settings)
+    account = os.environ.get("CDK_DEFAULT_ACCOUNT")
+    # The distribution takes the ACL's ARN from us-east-1: CDK carries it across regions
+    # (an SSM parameter written there and read here, by its custom resources).
+    across = region != EDGE_REGION
+    edge = EdgeStack(
+        app,
+        f"{stack_name(settings.name)}-edge",
+        settings=settings,
+        waf=settings.waf,
+        topology=topology,
+        env=cdk.Environment(account=account, region=EDGE_REGION),
+        cross_region_references=across,
     )
+    return PickANumberStack(
+        app,
+        settings=settings,
+        topology=topology,
+        env=cdk.Environment(account=account, region=region),
+        cross_region_references=across,
+        web_acl_arn=edge.web_acl.arn,
+    )
+
+
+def _explicit_region(app: cdk.App, settings: EnvironmentSettings) -> str:
+    region = app.node.try_get_context(REGION_CONTEXT_KEY) or os.environ.get("CDK_DEFAULT_REGION")
+    if not region:
+        raise SettingsError(
+            f"environment '{settings.name}' has waf on: its web ACL lives in {EDGE_REGION} "
+            "(CloudFront's scope), so the app stack needs an explicit region: configure "
+            "the AWS CLI's region (the CDK CLI passes it on) or add -c region=<region>"
+        )
+    return str(region)
 
 
 def main() -> None:

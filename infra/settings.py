@@ -149,6 +149,51 @@ class SettingsError(ValueError):
     """An environment's settings are missing or out of range: synthesis stops."""
 
 
+# AWS WAF's rate-based rules: the trailing windows it counts over, and its lowest limit.
+WAF_WINDOWS_SECONDS: Final = (60, 120, 300, 600)
+WAF_MIN_RATE_LIMIT: Final = 10
+
+
+@dataclass(frozen=True)
+class WafSettings:
+    """AWS WAF on the environment's CloudFront distribution (infra/cloud/edge.py): each
+    client IP may send `rate_limit` POST /api/submit-number requests per trailing
+    `window_seconds`; past that it gets 429 with Retry-After `window_seconds`."""
+
+    rate_limit: int = 30
+    window_seconds: int = 60
+
+    def problems(self, submit_rate_limit: float) -> list[str]:
+        found = []
+        limit_ok = type(self.rate_limit) is int and self.rate_limit >= WAF_MIN_RATE_LIMIT
+        if not limit_ok:
+            found.append(f"waf.rate_limit must be an integer of at least {WAF_MIN_RATE_LIMIT}")
+        if self.window_seconds not in WAF_WINDOWS_SECONDS:
+            found.append(f"waf.window_seconds must be one of {list(WAF_WINDOWS_SECONDS)}")
+        elif limit_ok and self.rate_limit >= submit_rate_limit * self.window_seconds:
+            # Else one client within its WAF limit could still take the whole shared
+            # throttle, which is what the rule is for.
+            found.append(
+                f"waf.rate_limit {self.rate_limit} per {self.window_seconds} s must stay "
+                f"below submit_rate_limit {submit_rate_limit:g}/s over that window"
+            )
+        return found
+
+    @classmethod
+    def from_value(cls, environment: str, value: object) -> "WafSettings | None":
+        """cdk.json's `waf`: absent, null or false (off), true (the defaults) or a map."""
+        if value is None or value is False:
+            return None
+        if value is True:
+            return cls()
+        if not isinstance(value, Mapping):
+            raise SettingsError(f"environment '{environment}': waf must be a map, true or false")
+        unknown = sorted(set(value) - {f.name for f in fields(cls)})
+        if unknown:
+            raise SettingsError(f"environment '{environment}': unknown waf settings {unknown}")
+        return cls(**value)
+
+
 @dataclass(frozen=True)
 class EnvironmentSettings:
     """Everything that differs between two deployments of the app."""
@@ -207,6 +252,9 @@ class EnvironmentSettings:
     smoke_mode: SmokeMode = "read-only"
     # A canary unless an environment says otherwise (dev: AllAtOnce).
     release: str = "Canary10Percent5Minutes"
+    # AWS WAF on the distribution, in front of the API (docs/SECURITY.md); None: off,
+    # as it is outside the free tier (docs/COSTS.md).
+    waf: WafSettings | None = None
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -262,6 +310,8 @@ class EnvironmentSettings:
             found.append(f"smoke_mode must be one of {list(SMOKE_MODES)}")
         if self.alarm_email is not None and "@" not in self.alarm_email:
             found.append("alarm_email must be an e-mail address")
+        if self.waf is not None:
+            found += self.waf.problems(self.submit_rate_limit)
         return found
 
     def _capacity_problems(self) -> list[str]:
@@ -353,6 +403,8 @@ class EnvironmentSettings:
         unknown = sorted(set(values) - known)
         if unknown:
             raise SettingsError(f"environment '{name}': unknown settings {unknown}")
+        if "waf" in values:
+            values = {**values, "waf": WafSettings.from_value(name, values["waf"])}
         return cls(name=name, **values)
 
 

@@ -8,6 +8,7 @@ from constructs import Construct
 from infra.cloud.api import Api
 from infra.cloud.backup import Backup
 from infra.cloud.data import Data, StreamConsumer
+from infra.cloud.edge import web_acl_metrics
 from infra.cloud.frontend import Frontend
 from infra.cloud.functions import FunctionFactory
 from infra.cloud.observability import Observability
@@ -33,8 +34,10 @@ class PickANumberStack(cdk.Stack):
         *,
         settings: EnvironmentSettings,
         topology: Topology = TOPOLOGY,
+        web_acl_arn: str | None = None,
         **kwargs: Any,
     ) -> None:
+        """`web_acl_arn`: the environment's AWS WAF web ACL (infra/cloud/edge.py), if on."""
         super().__init__(
             scope,
             stack_name(settings.name),
@@ -60,7 +63,9 @@ class PickANumberStack(cdk.Stack):
             functions=functions,
             schedule=topology.backup_schedule,
         )
-        self.frontend = Frontend(self, "Frontend", settings=settings, api=self.api)
+        self.frontend = Frontend(
+            self, "Frontend", settings=settings, api=self.api, web_acl_arn=web_acl_arn
+        )
         self.observability = self._observability(settings, cost_tag, consumer)
 
         self.release = Release(
@@ -87,6 +92,7 @@ class PickANumberStack(cdk.Stack):
             cost_tag=cost_tag,
             stage=self.api.stage,
             functions=[*self.api.functions.values(), consumer.function, self.backup.function],
+            waf_metrics=web_acl_metrics(settings.name) if settings.waf else (),
             aggregator=consumer.function,
             table=self.data.table,
             # By the prefix of their depth alarms: stream records, then backups.
