@@ -14,7 +14,7 @@ import aws_cdk as cdk
 
 from infra.cloud.account import AccountSettings, AccountStack
 from infra.cloud.edge import EDGE_REGION, EdgeStack
-from infra.cloud.stack import PickANumberStack, stack_name
+from infra.cloud.stack import COST_TAG_KEY, PROJECT_TAG, PickANumberStack, stack_name
 from infra.settings import EnvironmentSettings, SettingsError, selected_environment
 from infra.topology import TOPOLOGY, Topology
 
@@ -49,6 +49,9 @@ def build(app: cdk.App, topology: Topology = TOPOLOGY) -> PickANumberStack:
         env=cdk.Environment(account=account, region=EDGE_REGION),
         cross_region_references=across,
     )
+    # The environment's budget counts what carries its cost tag: the web ACL too.
+    for key, value in (PROJECT_TAG, (COST_TAG_KEY, settings.name)):
+        cdk.Tags.of(edge).add(key, value)
     return PickANumberStack(
         app,
         settings=settings,

@@ -160,8 +160,10 @@ class WafSettings:
     client IP may send `rate_limit` POST /api/submit-number requests per trailing
     `window_seconds`; past that it gets 429 with Retry-After `window_seconds`."""
 
-    rate_limit: int = 30
-    window_seconds: int = 60
+    # A sustained 1 submission per 3 s per address; a burst of 100 (a shared address,
+    # the contract suite's 27 bad-input POSTs) passes, the API's throttle shaping it.
+    rate_limit: int = 100
+    window_seconds: int = 300
 
     def problems(self, submit_rate_limit: float) -> list[str]:
         found = []

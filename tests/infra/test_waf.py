@@ -14,6 +14,7 @@ from cfnlint.api import ManualArgs, lint  # type: ignore[import-untyped]
 from infra.app import REGION_CONTEXT_KEY
 from infra.cloud.edge import EDGE_REGION, LOG_GROUP_PREFIX, RATE_RULE, web_acl_name
 from infra.cloud.frontend import DISTRIBUTION_LOGICAL_ID
+from infra.cloud.stack import COST_TAG_KEY
 from infra.settings import (
     ENVIRONMENTS_CONTEXT_KEY,
     EnvironmentSettings,
@@ -79,6 +80,8 @@ def test_the_web_acl_has_cloudfront_scope_in_us_east_1_and_allows_by_default(edg
     assert acl["Scope"] == "CLOUDFRONT"
     assert acl["DefaultAction"] == {"Allow": {}}
     assert acl["Name"] == web_acl_name("prod")
+    # The environment's budget filters on its cost tag.
+    assert {"Key": COST_TAG_KEY, "Value": "prod"} in acl["Tags"]
     assert edge.stack.region == EDGE_REGION
     assert edge.app_stack.stack.region == APP_REGION
 
