@@ -8,7 +8,7 @@ that region too (WAF logs only to its own region), and its metrics are reported 
 
 Rules, in the order WAF evaluates them:
 0. a rate-based rule per client IP on POST /api/submit-number: first, so it counts every
-   submission, which answers like the API's own throttle (429 problem+json, Retry-After);
+   submission, whose block answers like the API's throttle (429, a problem, Retry-After);
 1-3. AWS's managed groups: IP reputation, known bad inputs, the core rule set (one rule
    of it counted only: see MANAGED_RULE_GROUPS).
 """
@@ -66,8 +66,6 @@ MANAGED_RULE_GROUPS: Final = (
         counted=(
             (
                 "SizeRestrictions_BODY",
-                # A body of 4 KiB to 8 KB gets the API's 413; above 8 KB WAF would
-                # answer a bare 403 instead of the API's documented 413 problem+json.
                 "The API refuses bodies over 4 KiB itself with 413 problem+json, tighter "
                 "than this rule's 8 KB, whose bare 403 would break the API's contract.",
             ),

@@ -47,6 +47,9 @@ class PickANumberStack(cdk.Stack):
             synthesizer=cdk.DefaultStackSynthesizer(qualifier=settings.qualifier),
             **kwargs,
         )
+        # Its one reference to another stack, the web ACL's ARN (WAF on), is strong: the
+        # edge stack cannot drop or replace the ACL while the distribution names it.
+        cdk.CrossStackReferences.of(self).consume(cdk.ReferenceStrength.STRONG)
         cost_tag = (COST_TAG_KEY, settings.name)
         cdk.Tags.of(self).add(*PROJECT_TAG)
         cdk.Tags.of(self).add(*cost_tag)

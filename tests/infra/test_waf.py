@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import aws_cdk as cdk
+import aws_cdk.cx_api as cxapi
 import pytest
 from aws_cdk.assertions import Template
 from cfnlint.api import ManualArgs, lint  # type: ignore[import-untyped]
@@ -242,9 +243,17 @@ def test_cdk_nag_cfr2_is_resolved_with_waf_and_acknowledged_without(edge: Edge, 
 def test_cdk_nag_is_clean_with_waf_on(region: str):
     app, _ = make_app("prod", nag=True, **with_waf("prod", WAF, **{REGION_CONTEXT_KEY: region}))
     try:
-        app.synth()
+        assembly = app.synth()
     except Exception as error:  # the report lists every finding
         pytest.fail(f"cdk-nag findings with waf on in {region}:\n{error}")
+    # Nor any CDK warning (the cross-stack reference's strength is explicit).
+    warnings = [
+        f"{stack.stack_name}: {message.entry.data}"
+        for stack in assembly.stacks
+        for message in stack.messages
+        if message.level != cxapi.SynthesisMessageLevel.INFO
+    ]
+    assert not warnings
 
 
 def test_cfn_lint_is_clean_on_both_stacks(edge: Edge):
