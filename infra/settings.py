@@ -161,7 +161,7 @@ class WafSettings:
     `window_seconds`; past that it gets 429 with Retry-After `window_seconds`."""
 
     # A sustained 1 submission per 3 s per address; a burst of 100 (a shared address,
-    # the contract suite's 27 bad-input POSTs) passes, the API's throttle shaping it.
+    # the post-deploy contract suite's ≈ 43 POSTs) passes, the API's throttle shaping it.
     rate_limit: int = 100
     window_seconds: int = 300
 
