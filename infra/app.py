@@ -3,6 +3,9 @@
 `-c env=<name>` picks the environment declared in cdk.json (default `dev`) and
 synthesizes its stack, `PickANumber-<name>`. No Docker, no AWS account needed:
 the account and region come from the CLI's profile at deploy time, if any.
+
+An environment with `waf` on also gets `PickANumber-<name>-edge` in us-east-1 (its
+web ACL, infra/cloud/edge.py); both stacks then need an explicit region.
 """
 
 import os
@@ -11,10 +14,14 @@ import re
 import aws_cdk as cdk
 
 from infra.cloud.account import AccountSettings, AccountStack
+from infra.cloud.edge import EDGE_REGION, EdgeStack
 from infra.cloud.isolation import protect
-from infra.cloud.stack import PickANumberStack
-from infra.environments import selected_environment
+from infra.cloud.stack import COST_TAG_KEY, PROJECT_TAG, PickANumberStack, stack_name
+from infra.environments import EnvironmentSettings, SettingsError, selected_environment
 from infra.topology import TOPOLOGY, Topology
+
+# `-c region=<region>`: the app stack's region when it must be explicit (WAF on).
+REGION_CONTEXT_KEY = "region"
 
 
 def deploy_environment(pinned_account: str | None = None) -> cdk.Environment | None:
@@ -31,12 +38,54 @@ def deploy_environment(pinned_account: str | None = None) -> cdk.Environment | N
 
 
 def build(app: cdk.App, topology: Topology = TOPOLOGY) -> PickANumberStack:
-    """Add the selected environment's stack, built from `topology`, to `app`: every role
-    it creates bounded, every resource named after it (infra/cloud/isolation.py)."""
+    """Add the selected environment's stack, built from `topology`, to `app` (and its
+    edge stack, when its WAF is on): every role they create bounded, every resource
+    named after them (infra/cloud/isolation.py)."""
     settings = selected_environment(app.node, topology)
-    stack = PickANumberStack(app, settings=settings, env=deploy_environment(settings.aws_account))
-    protect(stack, settings.name)
+    if settings.waf is None:
+        stack = PickANumberStack(
+            app, settings=settings, env=deploy_environment(settings.aws_account)
+        )
+        protect(stack, settings.name)
+        return stack
+    region = _explicit_region(app, settings)
+    account = settings.aws_account or os.environ.get("CDK_DEFAULT_ACCOUNT")
+    # The distribution takes the ACL's ARN from us-east-1: CDK carries it across regions
+    # (an SSM parameter written there and read here, by its custom resources).
+    across = region != EDGE_REGION
+    edge = EdgeStack(
+        app,
+        f"{stack_name(settings.name)}-edge",
+        settings=settings,
+        waf=settings.waf,
+        topology=topology,
+        env=cdk.Environment(account=account, region=EDGE_REGION),
+        cross_region_references=across,
+    )
+    # The environment's budget counts what carries its cost tag: the web ACL too.
+    for key, value in (PROJECT_TAG, (COST_TAG_KEY, settings.name)):
+        cdk.Tags.of(edge).add(key, value)
+    stack = PickANumberStack(
+        app,
+        settings=settings,
+        env=cdk.Environment(account=account, region=region),
+        cross_region_references=across,
+        web_acl_arn=edge.web_acl.arn,
+    )
+    for built in (edge, stack):
+        protect(built, settings.name)
     return stack
+
+
+def _explicit_region(app: cdk.App, settings: EnvironmentSettings) -> str:
+    region = app.node.try_get_context(REGION_CONTEXT_KEY) or os.environ.get("CDK_DEFAULT_REGION")
+    if not region:
+        raise SettingsError(
+            f"environment '{settings.name}' has waf on: its web ACL lives in {EDGE_REGION} "
+            "(CloudFront's scope), so the app stack needs an explicit region: configure "
+            "the AWS CLI's region (the CDK CLI passes it on) or add -c region=<region>"
+        )
+    return str(region)
 
 
 def main() -> None:

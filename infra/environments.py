@@ -23,6 +23,7 @@ from infra.topology import (
     API_THROTTLE,
     BACKUP_RETENTION,
     ROLLUP_LAYOUT,
+    SUBMIT_NUMBER,
     TOPOLOGY,
     BackupRetention,
     Route,
@@ -81,6 +82,53 @@ def default_qualifier(name: str) -> str:
 
 class SettingsError(ValueError):
     """An environment's settings are missing or out of range: synthesis stops."""
+
+
+# AWS WAF's rate-based rules: the trailing windows it counts over, and its lowest limit.
+WAF_WINDOWS_SECONDS: Final = (60, 120, 300, 600)
+WAF_MIN_RATE_LIMIT: Final = 10
+
+
+@dataclass(frozen=True)
+class WafSettings:
+    """AWS WAF on the environment's CloudFront distribution (infra/cloud/edge.py): each
+    client IP may send `rate_limit` POST /api/submit-number requests per trailing
+    `window_seconds`; past that it gets 429 with Retry-After `window_seconds`."""
+
+    # A sustained 1 submission per 3 s per address; a burst of 100 (a shared address,
+    # the post-deploy contract suite's ≈ 43 POSTs) passes, the API's throttle shaping it.
+    rate_limit: int = 100
+    window_seconds: int = 300
+
+    def problems(self, submit_rate: float) -> list[str]:
+        found = []
+        limit_ok = type(self.rate_limit) is int and self.rate_limit >= WAF_MIN_RATE_LIMIT
+        if not limit_ok:
+            found.append(f"waf.rate_limit must be an integer of at least {WAF_MIN_RATE_LIMIT}")
+        if self.window_seconds not in WAF_WINDOWS_SECONDS:
+            found.append(f"waf.window_seconds must be one of {list(WAF_WINDOWS_SECONDS)}")
+        elif limit_ok and self.rate_limit >= submit_rate * self.window_seconds:
+            # Else one client within its WAF limit could still take the whole shared
+            # throttle, which is what the rule is for.
+            found.append(
+                f"waf.rate_limit {self.rate_limit} per {self.window_seconds} s must stay "
+                f"below the submit route's rate_per_second {submit_rate:g}/s over that window"
+            )
+        return found
+
+    @classmethod
+    def from_value(cls, environment: str, value: object) -> "WafSettings | None":
+        """cdk.json's `waf`: absent, null or false (off), true (the defaults) or a map."""
+        if value is None or value is False:
+            return None
+        if value is True:
+            return cls()
+        if not isinstance(value, Mapping):
+            raise SettingsError(f"environment '{environment}': waf must be a map, true or false")
+        unknown = sorted(set(value) - {f.name for f in fields(cls)})
+        if unknown:
+            raise SettingsError(f"environment '{environment}': unknown waf settings {unknown}")
+        return cls(**value)
 
 
 @dataclass(frozen=True)
@@ -143,6 +191,9 @@ class EnvironmentSettings:
     # The AWS account this environment lives in, when it has one of its own (prod, the
     # strongest isolation): the CDK CLI then refuses credentials of any other account.
     aws_account: str | None = None
+    # AWS WAF on the distribution, in front of the API (docs/SECURITY.md); None: off,
+    # as it is outside the free tier (docs/COSTS.md).
+    waf: WafSettings | None = None
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -194,6 +245,9 @@ class EnvironmentSettings:
             found.append(f"smoke_mode must be one of {list(SMOKE_MODES)}")
         if self.alarm_email is not None and "@" not in self.alarm_email:
             found.append("alarm_email must be an e-mail address")
+        if self.waf is not None:
+            [submit] = [r for r in self.topology.routes if r.function == SUBMIT_NUMBER]
+            found += self.waf.problems(self.throttle(submit).rate_per_second)
         return found
 
     def _throttle_problems(self) -> list[str]:
@@ -307,6 +361,8 @@ class EnvironmentSettings:
                 key: _throttle(name, f"route_throttles[{key!r}]", value, declared[key])
                 for key, value in given.items()
             }
+        if "waf" in values:
+            parsed["waf"] = WafSettings.from_value(name, values["waf"])
         return cls(name=name, topology=topology, **parsed)
 
 

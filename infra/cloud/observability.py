@@ -66,7 +66,9 @@ class Observability(Construct):
         aggregator: lambda_.Function,
         table: dynamodb.Table,
         dead_letter_queues: Mapping[str, sqs.Queue],
+        waf_metrics: Sequence[cw.IMetric] = (),
     ) -> None:
+        """`waf_metrics`: the web ACL's blocked requests, when the environment has one."""
         super().__init__(scope, id)
         self.settings = settings
         self.topic = self._alarm_topic()
@@ -75,6 +77,14 @@ class Observability(Construct):
         self.backup_alarm = self._slo_alarms(signals, dead_letter_queues)
         self.sampling_rule = self._sampling_rule()
         self.dashboard = self._dashboard(signals)
+        if waf_metrics:
+            self.dashboard.add_widgets(
+                cw.GraphWidget(
+                    title="WAF blocked requests by rule (us-east-1)",
+                    left=list(waf_metrics),
+                    width=12,
+                )
+            )
         self.budget = self._budget(cost_tag)
 
     def _alarm_topic(self) -> sns.Topic:

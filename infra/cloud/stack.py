@@ -8,6 +8,7 @@ from constructs import Construct
 from infra.cloud.api import Api
 from infra.cloud.backup import Backup
 from infra.cloud.data import Aggregation, Data
+from infra.cloud.edge import web_acl_metrics
 from infra.cloud.frontend import Frontend
 from infra.cloud.functions import FunctionFactory
 from infra.cloud.observability import Observability
@@ -31,8 +32,10 @@ class PickANumberStack(cdk.Stack):
         scope: Construct,
         *,
         settings: EnvironmentSettings,
+        web_acl_arn: str | None = None,
         **kwargs: Any,
     ) -> None:
+        """`web_acl_arn`: the environment's AWS WAF web ACL (infra/cloud/edge.py), if on."""
         super().__init__(
             scope,
             stack_name(settings.name),
@@ -42,6 +45,9 @@ class PickANumberStack(cdk.Stack):
             synthesizer=cdk.DefaultStackSynthesizer(qualifier=settings.qualifier),
             **kwargs,
         )
+        # Its one reference to another stack, the web ACL's ARN (WAF on), is strong: the
+        # edge stack cannot drop or replace the ACL while the distribution names it.
+        cdk.CrossStackReferences.of(self).consume(cdk.ReferenceStrength.STRONG)
         cost_tag = (COST_TAG_KEY, settings.name)
         cdk.Tags.of(self).add(*PROJECT_TAG)
         cdk.Tags.of(self).add(*cost_tag)
@@ -58,7 +64,9 @@ class PickANumberStack(cdk.Stack):
             functions=functions,
             schedule=settings.topology.backup_schedule,
         )
-        self.frontend = Frontend(self, "Frontend", settings=settings, api=self.api)
+        self.frontend = Frontend(
+            self, "Frontend", settings=settings, api=self.api, web_acl_arn=web_acl_arn
+        )
         self.observability = self._observability(settings, cost_tag, consumer)
 
         self.release = Release(
@@ -85,6 +93,7 @@ class PickANumberStack(cdk.Stack):
             cost_tag=cost_tag,
             stage=self.api.stage,
             functions=[*self.api.functions.values(), consumer.function, self.backup.function],
+            waf_metrics=web_acl_metrics(settings.name) if settings.waf else (),
             aggregator=consumer.function,
             table=self.data.table,
             # By the prefix of their depth alarms: stream records, then backups.

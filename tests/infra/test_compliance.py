@@ -9,12 +9,8 @@ import aws_cdk as cdk
 import pytest
 from cfnlint.api import ManualArgs, lint  # type: ignore[import-untyped]
 
-from tests.support.synth import ROOT, make_app
+from tests.support.synth import IGNORED_CFN_LINT_RULES, ROOT, make_app
 
-# W3005 "DependsOn already enforced by a GetAtt": CDK adds an explicit DependsOn
-# from each function to its role's default policy on purpose (the policy must
-# exist before the function runs); the duplicate edge is harmless.
-IGNORED_CFN_LINT_RULES = {"W3005"}
 # Regions the app is meant for: AWS::Budgets::Budget exists only in some regions
 # (CloudFormation's Budgets endpoint), so deploy to one of those.
 LINT_REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1"]

@@ -13,6 +13,7 @@ from openapi_spec_validator import validate
 
 from infra.environments import ENVIRONMENTS_CONTEXT_KEY, SettingsError, selected_environment
 from infra.local.gateway import Router
+from infra.local.runtime import IDENTITY
 from infra.local.stack import Options, local_functions
 from infra.local.throttle import ApiThrottle
 from infra.openapi import build_document
@@ -113,7 +114,9 @@ def test_the_local_stack_runs_each_function_with_its_declared_settings() -> None
     options = Options(table_name="local-table")
     for name, local in local_functions(options).items():
         function = next(f for f in FUNCTIONS if f.name == name)
-        assert local.environment == runtime_environment(function, "local-table", options.runtime)
+        declared = runtime_environment(function, "local-table", options.runtime)
+        # and, against the embedded endpoint, an identity of its own (infra/local/access.py)
+        assert local.environment == {**declared, IDENTITY: name}
         assert local.environment["TABLE_NAME"] == "local-table"
         assert local.environment["POWERTOOLS_TRACE_DISABLED"] == "true"
 

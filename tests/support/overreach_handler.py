@@ -4,8 +4,8 @@ import json
 from typing import Any
 
 from shared.aws import dynamodb
-from shared.http import JSON_CONTENT_TYPE
 from shared.config import TableSettings
+from shared.http import JSON_CONTENT_TYPE
 
 # Made at import, as the app's handlers make theirs: with this function's identity.
 _client = dynamodb()
