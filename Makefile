@@ -15,7 +15,10 @@ PYTEST_NO_BROWSER := $(PYTEST) -p no:playwright
 CHROMIUM := /usr/bin/chromium
 ENV ?= dev
 
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# The project's Node (package.json's `node`, a supported LTS from the npm registry) comes
+# first for every recipe: the CDK CLI, jsii (which the CDK's Python package starts as
+# `node`) and the lint hooks run on it, whatever Node the machine has.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
 .PHONY: help setup java dev demo test test-fast lint fmt typecheck test-unit test-tools test-infra \

@@ -62,7 +62,6 @@ def test_npx_cdk_synth_works_without_docker_or_account(tmp_path: Path) -> None:
     if not (ROOT / "node_modules" / ".bin" / "cdk").exists():
         pytest.skip("node tools are not installed (make setup)")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_DEFAULT_"))} | {
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         "CDK_DISABLE_VERSION_CHECK": "1",
     }
     result = subprocess.run(
