@@ -8,6 +8,7 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
+CHECKOV := .tools/checkov
 PYTEST := $(PY) -m pytest
 # pytest-playwright empties its output folder (test-results/) at the start of every run:
 # only the e2e suite loads it, so its screenshots survive the other suites.
@@ -15,7 +16,10 @@ PYTEST_NO_BROWSER := $(PYTEST) -p no:playwright
 CHROMIUM := /usr/bin/chromium
 ENV ?= dev
 
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# The project's Node (package.json's `node`, a supported LTS from the npm registry) comes
+# first for every recipe: the CDK CLI, jsii (which the CDK's Python package starts as
+# `node`) and the lint hooks run on it, whatever Node the machine has.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
 .PHONY: help setup java dev demo test test-fast lint fmt typecheck test-unit test-tools test-infra \
@@ -26,7 +30,7 @@ help: ## list the targets
 
 ## ---- setup (idempotent) -------------------------------------------------------------
 
-setup: $(VENV)/.synced node_modules/.installed java browser ## build .venv, node tools, Java and the browser
+setup: $(VENV)/.synced $(CHECKOV)/.synced node_modules/.installed java browser ## build .venv, checkov, node tools (Node itself too), Java and the browser
 
 $(UV):
 	python3 -m venv .tools
@@ -34,6 +38,13 @@ $(UV):
 
 $(VENV)/.synced: pyproject.toml uv.lock $(UV)
 	$(UV) sync --frozen --quiet
+	@touch $@
+
+# checkov pins packages (boto3, packaging) the project's lock cannot hold: its own venv,
+# from a hash-pinned requirements file, on the project's Python.
+$(CHECKOV)/.synced: tools/checkov-requirements.txt $(VENV)/.synced
+	$(UV) venv --quiet --allow-existing --python $(PY) $(CHECKOV)
+	$(UV) pip sync --quiet --python $(CHECKOV)/bin/python tools/checkov-requirements.txt
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -96,7 +107,7 @@ test-unit: $(VENV)/.synced node_modules/.installed java ## domain, handler and p
 test-tools: $(VENV)/.synced node_modules/.installed ## the tools, lint hooks, workflows and Makefile recipes (tests/tools)
 	$(PYTEST_NO_BROWSER) tests/tools -q
 
-test-infra: setup ## CDK assertions, cdk-nag, cfn-lint
+test-infra: setup ## CDK assertions, cdk-nag, cfn-lint, checkov
 	$(PYTEST_NO_BROWSER) tests/infra -q
 
 # The black-box contract suite (tests/contract) against the local stack it starts, in

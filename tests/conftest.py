@@ -20,12 +20,15 @@ TEST_TABLE_NAME = "pick-a-number-test"
 use_aws_environment(None, region=DEFAULT_REGION)
 os.environ.update(
     {
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         # The functions' settings, from the topology (the backup function's retention
         # is every environment's default, as in the local stack).
         **process_environment(TEST_TABLE_NAME, TEST_RUNTIME),
     }
 )
+# The project's Node (package.json's `node`) first, as `make` puts it: jsii, which the
+# CDK's Python package starts as `node`, and the CDK CLI run on it under plain pytest too.
+PROJECT_NODE_BIN = Path(__file__).resolve().parents[1] / "node_modules" / ".bin"
+os.environ["PATH"] = os.pathsep.join([str(PROJECT_NODE_BIN), os.environ.get("PATH", "")])
 # freezegun's first freeze reads every attribute of every loaded module; once a test
 # has imported the CDK (thousands of jsii modules, no clock among them) that took
 # over a minute. Skipping them leaves what a frozen test sees unchanged.

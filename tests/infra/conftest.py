@@ -10,7 +10,6 @@ import pytest
 
 from tests.support.synth import Synth
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 for _name in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION"):
     os.environ.pop(_name, None)
 

@@ -7,7 +7,6 @@ themselves: the trust conditions, and that every permission of a deploy role is 
 
 import fnmatch
 import json
-import os
 from typing import Any
 
 import aws_cdk as cdk
@@ -22,8 +21,6 @@ from infra.cloud.account import (
     AccountSettingsError,
     AccountStack,
 )
-
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 OWNER = "example-org"
 REPO = "pick-a-number-fork"

@@ -20,7 +20,6 @@ the end.
 
 import fnmatch
 import json
-import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -36,8 +35,6 @@ from infra.cloud.isolation import (
     boundary_policy_name,
 )
 from tests.support.synth import Synth
-
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 ACCOUNT = "111111111111"
 REGION = "eu-west-1"
