@@ -225,23 +225,7 @@ class EnvironmentSettings:
                     )
         if self.log_retention_days not in _RETENTION_DAYS:
             found.append(f"log_retention_days must be one of {sorted(_RETENTION_DAYS)}")
-        try:  # the backup function's own rule, checked before it is deployed
-            _ = self.backup_retention
-        except InvalidRetention as error:
-            found.append(
-                "backup_retention_days, backup_min_keep, backup_keep_weekly, "
-                f"backup_keep_monthly: {error}"
-            )
-        recovery_days = self.point_in_time_recovery
-        if recovery_days is not None and (
-            isinstance(recovery_days, bool)
-            or not isinstance(recovery_days, int)
-            or not 1 <= recovery_days <= MAX_RECOVERY_PERIOD_DAYS
-        ):
-            found.append(
-                f"point_in_time_recovery must be a recovery period of 1..{MAX_RECOVERY_PERIOD_DAYS}"
-                f" days, or null (off), not {recovery_days!r}"
-            )
+        found += self._backup_problems()
         found += self._throttle_problems()
         if self.billing_mode == "PROVISIONED":
             found += self._capacity_problems()
@@ -271,6 +255,27 @@ class EnvironmentSettings:
         if self.waf is not None:
             [submit] = [r for r in self.topology.routes if r.function == SUBMIT_NUMBER]
             found += self.waf.problems(self.throttle(submit).rate_per_second)
+        return found
+
+    def _backup_problems(self) -> list[str]:
+        found = []
+        try:  # the backup function's own rule, checked before it is deployed
+            _ = self.backup_retention
+        except InvalidRetention as error:
+            found.append(
+                "backup_retention_days, backup_min_keep, backup_keep_weekly, "
+                f"backup_keep_monthly: {error}"
+            )
+        recovery_days = self.point_in_time_recovery
+        if recovery_days is not None and (
+            isinstance(recovery_days, bool)
+            or not isinstance(recovery_days, int)
+            or not 1 <= recovery_days <= MAX_RECOVERY_PERIOD_DAYS
+        ):
+            found.append(
+                f"point_in_time_recovery must be a recovery period of 1..{MAX_RECOVERY_PERIOD_DAYS}"
+                f" days, or null (off), not {recovery_days!r}"
+            )
         return found
 
     def _throttle_problems(self) -> list[str]:
