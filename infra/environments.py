@@ -18,14 +18,13 @@ import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
-from backup.retention import InvalidRetention, check_retention
+from backup.retention import BackupRetention, InvalidRetention
 from infra.topology import (
     API_THROTTLE,
     BACKUP_RETENTION,
     ROLLUP_LAYOUT,
     SUBMIT_NUMBER,
     TOPOLOGY,
-    BackupRetention,
     Route,
     RuntimeSettings,
     StreamConsumer,
@@ -38,6 +37,9 @@ ENVIRONMENTS_CONTEXT_KEY: Final = "pick-a-number:environments"
 ENV_CONTEXT_KEY: Final = "env"
 EMAIL_CONTEXT_KEY: Final = "email"
 DEFAULT_ENV: Final = "dev"
+
+# DynamoDB's point-in-time recovery keeps from 1 to 35 days (RecoveryPeriodInDays).
+MAX_RECOVERY_PERIOD_DAYS: Final = 35
 
 # DynamoDB's always-free tier: 25 WCU and 25 RCU of *provisioned* capacity,
 # summed over every table and index of the region (this app has one table).
@@ -142,9 +144,17 @@ class EnvironmentSettings:
     write_capacity: int = 5
     # CloudWatch log groups (functions, API access logs) and the logs bucket.
     log_retention_days: int = 14
-    # The nightly backup job keeps backups this long, and never fewer than min_keep.
+    # What the nightly backup job keeps (grandfather-father-son, BackupRetention):
+    # every backup younger than backup_retention_days, the newest of each of the last
+    # backup_keep_weekly ISO weeks and backup_keep_monthly months, never fewer than
+    # backup_min_keep. Each backup is billed at the table's size (docs/COSTS.md).
     backup_retention_days: int = BACKUP_RETENTION.days
     backup_min_keep: int = BACKUP_RETENTION.min_keep
+    backup_keep_weekly: int = BACKUP_RETENTION.weekly
+    backup_keep_monthly: int = BACKUP_RETENTION.monthly
+    # Point-in-time recovery of the table, its recovery period in days (1..35); None: off,
+    # the nightly backups instead ($0.20 per GB-month of the table, docs/COSTS.md).
+    point_in_time_recovery: int | None = None
     # API Gateway stage and usage-plan throttling (every route together).
     api_throttle: Throttle = API_THROTTLE
     # Each route's own throttle where it differs from the topology's, by route key
@@ -215,10 +225,7 @@ class EnvironmentSettings:
                     )
         if self.log_retention_days not in _RETENTION_DAYS:
             found.append(f"log_retention_days must be one of {sorted(_RETENTION_DAYS)}")
-        try:  # the backup function's own rule, checked before it is deployed
-            check_retention(self.backup_retention_days, self.backup_min_keep)
-        except InvalidRetention as error:
-            found.append(f"backup_retention_days, backup_min_keep: {error}")
+        found += self._backup_problems()
         found += self._throttle_problems()
         if self.billing_mode == "PROVISIONED":
             found += self._capacity_problems()
@@ -248,6 +255,27 @@ class EnvironmentSettings:
         if self.waf is not None:
             [submit] = [r for r in self.topology.routes if r.function == SUBMIT_NUMBER]
             found += self.waf.problems(self.throttle(submit).rate_per_second)
+        return found
+
+    def _backup_problems(self) -> list[str]:
+        found = []
+        try:  # the backup function's own rule, checked before it is deployed
+            _ = self.backup_retention
+        except InvalidRetention as error:
+            found.append(
+                "backup_retention_days, backup_min_keep, backup_keep_weekly, "
+                f"backup_keep_monthly: {error}"
+            )
+        recovery_days = self.point_in_time_recovery
+        if recovery_days is not None and (
+            isinstance(recovery_days, bool)
+            or not isinstance(recovery_days, int)
+            or not 1 <= recovery_days <= MAX_RECOVERY_PERIOD_DAYS
+        ):
+            found.append(
+                f"point_in_time_recovery must be a recovery period of 1..{MAX_RECOVERY_PERIOD_DAYS}"
+                f" days, or null (off), not {recovery_days!r}"
+            )
         return found
 
     def _throttle_problems(self) -> list[str]:
@@ -320,8 +348,18 @@ class EnvironmentSettings:
         return RuntimeSettings(
             metrics_namespace=environment_namespace(self.name),
             log_level=FUNCTION_LOG_LEVEL,
-            backup_retention=BackupRetention(self.backup_retention_days, self.backup_min_keep),
+            backup_retention=self.backup_retention,
             rollup_layout=ROLLUP_LAYOUT,
+        )
+
+    @property
+    def backup_retention(self) -> BackupRetention:
+        """What the backup function keeps (InvalidRetention for what it would refuse)."""
+        return BackupRetention(
+            days=self.backup_retention_days,
+            min_keep=self.backup_min_keep,
+            weekly=self.backup_keep_weekly,
+            monthly=self.backup_keep_monthly,
         )
 
     @property

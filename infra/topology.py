@@ -16,7 +16,13 @@ from dataclasses import KW_ONLY, dataclass, replace
 from enum import Enum, auto
 from typing import Any, Final
 
-from backup.retention import MIN_KEEP_VARIABLE, RETENTION_DAYS_VARIABLE
+from backup.retention import (
+    KEEP_MONTHLY_VARIABLE,
+    KEEP_WEEKLY_VARIABLE,
+    MIN_KEEP_VARIABLE,
+    RETENTION_DAYS_VARIABLE,
+    BackupRetention,
+)
 from infra.capacity import SECONDS_PER_MONTH, WRITE_UNITS_PER_PICK, stats_request_read_units
 from shared.aws import TIMEOUT_VARIABLE
 from shared.http import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE
@@ -74,6 +80,8 @@ class Source(Enum):
     ROLLUP_PARTS = auto()  # the rollup layout
     BACKUP_RETENTION_DAYS = auto()  # the environment's backup retention
     BACKUP_MIN_KEEP = auto()
+    BACKUP_KEEP_WEEKLY = auto()
+    BACKUP_KEEP_MONTHLY = auto()
 
 
 @dataclass(frozen=True)
@@ -320,14 +328,6 @@ class Topology:
 
 
 @dataclass(frozen=True)
-class BackupRetention:
-    """How long the nightly backups are kept, and how many survive whatever their age."""
-
-    days: int
-    min_keep: int
-
-
-@dataclass(frozen=True)
 class RollupLayout:
     """Over how many items (parts) each day's counts are spread: write sharding
     against transaction conflicts on one hot item (services/shared/rollups.py).
@@ -378,11 +378,13 @@ BACKUP: Final = Function(
     service="backup",
     description="Nightly on-demand DynamoDB backup and retention",
     timeout_seconds=120,
-    # Both required: the function has no default retention of its own.
+    # All required: the function has no default retention of its own.
     settings=(
         *COMMON_SETTINGS,
         Setting(RETENTION_DAYS_VARIABLE, Source.BACKUP_RETENTION_DAYS),
         Setting(MIN_KEEP_VARIABLE, Source.BACKUP_MIN_KEEP),
+        Setting(KEEP_WEEKLY_VARIABLE, Source.BACKUP_KEEP_WEEKLY),
+        Setting(KEEP_MONTHLY_VARIABLE, Source.BACKUP_KEEP_MONTHLY),
     ),
     # DeleteBackup only on this table's backups; ListBackups has no resource-level
     # permissions (the function filters the list by its table ARN).
@@ -467,7 +469,9 @@ API_THROTTLE: Final = Throttle(rate_per_second=10.0, burst=20)
 
 # The one declaration of the backup retention defaults: every environment's unless
 # its settings say otherwise (infra/environments.py), and the local stack's.
-BACKUP_RETENTION: Final = BackupRetention(days=7, min_keep=3)
+# No weekly or monthly backups: each one kept is billed at the table's full size
+# (docs/COSTS.md); prod keeps a year of them (cdk.json).
+BACKUP_RETENTION: Final = BackupRetention(days=7, min_keep=3, weekly=0, monthly=0)
 
 
 @dataclass(frozen=True)
@@ -504,6 +508,8 @@ def runtime_environment(
         Source.ROLLUP_PARTS: str(settings.rollup_layout.parts),
         Source.BACKUP_RETENTION_DAYS: str(settings.backup_retention.days),
         Source.BACKUP_MIN_KEEP: str(settings.backup_retention.min_keep),
+        Source.BACKUP_KEEP_WEEKLY: str(settings.backup_retention.weekly),
+        Source.BACKUP_KEEP_MONTHLY: str(settings.backup_retention.monthly),
     }
     found = {setting.variable: values[setting.source] for setting in function.settings}
     return {variable: value for variable, value in found.items() if value is not None}

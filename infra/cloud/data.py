@@ -45,17 +45,21 @@ class Data(Construct):
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             deletion_protection=settings.retain_data,
             removal_policy=settings.removal_policy,
+            point_in_time_recovery_specification=_point_in_time_recovery(settings),
         )
         table_resource = self.table.node.default_child
         assert isinstance(table_resource, dynamodb.CfnTable)
         table_resource.override_logical_id(TABLE_LOGICAL_ID)
-        cdk.Validations.of(self.table).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-DDB3",
-                reason="PITR is not in the free tier; the nightly on-demand backups of the "
-                "Backup construct replace it (see DESIGN and the restore runbook).",
+        if settings.point_in_time_recovery is None:
+            cdk.Validations.of(self.table).acknowledge(
+                cdk.Acknowledgment(
+                    id="AwsSolutions-DDB3",
+                    reason="PITR is off in this environment (its point_in_time_recovery "
+                    "setting): the Backup construct's scheduled on-demand backups, kept "
+                    "daily, weekly and monthly, recover it instead, at the price "
+                    "docs/COSTS.md compares with PITR's.",
+                )
             )
-        )
 
     def add_aggregator(
         self, functions: FunctionFactory, settings: EnvironmentSettings
@@ -75,6 +79,18 @@ class Data(Construct):
     @property
     def stream_dlq(self) -> sqs.Queue:
         return self.aggregation.dead_letters
+
+
+def _point_in_time_recovery(
+    settings: EnvironmentSettings,
+) -> dynamodb.PointInTimeRecoverySpecification | None:
+    """PITR with the environment's recovery period, or nothing (off) when it has none."""
+    if settings.point_in_time_recovery is None:
+        return None
+    return dynamodb.PointInTimeRecoverySpecification(
+        point_in_time_recovery_enabled=True,
+        recovery_period_in_days=settings.point_in_time_recovery,
+    )
 
 
 class Aggregation(Construct):

@@ -5,8 +5,8 @@ night, whatever the retries. Errors are never swallowed: the invocation fails,
 its last retry goes to the schedule's dead-letter queue (alarmed at alarm level
 `full`, as are the function's errors), and from level `slo` (prod's) a missing
 BackupCreated metric raises the backup-missing alarm. `python -m backup.handler`
-runs the job once (TABLE_NAME, BACKUP_RETENTION_DAYS and BACKUP_MIN_KEEP, all required, and
-AWS_ENDPOINT_URL for the local stack).
+runs the job once (TABLE_NAME, BACKUP_RETENTION_DAYS, BACKUP_MIN_KEEP, BACKUP_KEEP_WEEKLY and
+BACKUP_KEEP_MONTHLY, all required, and AWS_ENDPOINT_URL for the local stack).
 """
 
 import json
@@ -50,7 +50,7 @@ def nightly_backup(store: BackupStore, settings: BackupSettings, now: datetime) 
         backup = existing
         logger.info("tonight's backup exists already", extra={"backup": backup.name})
     result = NightlyResult(backup.arn, backup.name, created=existing is None)
-    for old in to_prune(store.list(), now, settings.retention_days, settings.min_keep):
+    for old in to_prune(store.list(), now, settings.retention):
         store.delete(old)
         metrics.add_metric(name="BackupPruned", unit=MetricUnit.Count, value=1)
         logger.info(

@@ -46,11 +46,13 @@ def test_scheduler_role_trust_names_this_account_and_schedule_group(dev: Synth) 
 
 
 def test_backup_function_settings(dev: Synth, prod: Synth) -> None:
-    for synth, days, keep in ((dev, "7", "3"), (prod, "35", "7")):
+    for synth, days, keep, weekly, monthly in ((dev, 7, 3, 0, 0), (prod, 7, 7, 5, 12)):
         env = synth.resources[backup_function_id(synth)]["Properties"]["Environment"]["Variables"]
         assert env["TABLE_NAME"] == {"Ref": "SubmissionsTable"}
-        assert env["BACKUP_RETENTION_DAYS"] == days
-        assert env["BACKUP_MIN_KEEP"] == keep
+        assert env["BACKUP_RETENTION_DAYS"] == str(days)
+        assert env["BACKUP_MIN_KEEP"] == str(keep)
+        assert env["BACKUP_KEEP_WEEKLY"] == str(weekly)
+        assert env["BACKUP_KEEP_MONTHLY"] == str(monthly)
 
 
 def test_a_failed_nightly_backup_lands_in_an_encrypted_alarmed_queue() -> None:

@@ -2,10 +2,14 @@
 
 import json
 
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+
 from infra.cloud.data import TABLE_LOGICAL_ID
+from infra.environments import ENVIRONMENTS_CONTEXT_KEY
 from infra.topology import ROLLUP_LAYOUT, STREAM_CONSUMER, TABLE
 from shared.rollups import PARTS_VARIABLE
-from tests.support.synth import Synth
+from tests.support.synth import Synth, cdk_json_context, make_app, synth_with
 
 
 def test_table_keys_stream_and_encryption(dev: Synth) -> None:
@@ -27,8 +31,6 @@ def test_free_tier_provisioned_capacity_by_default(dev: Synth) -> None:
 
 
 def test_on_demand_is_a_setting() -> None:
-    from tests.support.synth import cdk_json_context
-
     context = cdk_json_context()
     context["pick-a-number:environments"]["dev"] |= {"billing_mode": "PAY_PER_REQUEST"}
     synth = Synth("dev", **{"pick-a-number:environments": context["pick-a-number:environments"]})
@@ -66,8 +68,6 @@ def test_stream_consumer_follows_the_topology(dev: Synth) -> None:
 
 
 def test_the_parallelization_factor_is_an_environment_setting() -> None:
-    from tests.support.synth import cdk_json_context
-
     environments = cdk_json_context()["pick-a-number:environments"]
     environments["dev"] |= {"parallelization_factor": 4}
     synth = Synth("dev", **{"pick-a-number:environments": environments})
@@ -101,3 +101,44 @@ def test_failed_stream_batches_go_to_an_encrypted_queue_with_an_alarm(dev: Synth
     ]
     assert [a["MetricName"] for a in alarms] == ["ApproximateNumberOfMessagesVisible"]
     assert alarms[0]["Threshold"] == 1
+
+
+def test_point_in_time_recovery_is_off_unless_an_environment_turns_it_on(
+    dev: Synth, prod: Synth
+) -> None:
+    # Off by default: the scheduled on-demand backups recover the table (docs/COSTS.md).
+    for synth in (dev, prod):
+        assert (
+            "PointInTimeRecoverySpecification"
+            not in synth.resources[TABLE_LOGICAL_ID]["Properties"]
+        )
+    on = synth_with("prod", point_in_time_recovery=7)
+    assert on.resources[TABLE_LOGICAL_ID]["Properties"]["PointInTimeRecoverySpecification"] == {
+        "PointInTimeRecoveryEnabled": True,
+        "RecoveryPeriodInDays": 7,
+    }
+
+
+def table_acknowledgements(stack: cdk.Stack) -> dict[str, str]:
+    """The cdk-nag rules acknowledged on the table (ids without their `Annotation::`
+    prefix), with their reasons."""
+    return {
+        rule.split("::")[-1]: reason
+        for construct in stack.node.find_all()
+        if isinstance(construct, dynamodb.Table)
+        for entry in construct.node.metadata
+        if entry.type == "aws:cdk:acknowledged-rules"
+        for rule, reason in dict(entry.data).items()
+    }
+
+
+def test_the_pitr_acknowledgement_stands_only_while_pitr_is_off() -> None:
+    _, off = make_app("prod")
+    assert "PITR is off" in table_acknowledgements(off)["AwsSolutions-DDB3"]
+
+    # With PITR on, cdk-nag's DDB3 passes on its own: no acknowledgement to go stale.
+    environments = cdk_json_context()[ENVIRONMENTS_CONTEXT_KEY]
+    environments["prod"] |= {"point_in_time_recovery": 35}
+    app, on = make_app("prod", nag=True, **{ENVIRONMENTS_CONTEXT_KEY: environments})
+    assert "AwsSolutions-DDB3" not in table_acknowledgements(on)
+    app.synth()  # raises on any unacknowledged finding

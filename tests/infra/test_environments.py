@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from backup.retention import BackupRetention
 from infra.environments import (
     ENVIRONMENTS_CONTEXT_KEY,
     EnvironmentSettings,
@@ -14,6 +15,7 @@ from infra.environments import (
 )
 from infra.topology import (
     API_THROTTLE,
+    BACKUP_RETENTION,
     DAILY_STATS_ROUTE,
     ROUTES,
     STREAM_CONSUMER,
@@ -221,3 +223,37 @@ def test_synthesis_refuses_a_throttle_below_the_design_load() -> None:
     with pytest.raises(SettingsError, match=r"submit-number'\]: rate_per_second 0.1 is below"):
         prod(stats=2.75, read=18, submit=0.1)
     prod(stats=2.75, read=18)
+
+
+def test_prod_keeps_a_year_of_backups_and_dev_the_defaults() -> None:
+    prod = EnvironmentSettings.from_mapping("prod", declared()["prod"])
+    assert prod.backup_retention == BackupRetention(days=7, min_keep=7, weekly=5, monthly=12)
+    assert prod.point_in_time_recovery is None
+    dev = EnvironmentSettings.from_mapping("dev", declared()["dev"])
+    assert dev.backup_retention == BACKUP_RETENTION
+    assert (BACKUP_RETENTION.weekly, BACKUP_RETENTION.monthly) == (0, 0)
+    # What the backup function is given is the environment's retention.
+    assert prod.runtime.backup_retention == prod.backup_retention
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"backup_keep_weekly": -1}, r"backup_keep_weekly.*weekly must be at least 0, not -1"),
+        ({"backup_keep_monthly": -2}, r"backup_keep_monthly.*monthly must be at least 0, not -2"),
+        ({"backup_retention_days": 0}, r"backup_retention_days.*days must be at least 1"),
+        ({"point_in_time_recovery": 0}, r"point_in_time_recovery must be .*1..35 days"),
+        ({"point_in_time_recovery": 36}, r"point_in_time_recovery must be .*not 36"),
+        ({"point_in_time_recovery": True}, r"point_in_time_recovery must be .*not True"),
+        ({"point_in_time_recovery": "7"}, r"point_in_time_recovery must be .*not '7'"),
+    ],
+)
+def test_a_bad_backup_setting_is_named(values: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        EnvironmentSettings.from_mapping("dev", values)
+
+
+def test_point_in_time_recovery_takes_a_recovery_period_of_1_to_35_days() -> None:
+    for days in (1, 35):
+        settings = EnvironmentSettings.from_mapping("dev", {"point_in_time_recovery": days})
+        assert settings.point_in_time_recovery == days

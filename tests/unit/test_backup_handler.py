@@ -15,7 +15,7 @@ from freezegun import freeze_time
 
 from backup import handler
 from backup.backups import NOT_YET_WAITS, BackupStore
-from backup.retention import BackupSettings
+from backup.retention import BackupRetention, BackupSettings
 from infra.local.events import LambdaContext
 from infra.topology import BACKUP, TABLE, RuntimeSettings, runtime_environment
 from shared.aws import dynamodb
@@ -61,6 +61,11 @@ def invoke(store: BackupStore, settings: BackupSettings | None = None) -> dict[s
     lambda_handler = handler.make_handler(store, settings or BackupSettings.from_env())
     result: dict[str, Any] = lambda_handler({"source": "aws.scheduler"}, LambdaContext.timeless())
     return result
+
+
+def keeping(days: int, min_keep: int, weekly: int = 0, monthly: int = 0) -> BackupSettings:
+    """The function's settings with this retention."""
+    return BackupSettings(TABLE_NAME, BackupRetention(days, min_keep, weekly, monthly))
 
 
 def names(store: BackupStore) -> list[str]:
@@ -140,7 +145,7 @@ def test_a_retried_schedule_makes_no_second_backup_that_night(
 
 
 def test_retention_over_many_nights_keeps_a_sliding_window(store: BackupStore) -> None:
-    settings = BackupSettings(TABLE_NAME, retention_days=3, min_keep=2)
+    settings = keeping(days=3, min_keep=2)
 
     run_nights(store, settings, nights=8, start=FIRST_NIGHT)
 
@@ -148,8 +153,24 @@ def test_retention_over_many_nights_keeps_a_sliding_window(store: BackupStore) -
     assert names(store) == [f"{TABLE_NAME}-nightly-2026-03-0{d}" for d in range(5, 9)]
 
 
+def test_retention_over_months_keeps_the_newest_of_each_week_and_month(store: BackupStore) -> None:
+    # Given: a day, two ISO weeks and two months kept, from Sunday 1 March 2026 nightly
+    settings = keeping(days=1, min_keep=1, weekly=2, monthly=2)
+
+    run_nights(store, settings, nights=45, start=FIRST_NIGHT)
+
+    # Then: on Tuesday 14 April, tonight's and last night's (a day old), last week's
+    # newest (Sunday; this week's is tonight's) and March's newest
+    assert names(store) == [
+        f"{TABLE_NAME}-nightly-2026-03-31",
+        f"{TABLE_NAME}-nightly-2026-04-12",
+        f"{TABLE_NAME}-nightly-2026-04-13",
+        f"{TABLE_NAME}-nightly-2026-04-14",
+    ]
+
+
 def test_after_a_long_outage_the_newest_backups_survive(store: BackupStore) -> None:
-    settings = BackupSettings(TABLE_NAME, retention_days=3, min_keep=3)
+    settings = keeping(days=3, min_keep=3)
     run_nights(store, settings, nights=4, start=FIRST_NIGHT)
     assert len(store.list()) == 4
 
@@ -173,14 +194,14 @@ def test_pruning_emits_one_count_per_deleted_backup(
     capsys.readouterr()
 
     with freeze_time(FIRST_NIGHT):
-        result = invoke(store, BackupSettings(TABLE_NAME, 35, min_keep=7))
+        result = invoke(store, keeping(35, min_keep=7))
 
     # Only 3 backups exist, fewer than BACKUP_MIN_KEEP: nothing may be pruned yet.
     assert result["pruned"] == []
     assert metric_values(capsys.readouterr().out, "BackupPruned") == []
 
     with freeze_time(FIRST_NIGHT + timedelta(days=1)):
-        result = invoke(store, BackupSettings(TABLE_NAME, 35, min_keep=1))
+        result = invoke(store, keeping(35, min_keep=1))
     assert len(result["pruned"]) == 2
     assert metric_values(capsys.readouterr().out, "BackupPruned") == [1, 1]
     assert names(store) == [
@@ -196,7 +217,7 @@ def test_other_tables_backups_are_never_touched(
     with freeze_time(FIRST_NIGHT - timedelta(days=90)):
         table.create_backup(TableName="other", BackupName="other-nightly-old")
 
-    run_nights(store, BackupSettings(TABLE_NAME, 3, 1), nights=1, start=FIRST_NIGHT)
+    run_nights(store, keeping(3, 1), nights=1, start=FIRST_NIGHT)
 
     assert [b["BackupName"] for b in table.list_backups(TableName="other")["BackupSummaries"]] == [
         "other-nightly-old"
