@@ -121,10 +121,12 @@ ACCESS_LOG_FIELDS: Final = {
     "responseLatency": "$context.responseLatency",
     "integrationLatency": "$context.integrationLatency",
     "integrationStatus": "$context.integrationStatus",
+    # Why the integration failed (a 502's cause); the local gateway's line names it alike.
+    "integrationErrorMessage": "$context.integration.error",
     "errorType": "$context.error.responseType",
     "errorMessage": "$context.error.message",
     "xrayTraceId": "$context.xrayTraceId",
-    "sourceIp": "$context.identity.sourceIp",
+    "sourceIp": "$context.identity.sourceIp",  # CloudFront's edge: client IPs are in its logs
     "userAgent": "$context.identity.userAgent",
 }
 

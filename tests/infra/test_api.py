@@ -140,6 +140,8 @@ def test_stage_named_after_the_environment_with_tracing_logs_and_throttles(dev: 
     assert props["TracingEnabled"] is True
     access = props["AccessLogSetting"]
     assert json.loads(access["Format"]) == ACCESS_LOG_FIELDS
+    # a 502's cause, under the name the local gateway's access log gives it
+    assert ACCESS_LOG_FIELDS["integrationErrorMessage"] == "$context.integration.error"
     group = access["DestinationArn"]["Fn::GetAtt"][0]
     assert dev.resources[group]["Properties"]["RetentionInDays"] == 14
     settings = {s["ResourcePath"]: s for s in props["MethodSettings"]}
