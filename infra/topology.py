@@ -26,6 +26,7 @@ from backup.retention import (
 from infra.capacity import SECONDS_PER_MONTH, WRITE_UNITS_PER_PICK, stats_request_read_units
 from shared.aws import TIMEOUT_VARIABLE
 from shared.http import JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE
+from shared.rollups import KEY_PREFIX as ROLLUP_KEY_PREFIX
 from shared.rollups import MAX_PARTS, PARTS_VARIABLE
 from shared.schemas import (
     DAILY_STATS_QUERY_SCHEMA,
@@ -115,10 +116,14 @@ class TablePart(Enum):
 @dataclass(frozen=True)
 class TableActions:
     """IAM actions (`dynamodb:*`) a function's code calls, and on what. The CDK app grants
-    a function exactly these, and the local stack's endpoint refuses it any other."""
+    a function exactly these, and the local stack's endpoint refuses it any other.
+
+    `leading_keys`: the item families the actions may touch, as partition key prefixes
+    (IAM's `dynamodb:LeadingKeys`); empty for actions on no item (backups, listings)."""
 
     actions: tuple[str, ...]
     on: TablePart = TablePart.TABLE
+    leading_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -351,14 +356,14 @@ SUBMIT_NUMBER: Final = Function(
     description="POST /api/submit-number: stores a raw submission",
     # A replay's stored submission comes back from the failed conditional put itself
     # (ReturnValuesOnConditionCheckFailure): no read, so no GetItem.
-    table_actions=(TableActions(("dynamodb:PutItem",)),),
+    table_actions=(TableActions(("dynamodb:PutItem",), leading_keys=(SUBMISSION_KEY_PREFIX,)),),
 )
 DAILY_STATS: Final = Function(
     name="DailyStats",
     handler="stats.api.lambda_handler",
     service="stats",
     description="GET /api/daily-stats: statistics from the daily rollups",
-    table_actions=(TableActions(("dynamodb:Query",)),),
+    table_actions=(TableActions(("dynamodb:Query",), leading_keys=(ROLLUP_KEY_PREFIX,)),),
 )
 AGGREGATOR: Final = Function(
     name="Aggregator",
@@ -370,7 +375,11 @@ AGGREGATOR: Final = Function(
     settings=(*COMMON_SETTINGS, Setting(PARTS_VARIABLE, Source.ROLLUP_PARTS)),
     # TransactWriteItems needs UpdateItem on every item it updates: the markers on raw
     # submissions and the rollups. The stream's own actions come with the mapping.
-    table_actions=(TableActions(("dynamodb:UpdateItem",)),),
+    table_actions=(
+        TableActions(
+            ("dynamodb:UpdateItem",), leading_keys=(SUBMISSION_KEY_PREFIX, ROLLUP_KEY_PREFIX)
+        ),
+    ),
 )
 BACKUP: Final = Function(
     name="Backup",

@@ -121,10 +121,12 @@ ACCESS_LOG_FIELDS: Final = {
     "responseLatency": "$context.responseLatency",
     "integrationLatency": "$context.integrationLatency",
     "integrationStatus": "$context.integrationStatus",
+    # Why the integration failed (a 502's cause); the local gateway's line names it alike.
+    "integrationErrorMessage": "$context.integration.error",
     "errorType": "$context.error.responseType",
     "errorMessage": "$context.error.message",
     "xrayTraceId": "$context.xrayTraceId",
-    "sourceIp": "$context.identity.sourceIp",
+    "sourceIp": "$context.identity.sourceIp",  # CloudFront's edge: client IPs are in its logs
     "userAgent": "$context.identity.userAgent",
 }
 
@@ -148,6 +150,9 @@ def query_parameters(route: Route) -> dict[str, bool]:
     return params
 
 
+# API Gateway validates a body against the method's model for its media type, and none
+# for a type without one, unless a model is declared for this key: every other type.
+DEFAULT_MODEL_CONTENT_TYPE: Final = "$default"
 METHOD_NOT_ALLOWED: Final = 405
 # A MOCK integration answers the status its request template renders, and API Gateway
 # picks the template by the request's Content-Type: a type without one is refused with
@@ -354,7 +359,14 @@ class Api(Construct):
                 "request_validator": body_validator if route.body_schema else params_validator,
             }
             if route.body_schema:
-                options["request_models"] = {JSON_CONTENT_TYPE: self._model(route)}
+                # The same model for every other media type too, so that no body the
+                # schema rejects reaches a function, whatever type it claims. A body
+                # in another type that passes reaches the function, which answers 415.
+                model = self._model(route)
+                options["request_models"] = {
+                    JSON_CONTENT_TYPE: model,
+                    DEFAULT_MODEL_CONTENT_TYPE: model,
+                }
             integration = apigw.LambdaIntegration(self.aliases[route.function.name])
             resource.add_method(route.method, integration, **options)
         for path, methods in allowed_methods(self.routes).items():

@@ -41,8 +41,12 @@ class Data(Construct):
             read_capacity=settings.read_capacity if provisioned else None,
             write_capacity=settings.write_capacity if provisioned else None,
             stream=dynamodb.StreamViewType(TABLE.stream_view),
-            # The AWS-managed key (aws/dynamodb): no monthly key fee, auditable use.
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            # Encrypted at rest with the AWS-owned key, DynamoDB's default: no KMS
+            # request charges and no KMS in the path of a request. The AWS-managed key
+            # (aws/dynamodb) would add KMS requests and a CloudTrail record of key use,
+            # but no control: its key policy, which no one can change, admits every
+            # principal of the account that IAM lets use the table (docs/SECURITY.md).
+            encryption=dynamodb.TableEncryption.DEFAULT,
             deletion_protection=settings.retain_data,
             removal_policy=settings.removal_policy,
             point_in_time_recovery_specification=_point_in_time_recovery(settings),

@@ -14,7 +14,7 @@ one in `uv.lock`, so nothing is bundled and no Docker is needed.
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
@@ -65,6 +65,23 @@ def powertools_layer_parameter(version: str) -> str:
     at deploy time, so synthesis needs no AWS account."""
     runtime = RUNTIME.name  # "python3.14"
     return f"/aws/service/powertools/python/{ARCHITECTURE.name}/{runtime}/{version}"
+
+
+def leading_keys_condition(prefixes: tuple[str, ...]) -> dict[str, Any] | None:
+    """The IAM condition that confines item actions to the items whose partition key
+    starts with one of `prefixes` (None: no item restriction).
+
+    `dynamodb:LeadingKeys` holds the partition key values a request touches (a Query's
+    one, a PutItem's or UpdateItem's item's, and so each item's inside a transaction,
+    which IAM checks as its own PutItem or UpdateItem); AWS requires ForAllValues with
+    it. ForAllValues alone also holds for a request with no key at all (a Scan), so the
+    Null test demands one."""
+    if not prefixes:
+        return None
+    return {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in prefixes]},
+        "Null": {"dynamodb:LeadingKeys": "false"},
+    }
 
 
 @dataclass(frozen=True)
@@ -129,7 +146,11 @@ class FunctionFactory:
         log_group.grant_write(role)
         for grant in spec.table_actions:
             fn.add_to_role_policy(
-                iam.PolicyStatement(actions=list(grant.actions), resources=[self._arn(grant.on)])
+                iam.PolicyStatement(
+                    actions=list(grant.actions),
+                    resources=[self._arn(grant.on)],
+                    conditions=leading_keys_condition(grant.leading_keys),
+                )
             )
         cdk.Validations.of(role).acknowledge(
             cdk.Acknowledgment(

@@ -36,6 +36,18 @@ MODEL_VALIDATOR = Difference(
     "name the field (e.g. 'instance value (11) greater than maximum allowed (10)').",
 )
 
+NON_JSON_BODY = Difference(
+    what="A body sent in another media type than application/json that is not JSON the "
+    "request schema accepts (e.g. `number=5` as a form)",
+    aws="400 problem+json from API Gateway's request validator, which holds a body of "
+    "any media type to the same schema (the `$default` request model) before a function "
+    "is invoked",
+    local="415 problem+json from the function, which checks the media type first",
+    why="The local stack does not run API Gateway's model validator (see MODEL_VALIDATOR). "
+    "Both refuse it with a 4xx problem+json and store nothing; a body in another media "
+    "type that the schema accepts is 415 in both.",
+)
+
 RETRY_AFTER = Difference(
     what="Retry-After of a throttled request (429)",
     aws="always 1: a fixed header of the THROTTLED gateway response",
@@ -52,4 +64,4 @@ SITE_NOT_FOUND = Difference(
     "unknown routes under /api/ only, where both answer 404 problem+json.",
 )
 
-DIFFERENCES: Final = (MODEL_VALIDATOR, RETRY_AFTER, SITE_NOT_FOUND)
+DIFFERENCES: Final = (MODEL_VALIDATOR, NON_JSON_BODY, RETRY_AFTER, SITE_NOT_FOUND)

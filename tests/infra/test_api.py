@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from infra.capacity import SECONDS_PER_MONTH, WRITE_UNITS_PER_PICK
-from infra.cloud.api import ACCESS_LOG_FIELDS, GATEWAY_PROBLEMS, VALIDATION_ERRORS
+from infra.cloud.api import (
+    ACCESS_LOG_FIELDS,
+    DEFAULT_MODEL_CONTENT_TYPE,
+    GATEWAY_PROBLEMS,
+    VALIDATION_ERRORS,
+)
 from infra.topology import DAILY_STATS_ROUTE, ROUTES
 from shared.http import PROBLEM_CONTENT_TYPE, Problem
 from tests.contract.client import names
@@ -114,6 +119,12 @@ def test_request_bodies_are_validated_with_the_shared_schemas(dev: Synth) -> Non
         if route.body_schema:
             assert validator["ValidateRequestBody"] is True
             model_id = method["RequestModels"]["application/json"]["Ref"]
+            # A body of any other media type is held to the same schema at the edge
+            # (API Gateway validates no body whose type has no model).
+            assert method["RequestModels"] == {
+                "application/json": {"Ref": model_id},
+                DEFAULT_MODEL_CONTENT_TYPE: {"Ref": model_id},
+            }
             schema = models[model_id]["Properties"]["Schema"]
             assert schema == route.body_schema
             assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
@@ -140,6 +151,8 @@ def test_stage_named_after_the_environment_with_tracing_logs_and_throttles(dev: 
     assert props["TracingEnabled"] is True
     access = props["AccessLogSetting"]
     assert json.loads(access["Format"]) == ACCESS_LOG_FIELDS
+    # a 502's cause, under the name the local gateway's access log gives it
+    assert ACCESS_LOG_FIELDS["integrationErrorMessage"] == "$context.integration.error"
     group = access["DestinationArn"]["Fn::GetAtt"][0]
     assert dev.resources[group]["Properties"]["RetentionInDays"] == 14
     settings = {s["ResourcePath"]: s for s in props["MethodSettings"]}

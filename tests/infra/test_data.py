@@ -19,7 +19,9 @@ def test_table_keys_stream_and_encryption(dev: Synth) -> None:
         {"AttributeName": TABLE.sort_key, "KeyType": "RANGE"},
     ]
     assert props["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
-    assert props["SSESpecification"] == {"SSEEnabled": True}
+    # The AWS-owned key: SSEEnabled true would be the AWS-managed KMS key, billed per request
+    assert props.get("SSESpecification", {}).get("SSEEnabled", False) is False
+    assert "KMSMasterKeyId" not in props.get("SSESpecification", {})
     assert "TimeToLiveSpecification" not in props  # nothing in the data model expires
     assert "TableName" not in props  # CloudFormation names it
 

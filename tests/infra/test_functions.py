@@ -1,7 +1,9 @@
 """Every function: runtime, architecture, layer, tracing, logging, its own role."""
 
 import ast
+import fnmatch
 import importlib.metadata
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,8 @@ from infra.cloud.functions import (
     powertools_layer_parameter,
 )
 from infra.topology import FUNCTIONS
+from shared.rollups import rollup_partition
+from shared.submissions import submission_key
 from tests.support.synth import ROOT, Synth
 
 
@@ -156,6 +160,53 @@ def test_backup_may_only_manage_backups_of_the_table(dev: Synth) -> None:
         ("sqs:GetQueueAttributes", dead_letters),
         ("sqs:GetQueueUrl", dead_letters),
     }
+
+
+def _leading_keys(synth: Synth, name: str) -> dict[str, list[str] | None]:
+    """Each table-item action of the function: the partition key patterns its statement
+    allows (None: no LeadingKeys condition)."""
+    _, props = function_of(synth, name)
+    found: dict[str, list[str] | None] = {}
+    for statement in role_statements(synth, props["Role"]):
+        if statement["Resource"] != {"Fn::GetAtt": ["SubmissionsTable", "Arn"]}:
+            continue
+        condition = statement.get("Condition")
+        patterns = None
+        if condition is not None:
+            assert condition["Null"] == {"dynamodb:LeadingKeys": "false"}
+            patterns = condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        actions = statement["Action"]
+        for action in actions if isinstance(actions, list) else [actions]:
+            found[action] = patterns
+    return found
+
+
+def _may_touch(patterns: list[str] | None, partition_key: str) -> bool:
+    """IAM's StringLike on one leading key (`*` any run, `?` one character)."""
+    return patterns is None or any(fnmatch.fnmatchcase(partition_key, p) for p in patterns)
+
+
+def test_each_function_touches_only_the_item_families_it_owns(dev: Synth) -> None:
+    assert _leading_keys(dev, "SubmitNumber") == {"dynamodb:PutItem": ["SUB#*"]}
+    assert _leading_keys(dev, "DailyStats") == {"dynamodb:Query": ["ROLLUP#*"]}
+    # its transaction updates the markers on submissions and the rollups
+    assert _leading_keys(dev, "Aggregator") == {"dynamodb:UpdateItem": ["SUB#*", "ROLLUP#*"]}
+    # table-level actions: no item, so no LeadingKeys
+    assert _leading_keys(dev, "Backup") == {"dynamodb:CreateBackup": None}
+
+
+def test_ingest_cannot_forge_a_rollup_nor_stats_read_a_submission(dev: Synth) -> None:
+    rollup, submission = rollup_partition(date(2026, 12, 7)), submission_key("0a1b")["pk"]["S"]
+    [ingest] = _leading_keys(dev, "SubmitNumber").values()
+    [stats] = _leading_keys(dev, "DailyStats").values()
+    [aggregator] = _leading_keys(dev, "Aggregator").values()
+    assert _may_touch(ingest, submission)
+    assert not _may_touch(ingest, rollup)
+    assert _may_touch(stats, rollup)
+    assert not _may_touch(stats, submission)
+    assert _may_touch(aggregator, rollup)
+    assert _may_touch(aggregator, submission)
+    assert not _may_touch(aggregator, "OTHER#1")
 
 
 def test_function_packages_are_the_services_tree_without_tests_or_caches(dev: Synth) -> None:

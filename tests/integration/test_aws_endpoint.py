@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from infra.local.access import TABLE_ARN, AccessPolicy
 from infra.local.aws_endpoint import LocalAwsEndpoint, dynamodb, dynamodb_streams, ensure_table
 from infra.local.stack import EmulatedStack, Options
-from infra.topology import AGGREGATOR, BACKUP, FUNCTIONS, SUBMIT_NUMBER
+from infra.topology import AGGREGATOR, BACKUP, DAILY_STATS, FUNCTIONS, SUBMIT_NUMBER
 from tests.support.local_stack import submit
 from tests.support.overreach import OVERREACH_ROUTE, OVERREACHING
 
@@ -245,14 +245,57 @@ def test_a_function_may_call_what_it_declares_and_nothing_else():
     assert TABLE_ARN.format("other") in elsewhere
 
 
-def test_a_transaction_needs_the_action_of_each_of_its_items():
-    def transaction(*kinds: str) -> bytes:
-        return request(TransactItems=[{kind: {"TableName": TABLE}} for kind in kinds])
+def transaction(*items: tuple[str, str]) -> bytes:
+    """A transaction of (kind, partition key) items."""
+    return request(
+        TransactItems=[{kind: {"TableName": TABLE, "Key": item(pk)}} for kind, pk in items]
+    )
 
-    assert POLICY.denial(AGGREGATOR.name, "TransactWriteItems", transaction("Update")) is None
-    denied = POLICY.denial(AGGREGATOR.name, "TransactWriteItems", transaction("Update", "Put"))
+
+def test_a_transaction_needs_the_action_of_each_of_its_items():
+    update = ("Update", "SUB#1")
+    assert POLICY.denial(AGGREGATOR.name, "TransactWriteItems", transaction(update)) is None
+    denied = POLICY.denial(
+        AGGREGATOR.name, "TransactWriteItems", transaction(update, ("Put", "SUB#2"))
+    )
     assert denied is not None
     assert "dynamodb:PutItem" in denied
+
+
+def query(partition_key: str) -> bytes:
+    return request(
+        TableName=TABLE,
+        KeyConditionExpression="#pk = :pk AND sk BETWEEN :first AND :last",
+        ExpressionAttributeNames={"#pk": "pk"},
+        ExpressionAttributeValues={
+            ":pk": {"S": partition_key},
+            ":first": {"S": "2026-12-01"},
+            ":last": {"S": "2026-12-07"},
+        },
+    )
+
+
+def test_each_function_touches_only_the_item_families_it_owns():
+    """dynamodb:LeadingKeys, as the CDK app's conditions: ingest may not forge a
+    rollup, stats may not read a submission, the aggregator's transaction may update
+    both and nothing else."""
+    forged = POLICY.denial(
+        SUBMIT_NUMBER.name, "PutItem", request(TableName=TABLE, Item=item("ROLLUP#2026-12"))
+    )
+    assert forged is not None
+    assert "not authorized to perform: dynamodb:PutItem" in forged
+    assert POLICY.denial(DAILY_STATS.name, "Query", query("ROLLUP#2026-12")) is None
+    assert POLICY.denial(DAILY_STATS.name, "Query", query("SUB#1")) is not None
+    counted = transaction(("Update", "SUB#1"), ("Update", "ROLLUP#2026-12"))
+    assert POLICY.denial(AGGREGATOR.name, "TransactWriteItems", counted) is None
+    stray = transaction(("Update", "SUB#1"), ("Update", "OTHER#1"))
+    assert POLICY.denial(AGGREGATOR.name, "TransactWriteItems", stray) is not None
+
+
+def test_an_item_grant_admits_no_request_without_a_partition_key():
+    """IAM's ForAllValues holds for an empty set: the Null test of the CDK app's
+    condition refuses a request that names no partition key (as a Scan)."""
+    assert POLICY.denial(DAILY_STATS.name, "Query", request(TableName=TABLE)) is not None
 
 
 def test_backup_grants_cover_the_tables_backups_and_listing_only():
