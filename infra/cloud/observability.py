@@ -457,8 +457,10 @@ class Signals:
         self.environment = environment
         self.drill_failed = self.drill_metric(FAILED_METRIC, cdk.Duration.hours(1))
 
-    def drill_metric(self, name: str, period: cdk.Duration = cdk.Duration.days(1)) -> cw.Metric:
-        """One of the restore drill's metrics, its largest value in each `period`."""
+    def drill_metric(self, name: str, period: cdk.Duration | None = None) -> cw.Metric:
+        """One of the restore drill's metrics, its largest value in each `period`
+        (a day by default)."""
+        period = period or cdk.Duration.days(1)
         return custom_metric(self.environment, DRILL_SERVICE, name, period, "Maximum")
 
 

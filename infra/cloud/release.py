@@ -138,7 +138,7 @@ class Release(Construct):
         settings: EnvironmentSettings, alarms_of: Mapping[str, Sequence[cw.Alarm]]
     ) -> None:
         watched = WATCHED_MINUTES[settings.release]
-        for name, alarms in alarms_of.items():
+        for alarms in alarms_of.values():
             for found in alarms:
                 if minutes_to_fire(found) > watched:
                     raise SettingsError(

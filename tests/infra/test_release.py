@@ -212,13 +212,15 @@ def test_codedeploys_role_may_shift_only_this_environments_aliases(
             assert suffix == ":live"
             resource = arn
         [(function_id, attribute)] = [resource["Fn::GetAtt"]]
-        assert function_id in functions and attribute == "Arn"
+        assert function_id in functions
+        assert attribute == "Arn"
         targets.add(function_id)
     assert targets == released
     assert len(as_list(lambda_statement["Resource"])) == 2 * len(released)
     alarm_statements = [s for s in statements if s["Action"] == "cloudwatch:DescribeAlarms"]
     if env == "dev":  # all at once: no alarm to read
-        assert alarm_statements == [] and len(statements) == 1
+        assert alarm_statements == []
+        assert len(statements) == 1
     else:
         [alarms] = alarm_statements
         read = {r["Fn::GetAtt"][0] for r in as_list(alarms["Resource"])}
