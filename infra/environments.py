@@ -195,7 +195,7 @@ class EnvironmentSettings:
     # The contract suite after each deployment (tools/deploy_environments.py reads it).
     smoke_mode: SmokeMode = "read-only"
     # A canary unless an environment says otherwise (dev: AllAtOnce).
-    release: str = "Canary10Percent5Minutes"
+    release: str = "Canary10Percent10Minutes"
     # What it deploys: the routes its throttles and capacities are checked against.
     topology: Topology = field(default=TOPOLOGY, repr=False, compare=False)
     # The AWS account this environment lives in, when it has one of its own (prod, the

@@ -358,12 +358,6 @@ def boundary_statements(arns: EnvironmentArns) -> list[iam.PolicyStatement]:
             [arns.arn("cloudfront", "distribution/*", region="")],
             "ResourceTag",
         ),
-        iam.PolicyStatement(
-            # CodeDeploy's managed role policy reads the alarms of its deployment group.
-            sid="DescribeAlarms",
-            actions=["cloudwatch:DescribeAlarms"],
-            resources=["*"],
-        ),
         iam.PolicyStatement(sid="UnscopedReads", actions=list(UNSCOPED_READS), resources=["*"]),
         iam.PolicyStatement(
             # X-Ray's trace segments have no resource to scope to.

@@ -1,4 +1,12 @@
-"""SLO alarms to an e-mail topic, a dashboard, and the environment's budget."""
+"""SLO alarms to an e-mail topic, a dashboard, and the environment's budget.
+
+The API's SLO alarms are also the API functions' release alarms: a canary release's
+deployment groups read them (infra/cloud/release.py), so they look at one-minute
+periods, short enough to fire within a canary. Sharing them keeps dev + prod within
+CloudWatch's 10 free alarm metrics (docs/COSTS.md): dev 3 (API 5xx, stream records
+given up on, restore drill), prod 6 (+ latency, stream lag, missing backup) plus the
+aggregator's release alarm, 10 in all, so the account must hold no other alarm.
+"""
 
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -17,15 +25,28 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_xray as xray
 from constructs import Construct
 
+from backup.drill import (
+    DAYS_CHECKED_METRIC,
+    DAYS_DRIFTED_METRIC,
+    FAILED_METRIC,
+    PASSED_METRIC,
+    SECONDS_TO_RESTORE_METRIC,
+)
 from infra.cloud.alarms import alarm
 from infra.cloud.api import api_name
 from infra.environments import AlarmLevel, EnvironmentSettings
-from infra.topology import BACKUP
+from infra.topology import AGGREGATOR, BACKUP
 from shared.observability import environment_namespace
 
 FIVE_MINUTES: Final = cdk.Duration.minutes(5)
-API_5XX_RATE_THRESHOLD: Final = 0.01  # more than 1 % of requests, 3 periods in a row
+ONE_MINUTE: Final = cdk.Duration.minutes(1)
+API_5XX_RATE_THRESHOLD: Final = 0.01  # more than 1 % of requests
 API_P95_LATENCY_MS: Final = 1000
+# The API alarms fire on 3 breaching minutes of the last 5: one bad minute (a cold
+# start, a lone 5xx on a quiet API) is no page, and 3 minutes (plus CloudWatch's
+# delay) fit within a 10-minute canary (infra/cloud/release.py checks it).
+API_BREACHING_MINUTES: Final = 3
+API_WINDOW_MINUTES: Final = 5
 ITERATOR_AGE_MS: Final = 60_000  # rollups more than a minute behind the submissions
 # The nightly backup emits BackupCreated (EMF) when it creates one; none for this long
 # means a night was missed. Not 26: an environment created between 00:00 and 01:00 UTC
@@ -35,6 +56,16 @@ ITERATOR_AGE_MS: Final = 60_000  # rollups more than a minute behind the submiss
 BACKUP_METRIC: Final = "BackupCreated"
 BACKUP_WINDOW_HOURS: Final = 28
 BUDGET_ALERT_PERCENT: Final = 80
+# The aggregator's records reported for retry (services/stats/aggregator.py): Lambda
+# counts those invocations as successes, so this is what a canary release watches.
+RECORDS_FAILED_METRIC: Final = "RecordsFailed"
+# The restore drill's outcome (services/backup/drill.py `publish`), weekly; its
+# function runs as service "drill". DrillFailed is 1 for a failed or drifting phase.
+DRILL_SERVICE: Final = "drill"
+# A failed drill keeps the alarm in ALARM for a week (1 breaching hour of the last
+# 168), until about the next drill: CloudWatch's longest window (period x evaluation
+# periods <= 7 days for periods of an hour or more).
+DRILL_WINDOW_HOURS: Final = 7 * 24
 # What a message in each dead-letter queue means. Lambda's on-failure record of a stream
 # batch names the shard and its sequence numbers, not the records, which the stream
 # keeps 24 hours: the counts are lost until a rollup rebuild (docs/RUNBOOK.md).
@@ -51,8 +82,8 @@ SAMPLING_RULE_PRIORITY: Final = 100
 class Observability(Construct):
     """What watches one environment, each part built by its own method: the alarm
     topic, the SLO alarms on it, the X-Ray sampling rule, the dashboard and the budget.
-    What it builds, it exposes (topic, alarms, backup_alarm, sampling_rule,
-    dashboard, budget)."""
+    What it builds, it exposes (topic, alarms, api_alarms for a canary release,
+    backup_alarm, drill_alarm, sampling_rule, dashboard, budget)."""
 
     def __init__(
         self,
@@ -73,8 +104,10 @@ class Observability(Construct):
         self.settings = settings
         self.topic = self._alarm_topic()
         self.alarms: list[cw.Alarm] = []
+        self.api_alarms: list[cw.Alarm] = []
         signals = Signals(stage, functions, aggregator, table, settings.name)
         self.backup_alarm = self._slo_alarms(signals, dead_letter_queues)
+        self.drill_alarm = self._drill_alarm(signals)
         self.sampling_rule = self._sampling_rule()
         self.dashboard = self._dashboard(signals)
         if waf_metrics:
@@ -130,8 +163,9 @@ class Observability(Construct):
         self, signals: "Signals", dead_letter_queues: Mapping[str, sqs.Queue]
     ) -> cw.Alarm | None:
         """One alarm per signal that matters, within CloudWatch's 10 free alarm metrics
-        for dev + prod: "minimal" (API 5xx, records given up on) and "slo" (+ latency,
-        stream lag, missing backups) cover every failure; "full" adds the causes
+        for dev + prod: "minimal" (API 5xx, records given up on, a failed restore
+        drill) and "slo" (+ latency, stream lag, missing backups) cover every failure;
+        "full" adds the causes
         (per-function errors, throttles, the backup's DLQ) at $0.10 per alarm-month.
         Returns the BackupMissing alarm, if any."""
         self._api_alarms(signals)
@@ -150,22 +184,53 @@ class Observability(Construct):
         )
 
     def _api_alarms(self, signals: "Signals") -> None:
-        # A failing API function, a throttled table: every one of them answers 5xx.
-        self._alarm(
+        """API 5xx rate and p95 latency, 3 minutes of the last 5 (also the API
+        functions' release alarms). A failing API function, a throttled table: every
+        one of them answers 5xx (502 on a crash or time-out, 500 on an error)."""
+        window = f"{API_BREACHING_MINUTES} of the last {API_WINDOW_MINUTES} minutes"
+        for level, id, metric, threshold, description in (
+            (
+                "minimal",
+                "Api5xx",
+                signals.api_5xx,
+                API_5XX_RATE_THRESHOLD,
+                f"More than 1% of API requests failed with a 5xx in {window}.",
+            ),
+            (
+                "slo",
+                "ApiLatencyP95",
+                signals.api_latency,
+                API_P95_LATENCY_MS,
+                f"API p95 latency above {API_P95_LATENCY_MS} ms in {window}.",
+            ),
+        ):
+            found = self._alarm(
+                level,  # type: ignore[arg-type]
+                id,
+                metric,
+                threshold,
+                description,
+                periods=API_WINDOW_MINUTES,
+                breaching=API_BREACHING_MINUTES,
+            )
+            if found is not None:
+                self.api_alarms.append(found)
+
+    def _drill_alarm(self, signals: "Signals") -> cw.Alarm | None:
+        """A restore drill that failed or found drifted rollups (DrillFailed = 1) in the
+        last week. No data is not breaching: the drill runs weekly, and a verify phase
+        that runs short of time reports a failure before Lambda's timeout (drill.py),
+        so silence means no drill ran (its schedule's failures: dashboard, RUNBOOK)."""
+        return self._alarm(
             "minimal",
-            "Api5xx",
-            signals.api_5xx,
-            API_5XX_RATE_THRESHOLD,
-            "More than 1% of API requests failed with a 5xx for 15 minutes.",
-            periods=3,
-        )
-        self._alarm(
-            "slo",
-            "ApiLatencyP95",
-            signals.api_latency,
-            API_P95_LATENCY_MS,
-            f"API p95 latency above {API_P95_LATENCY_MS} ms for 15 minutes.",
-            periods=3,
+            "DrillFailed",
+            signals.drill_failed,
+            1,
+            "The restore drill failed, or a restored day's rollup differs from its raw "
+            "submissions or the live table: rebuild those days (RUNBOOK, Restore drill).",
+            comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            periods=DRILL_WINDOW_HOURS,
+            breaching=1,
         )
 
     def _cause_alarms(
@@ -263,7 +328,12 @@ class Observability(Construct):
                 left=[fn.metric_duration(period=FIVE_MINUTES, statistic="p95") for fn in functions],
                 width=12,
             ),
-            cw.GraphWidget(title="Aggregator iterator age", left=[signals.iterator_age], width=12),
+            cw.GraphWidget(
+                title="Aggregator iterator age, records reported for retry",
+                left=[signals.iterator_age],
+                right=[signals.records_failed],
+                width=12,
+            ),
             cw.GraphWidget(
                 title="DynamoDB throttles and consumed capacity",
                 left=[
@@ -277,6 +347,15 @@ class Observability(Construct):
                 width=12,
             ),
             cw.GraphWidget(title="Backups created", left=[signals.backups], width=12),
+            cw.GraphWidget(
+                title="Restore drill (weekly)",
+                left=[
+                    signals.drill_metric(name)
+                    for name in (PASSED_METRIC, DAYS_CHECKED_METRIC, DAYS_DRIFTED_METRIC)
+                ],
+                right=[signals.drill_metric(SECONDS_TO_RESTORE_METRIC)],
+                width=12,
+            ),
             cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=12),
         )
         return dashboard
@@ -349,16 +428,56 @@ class Signals:
         self.stage = stage
         self.functions = functions
         self.table = table
-        # Stage metrics: dimensions ApiName (the environment's API name) and Stage.
-        self.api_5xx = stage.metric_server_error(period=FIVE_MINUTES, statistic="Average")
-        self.api_latency = stage.metric_latency(period=FIVE_MINUTES, statistic="p95")
+        # Stage metrics: dimensions ApiName (the environment's API name) and Stage. The
+        # stage's name as a literal (it is the environment's, infra/cloud/api.py): the
+        # deployment groups read these alarms, and a Ref to the stage would be a cycle
+        # (stage -> deployment -> method -> alias -> deployment group -> alarm -> stage).
+        api = {"ApiName": api_name(environment), "Stage": environment}
+        self.api_5xx = cw.Metric(
+            namespace="AWS/ApiGateway",
+            metric_name="5XXError",
+            dimensions_map=api,
+            period=ONE_MINUTE,
+            statistic="Average",
+        )
+        self.api_latency = cw.Metric(
+            namespace="AWS/ApiGateway",
+            metric_name="Latency",
+            dimensions_map=api,
+            period=ONE_MINUTE,
+            statistic="p95",
+        )
         self.iterator_age = aggregator.metric(
             "IteratorAge", period=FIVE_MINUTES, statistic="Maximum"
         )
-        self.backups = cw.Metric(
-            namespace=environment_namespace(environment),
-            metric_name=BACKUP_METRIC,
-            dimensions_map={"service": BACKUP.service},
-            period=cdk.Duration.hours(1),
-            statistic="Sum",
+        self.records_failed = records_failed(environment, FIVE_MINUTES)
+        self.backups = custom_metric(
+            environment, BACKUP.service, BACKUP_METRIC, cdk.Duration.hours(1), "Sum"
         )
+        self.environment = environment
+        self.drill_failed = self.drill_metric(FAILED_METRIC, cdk.Duration.hours(1))
+
+    def drill_metric(self, name: str, period: cdk.Duration | None = None) -> cw.Metric:
+        """One of the restore drill's metrics, its largest value in each `period`
+        (a day by default)."""
+        period = period or cdk.Duration.days(1)
+        return custom_metric(self.environment, DRILL_SERVICE, name, period, "Maximum")
+
+
+def custom_metric(
+    environment: str, service: str, name: str, period: cdk.Duration, statistic: str
+) -> cw.Metric:
+    """A metric a function emits through Powertools: in the environment's namespace,
+    with the function's service as its `service` dimension."""
+    return cw.Metric(
+        namespace=environment_namespace(environment),
+        metric_name=name,
+        dimensions_map={"service": service},
+        period=period,
+        statistic=statistic,
+    )
+
+
+def records_failed(environment: str, period: cdk.Duration) -> cw.Metric:
+    """The aggregator's records reported for retry, summed over `period`."""
+    return custom_metric(environment, AGGREGATOR.service, RECORDS_FAILED_METRIC, period, "Sum")

@@ -4,41 +4,55 @@ Each deployment publishes a new version of every function behind an alias (its
 `live` alias, infra/cloud/functions.py); the API routes and the stream mapping call
 the alias, never the function itself. CloudFormation hands the alias's move to
 CodeDeploy (the alias's UpdatePolicy), which shifts traffic as the environment's
-`release` setting says: `AllAtOnce` in dev, a canary in prod (10 % for 5 minutes,
+`release` setting says: `AllAtOnce` in dev, a canary in prod (10 % for 10 minutes,
 then all). While a canary shifts, CodeDeploy watches the release alarms; when one
 is in ALARM it stops the deployment and points the alias back at the previous
 version (DEPLOYMENT_STOP_ON_ALARM), and CloudFormation fails and rolls back.
 
-The release alarms are short, one- or two-minute alarms (the SLO alarms of
-Observability look at 15 minutes, longer than a canary): for the API's functions,
-the stage's 5xx rate and p95 latency (every failure of an API function is a 5xx
-answer); for the aggregator, its errors through the alias. Three alarms, so the
-account's alarms stay within CloudWatch's free 10 (docs/COSTS.md). Each treats
-missing data as not breaching: a new environment (or a quiet night) has no data
-points, and CodeDeploy rolls back only on ALARM, so the first deployment of an
-environment never rolls back for want of traffic.
+The release alarms: for the API's functions, the API's SLO alarms themselves (5xx
+rate and p95 latency over one-minute periods, infra/cloud/observability.py): every
+failure of an API function is a 5xx answer. For the aggregator, its RecordsFailed:
+it reports a failed group's records for retry, which Lambda counts as a successful
+invocation, so its `Errors` never see a broken release (they stay on the
+dashboard). Sharing the SLO alarms keeps the account's alarms within CloudWatch's
+free 10 (docs/COSTS.md). A gradual release must watch the new version longer than
+its alarms take to fire: synthesis stops otherwise. Each alarm treats missing data
+as not breaching: a new environment (or a quiet night) has no data points, and
+CodeDeploy rolls back only on ALARM, so the first deployment of an environment never
+rolls back for want of traffic.
+
+CodeDeploy's role is this environment's: an inline policy on its released functions
+and the alarms its deployment groups read (not AWS's AWSCodeDeployRoleForLambdaLimited,
+which may update any alias of the account), assumed only by CodeDeploy for this
+stack's application's deployment groups (aws:SourceAccount, aws:SourceArn).
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 import aws_cdk as cdk
-from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.cloud.alarms import alarm
-from infra.cloud.observability import API_5XX_RATE_THRESHOLD, API_P95_LATENCY_MS
-from infra.environments import EnvironmentSettings
+from infra.cloud.alarms import alarm, minutes_to_fire
+from infra.cloud.observability import ONE_MINUTE, records_failed
+from infra.environments import EnvironmentSettings, SettingsError
 
-ONE_MINUTE: Final = cdk.Duration.minutes(1)
 ALL_AT_ONCE: Final = "AllAtOnce"
-CODEDEPLOY_POLICY: Final = (
-    "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited"
+# What CodeDeploy calls to shift a Lambda alias and watch its alarms (the actions of
+# AWSCodeDeployRoleForLambdaLimited, less its S3 AppSpec reads and CodeDeployHook_*
+# invocations: CloudFormation hands the AppSpec over, and there are no hooks).
+ALIAS_ACTIONS: Final = (
+    "lambda:GetAlias",
+    "lambda:GetProvisionedConcurrencyConfig",
+    "lambda:UpdateAlias",
 )
+# The Service Authorization Reference gives DescribeAlarms the `alarm` resource
+# type: the role reads only the alarms its deployment groups name.
+ALARM_ACTIONS: Final = ("cloudwatch:DescribeAlarms",)
 
 # The `release` settings (infra/environments.py) -> CodeDeploy's predefined Lambda configs.
 _CONFIG: Final = codedeploy.LambdaDeploymentConfig
@@ -52,6 +66,19 @@ DEPLOYMENT_CONFIGS: Final[Mapping[str, codedeploy.ILambdaDeploymentConfig]] = {
     "Linear10PercentEvery2Minutes": _CONFIG.LINEAR_10_PERCENT_EVERY_2_MINUTES,
     "Linear10PercentEvery3Minutes": _CONFIG.LINEAR_10_PERCENT_EVERY_3_MINUTES,
     "Linear10PercentEvery10Minutes": _CONFIG.LINEAR_10_PERCENT_EVERY_10_MINUTES,
+}
+# Minutes a new version runs beside the old one before it takes all traffic: a
+# canary's wait, or a linear release's nine steps (10 % more at each).
+WATCHED_MINUTES: Final[Mapping[str, int]] = {
+    "AllAtOnce": 0,
+    "Canary10Percent5Minutes": 5,
+    "Canary10Percent10Minutes": 10,
+    "Canary10Percent15Minutes": 15,
+    "Canary10Percent30Minutes": 30,
+    "Linear10PercentEvery1Minute": 9,
+    "Linear10PercentEvery2Minutes": 18,
+    "Linear10PercentEvery3Minutes": 27,
+    "Linear10PercentEvery10Minutes": 90,
 }
 
 
@@ -69,45 +96,97 @@ class Release(Construct):
         *,
         settings: EnvironmentSettings,
         api_aliases: Mapping[str, lambda_.Alias],
-        other_aliases: Mapping[str, lambda_.Alias],
-        rest_api: apigw.RestApi,
+        consumer_aliases: Mapping[str, lambda_.Alias],
+        api_alarms: Sequence[cw.Alarm],
     ) -> None:
+        """`api_alarms`: the API's SLO alarms (Observability.api_alarms), which a
+        gradual release of an API function watches; `consumer_aliases`: the stream
+        consumer's, watched by its RecordsFailed."""
         super().__init__(scope, id)
         self.config = DEPLOYMENT_CONFIGS[settings.release]
         self.gradual = settings.release != ALL_AT_ONCE
         self.application = codedeploy.LambdaApplication(self, "Application")
-        self.role = iam.Role(
+        alarms_of: dict[str, list[cw.Alarm]] = {name: [] for name in api_aliases}
+        alarms_of |= {name: [] for name in consumer_aliases}
+        if self.gradual:
+            for name in api_aliases:
+                alarms_of[name] = list(api_alarms)
+            for name in consumer_aliases:
+                alarms_of[name] = [self._records_failed_alarm(settings, name)]
+            self._check_alarms_fire_in_time(settings, alarms_of)
+        aliases = {**api_aliases, **consumer_aliases}
+        self.role = self._deployment_role(aliases, alarms_of)
+        self.groups = {
+            name: self._deployment_group(name, alias, alarms_of[name])
+            for name, alias in aliases.items()
+        }
+
+    def _records_failed_alarm(self, settings: EnvironmentSettings, name: str) -> cw.Alarm:
+        """A release-only alarm (no action: a record reported for retry is retried,
+        and lag or dead letters have their SLO alarms)."""
+        return alarm(
+            self,
+            f"{name}RecordsFailed",
+            records_failed(settings.name, ONE_MINUTE),
+            1,
+            f"Release: the {name} function reported records for retry.",
+            comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        )
+
+    @staticmethod
+    def _check_alarms_fire_in_time(
+        settings: EnvironmentSettings, alarms_of: Mapping[str, Sequence[cw.Alarm]]
+    ) -> None:
+        watched = WATCHED_MINUTES[settings.release]
+        for alarms in alarms_of.values():
+            for found in alarms:
+                if minutes_to_fire(found) > watched:
+                    raise SettingsError(
+                        f"{settings.name}: release {settings.release} watches a new "
+                        f"version {watched} minutes, less than {found.node.id} takes to "
+                        f"fire ({minutes_to_fire(found):g}): choose a longer canary"
+                    )
+
+    def _deployment_role(
+        self, aliases: Mapping[str, lambda_.Alias], alarms_of: Mapping[str, Sequence[cw.Alarm]]
+    ) -> iam.Role:
+        """CodeDeploy's role for this stack's deployment groups: this environment's
+        released functions (each function, and its alias) and the groups' alarms."""
+        stack = cdk.Stack.of(self)
+        # The groups' own ARNs would be a cycle (a group names the role): all groups
+        # of this stack's application.
+        groups = stack.format_arn(
+            service="codedeploy",
+            resource="deploymentgroup",
+            resource_name=f"{self.application.application_name}/*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        functions = [alias.version.lambda_.function_arn for alias in aliases.values()]
+        # The alias ARN as a join on the function's: a Ref to the alias would be a
+        # cycle (alias -> its UpdatePolicy's deployment group -> role -> alias).
+        alias_arns = [
+            f"{alias.version.lambda_.function_arn}:{alias.alias_name}" for alias in aliases.values()
+        ]
+        statements = [
+            iam.PolicyStatement(actions=list(ALIAS_ACTIONS), resources=functions + alias_arns)
+        ]
+        alarm_arns = sorted({found.alarm_arn for alarms in alarms_of.values() for found in alarms})
+        if alarm_arns:
+            statements.append(
+                iam.PolicyStatement(actions=list(ALARM_ACTIONS), resources=alarm_arns)
+            )
+        return iam.Role(
             self,
             "DeploymentRole",
-            assumed_by=iam.ServicePrincipal("codedeploy.amazonaws.com"),
-            description="CodeDeploy: shifts the functions' live aliases, reads the alarms",
-        )
-        api_alarms = self._api_alarms(settings, rest_api) if self.gradual else []
-        self.groups: dict[str, codedeploy.LambdaDeploymentGroup] = {}
-        for name, alias in {**api_aliases, **other_aliases}.items():
-            alarms: list[cw.Alarm] = []
-            if name in api_aliases:
-                # An API function's failure is an answer: a 5xx (502 when it crashes or
-                # times out, 500 for an unhandled error), so the stage's rate catches it.
-                alarms = api_alarms
-            elif self.gradual:
-                alarms = [
-                    alarm(
-                        self,
-                        f"{name}Errors",
-                        alias.metric_errors(period=ONE_MINUTE, statistic="Sum"),
-                        1,
-                        f"Release: the {name} function failed through its alias.",
-                        comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                    )
-                ]
-            self.groups[name] = self._deployment_group(name, alias, alarms)
-        cdk.Validations.of(self.role).acknowledge(
-            cdk.Acknowledgment(
-                id=f"AwsSolutions-IAM4[Policy::{CODEDEPLOY_POLICY}]",
-                reason="AWS's policy for CodeDeploy's Lambda deployments, scoped by AWS to "
-                "updating aliases, reading alarms and invoking CodeDeployHook_* functions.",
-            )
+            assumed_by=iam.ServicePrincipal(
+                "codedeploy.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID},
+                    "ArnLike": {"aws:SourceArn": groups},
+                },
+            ),
+            description="CodeDeploy: shifts this environment's live aliases, reads their alarms",
+            inline_policies={"ShiftLiveAliases": iam.PolicyDocument(statements=statements)},
         )
 
     def _deployment_group(
@@ -120,7 +199,8 @@ class Release(Construct):
             application=self.application,
             alias=alias,
             deployment_config=self.config,
-            role=self.role,
+            # Immutable: CDK would attach AWSCodeDeployRoleForLambdaLimited to it.
+            role=self.role.without_policy_updates(),
             alarms=alarms,
             auto_rollback=codedeploy.AutoRollbackConfig(
                 failed_deployment=True,
@@ -128,37 +208,3 @@ class Release(Construct):
                 deployment_in_alarm=bool(alarms),
             ),
         )
-
-    def _api_alarms(self, settings: EnvironmentSettings, rest_api: apigw.RestApi) -> list[cw.Alarm]:
-        """The stage's 5xx rate and p95 latency. The stage is named after the environment
-        (infra/cloud/api.py); a literal, since a Ref to the stage would be a cycle (stage ->
-        deployment -> method -> alias -> deployment group -> alarm -> stage)."""
-        dimensions = {"ApiName": rest_api.rest_api_name, "Stage": settings.name}
-
-        def metric(name: str, statistic: str) -> cw.Metric:
-            return cw.Metric(
-                namespace="AWS/ApiGateway",
-                metric_name=name,
-                dimensions_map=dimensions,
-                period=ONE_MINUTE,
-                statistic=statistic,
-            )
-
-        return [
-            alarm(
-                self,
-                "Api5xx",
-                metric("5XXError", "Average"),
-                API_5XX_RATE_THRESHOLD,
-                "Release: more than 1% of the API's requests failed with a 5xx in a minute.",
-            ),
-            alarm(
-                self,
-                "ApiLatencyP95",
-                metric("Latency", "p95"),
-                API_P95_LATENCY_MS,
-                f"Release: API p95 latency above {API_P95_LATENCY_MS} ms two minutes running.",
-                # Two minutes: one minute of a quiet API can be a single cold start.
-                periods=2,
-            ),
-        ]

@@ -74,8 +74,8 @@ class PickANumberStack(cdk.Stack):
             "Release",
             settings=settings,
             api_aliases=self.api.aliases,
-            other_aliases={consumer.function.node.id: consumer.alias},
-            rest_api=self.api.rest_api,
+            consumer_aliases={consumer.function.node.id: consumer.alias},
+            api_alarms=self.observability.api_alarms,
         )
 
         # Last: the functions CDK added inside the constructs above (custom resources).

@@ -12,6 +12,10 @@ factor above 1) rarely conflict. A transaction cancelled by a conflict or
 throttling is retried with jittered back-off while the invocation has time
 left, then its records are reported; the RollupConflicts, RollupThrottles and
 RollupRetries metrics say how often.
+
+Lambda counts an invocation that reports batch item failures as a success, so its
+`Errors` never see a handled failure: RecordsFailed (the records reported for
+retry) does, and a canary release rolls back on it (infra/cloud/release.py).
 """
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -84,6 +88,9 @@ def aggregate(
         ("RollupConflicts", contention.conflicts),
         ("RollupThrottles", contention.throttles),
         ("RollupRetries", contention.retries),
+        # Sent only when a record failed, as the contention metrics: a clean batch
+        # sends nothing (the alarm reads no data as not breaching) and bills nothing.
+        ("RecordsFailed", len(failed)),
     ):
         if value:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

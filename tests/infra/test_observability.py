@@ -7,6 +7,15 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
+from backup.drill import (
+    DAYS_CHECKED_METRIC,
+    DAYS_DRIFTED_METRIC,
+    FAILED_METRIC,
+    PASSED_METRIC,
+    SECONDS_TO_RESTORE_METRIC,
+)
 from infra.cloud.stack import COST_TAG_KEY
 from infra.topology import DAILY_STATS_ROUTE, FUNCTIONS
 from tests.support.synth import (
@@ -59,11 +68,11 @@ def test_full_alarms_cover_api_functions_stream_queues_and_table() -> None:
 
 
 def test_alarm_levels_are_the_ones_docs_costs_prices(dev: Synth, prod: Synth) -> None:
-    # docs/COSTS.md: dev "minimal" (2 alarms), prod "slo" (5), "full" 12 per environment;
+    # docs/COSTS.md: dev "minimal" (3 alarms), prod "slo" (6), "full" 13 per environment;
     # $0.10 per alarm metric beyond the free 10 of the account.
     # Changing the alarms? Update the CloudWatch alarms line and the totals there too.
-    assert len(alarms(dev)) == 2
-    assert len(alarms(prod)) == 5
+    assert len(alarms(dev)) == 3
+    assert len(alarms(prod)) == 6
     by_metric = {a.get("MetricName") for a in alarms(prod).values()}
     assert by_metric == {
         "5XXError",
@@ -71,17 +80,20 @@ def test_alarm_levels_are_the_ones_docs_costs_prices(dev: Synth, prod: Synth) ->
         "IteratorAge",
         "ApproximateNumberOfMessagesVisible",
         "BackupCreated",
+        "DrillFailed",
     }
     assert {a.get("MetricName") for a in alarms(dev).values()} == {
         "5XXError",
         "ApproximateNumberOfMessagesVisible",
+        "DrillFailed",
     }
     # And the release alarms of a canary (infra/cloud/release.py): none for dev's
-    # all-at-once release, 3 for prod's canary. 2 + 5 + 3 = the free 10.
+    # all-at-once release; prod's canary reads the API's SLO alarms and adds the
+    # aggregator's RecordsFailed. 3 + 6 + 1 = the free 10.
     every = {
         env: len(s.of_type("AWS::CloudWatch::Alarm")) for env, s in (("dev", dev), ("prod", prod))
     }
-    assert every == {"dev": 2, "prod": 5 + 3}
+    assert every == {"dev": 3, "prod": 6 + 1}
 
 
 FREE_ALARM_METRICS = 10  # standard-resolution alarm metrics per account, always free
@@ -135,6 +147,57 @@ def test_backup_missing_spans_the_gap_after_a_first_backup_just_after_midnight(
     props = alarm["Properties"]
     assert props["Period"] == 3600
     assert empty_hours < props["EvaluationPeriods"]
+
+
+MAX_ALARM_WINDOW_SECONDS = 7 * 24 * 3600  # Period x EvaluationPeriods, period >= 1 hour
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_a_failed_or_drifting_restore_drill_raises_an_alarm_for_a_week(
+    env: str, dev: Synth, prod: Synth
+) -> None:
+    """The drill runs weekly and emits DrillFailed (1: failed or drifted, 0: passed)
+    through Powertools, as service `drill`. AWS CloudWatch (PutMetricAlarm): Period x
+    EvaluationPeriods may not exceed 7 days (1 day for periods under an hour)."""
+    synth = {"dev": dev, "prod": prod}[env]
+    [drill] = [a for a in alarms(synth).values() if a.get("MetricName") == "DrillFailed"]
+    assert drill["Namespace"] == f"PickANumber/{env}"
+    assert drill["Dimensions"] == [{"Name": "service", "Value": "drill"}]
+    assert (drill["Statistic"], drill["Threshold"]) == ("Maximum", 1)
+    assert drill["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    # One failed hour keeps it in ALARM for the week, until about the next drill...
+    assert drill["DatapointsToAlarm"] == 1
+    assert drill["Period"] >= 3600
+    assert drill["Period"] * drill["EvaluationPeriods"] == MAX_ALARM_WINDOW_SECONDS
+    # ...and the six days without a drill are no reason to fire.
+    assert drill["TreatMissingData"] == "notBreaching"
+    assert "rebuild" in drill["AlarmDescription"]
+    topic_id, _ = synth.one("AWS::SNS::Topic")
+    assert drill["AlarmActions"] == [{"Ref": topic_id}]
+
+
+def test_the_api_alarms_fire_on_three_bad_minutes_of_five(prod: Synth) -> None:
+    """Short enough for a canary to read them (test_release.py), long enough that one
+    bad minute of a quiet API (a cold start, a lone 5xx) pages no one."""
+    found = [a for a in alarms(prod).values() if a.get("Namespace") == "AWS/ApiGateway"]
+    assert {a["MetricName"] for a in found} == {"5XXError", "Latency"}
+    for alarm in found:
+        assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (
+            60,
+            5,
+            3,
+        )
+
+
+def test_the_alarms_read_metrics_the_functions_emit(dev: Synth, prod: Synth) -> None:
+    """A custom metric's alarm on a name no function sends would sit in OK forever
+    (missing data is not breaching)."""
+    names = emitted_metric_names() | {FAILED_METRIC}  # the drill names its by constant
+    for synth in (dev, prod):
+        for alarm in synth.of_type("AWS::CloudWatch::Alarm").values():
+            props = alarm["Properties"]
+            if props["Namespace"].startswith("PickANumber/"):
+                assert props["MetricName"] in names
 
 
 def test_the_stream_dead_letter_alarm_does_not_promise_the_records(dev: Synth) -> None:
@@ -341,10 +404,17 @@ def test_no_method_level_api_metrics_are_billed(dev: Synth, prod: Synth) -> None
             assert names in FREE_API_DIMENSIONS, names
 
 
+DRILL_METRICS = (PASSED_METRIC, DAYS_CHECKED_METRIC, DAYS_DRIFTED_METRIC, SECONDS_TO_RESTORE_METRIC)
+
+
 def test_dashboard_shows_the_alarms(dev: Synth) -> None:
     _, dashboard = dev.one("AWS::CloudWatch::Dashboard")
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     for text in ("IteratorAge", "BackupCreated", "5XXError", "WriteThrottleEvents", "alarms"):
+        assert text in body
+    # The aggregator's failures it reported (the canary's signal; its Errors too) and
+    # the restore drill's outcome
+    for text in ("RecordsFailed", "Errors", *DRILL_METRICS):
         assert text in body
 
 
@@ -393,8 +463,9 @@ def test_budget_alerts_reach_each_address_once(dev: Synth) -> None:
 
 FREE_CUSTOM_METRICS = 10
 # Sent only in the hours the aggregator meets a transaction conflict or a throttled
-# table (services/stats/aggregator.py); docs/COSTS.md prices them apart.
-CONTENTION_METRICS = {"RollupConflicts", "RollupThrottles", "RollupRetries"}
+# table, or reports records for retry (services/stats/aggregator.py); docs/COSTS.md
+# prices them apart.
+TROUBLE_METRICS = {"RollupConflicts", "RollupThrottles", "RollupRetries", "RecordsFailed"}
 
 
 def emitted_metric_names() -> set[str]:
@@ -434,11 +505,12 @@ def test_the_functions_emit_few_enough_custom_metrics_for_two_environments() -> 
     Each environment has its own namespace, so dev + prod emit twice the names one
     environment emits; Powertools' ColdStart metric (one more per API function) is
     off, Lambda's own Init Duration (in the REPORT log line) tells the same. The
-    aggregator's contention metrics are sent only in the hours it meets contention,
-    and billed by the hour: they are counted apart (docs/COSTS.md)."""
+    aggregator's contention and failed-records metrics are sent only in the hours it
+    meets contention or failures, and billed by the hour: they are counted apart
+    (docs/COSTS.md)."""
     names = emitted_metric_names()
-    assert names >= CONTENTION_METRICS, sorted(names)
-    assert 2 * len(names - CONTENTION_METRICS) <= FREE_CUSTOM_METRICS, sorted(names)
+    assert names >= TROUBLE_METRICS, sorted(names)
+    assert 2 * len(names - TROUBLE_METRICS) <= FREE_CUSTOM_METRICS, sorted(names)
 
 
 MONTH_SECONDS = 30 * 24 * 3600

@@ -17,7 +17,7 @@ from infra.topology import STREAM_CONSUMER
 from ingest.handler import make_submit_number
 from shared.histogram import Histogram
 from shared.http import Handler
-from shared.observability import LambdaHandler
+from shared.observability import LambdaHandler, metrics
 from shared.rollups import MAX_PICKS_PER_TRANSACTION, Backoff, RollupStore
 from shared.submissions import SubmissionStore
 from stats import aggregator
@@ -31,6 +31,7 @@ from tests.support.dynamo import (
 )
 from tests.support.faults import Fault, FaultyClient, InvocationTimedOut, skipped_waits
 from tests.support.http import json_of
+from tests.support.metrics import metric_values
 from tests.support.stream import Record, deliver, read_stream
 
 if TYPE_CHECKING:
@@ -173,6 +174,30 @@ def test_a_failed_rollup_write_reports_the_records_of_its_group(
     assert retry == {"batchItemFailures": []}
     assert rollup_histograms(table) == {MON: Histogram.of([1, 3]), TUE: Histogram.of([2, 4])}
     assert_counted_exactly_once(table)
+
+
+def test_records_reported_for_retry_are_published_as_records_failed(
+    aggregator_handler: LambdaHandler,
+    given_submissions: Given,
+    faulty_client: FaultyClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Lambda counts an invocation that reports batch item failures as a success: its
+    `Errors` stay at 0. RecordsFailed is what the aggregator's canary alarm reads."""
+    metrics.clear_metrics()  # left over by tests that call `aggregate` without a flush
+    batch = given_submissions((MON, 1), (TUE, 2), (TUE, 4))
+    faulty_client.inject([Fault.NONE, *GIVE_UP])
+
+    # When Tuesday's group fails (handled: its records are reported)
+    response = aggregator_handler({"Records": batch}, LambdaContext.timeless())
+
+    # Then the invocation succeeds, and says how many records it reported
+    assert len(_failures(response)) == 2
+    assert metric_values(capsys.readouterr().out, "RecordsFailed") == [2]
+
+    # And a clean batch publishes none: no data is not breaching, and costs nothing
+    aggregator_handler({"Records": given_submissions((WED, 3))}, LambdaContext.timeless())
+    assert metric_values(capsys.readouterr().out, "RecordsFailed") == []
 
 
 def test_a_conflict_that_clears_is_retried_within_the_invocation(
