@@ -14,7 +14,7 @@ one in `uv.lock`, so nothing is bundled and no Docker is needed.
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
@@ -24,6 +24,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from backup.drill_settings import scratch_prefix
 from infra.environments import EnvironmentSettings
 from infra.topology import SERVICES_DIR, Function, TablePart, runtime_environment
 
@@ -65,6 +66,14 @@ def powertools_layer_parameter(version: str) -> str:
     at deploy time, so synthesis needs no AWS account."""
     runtime = RUNTIME.name  # "python3.14"
     return f"/aws/service/powertools/python/{ARCHITECTURE.name}/{runtime}/{version}"
+
+
+def _leading_keys_condition(prefixes: tuple[str, ...]) -> dict[str, Any] | None:
+    """Only items whose every partition key starts with one of `prefixes`."""
+    if not prefixes:
+        return None
+    patterns = [f"{prefix}*" for prefix in prefixes]
+    return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": patterns}}
 
 
 @dataclass(frozen=True)
@@ -129,7 +138,11 @@ class FunctionFactory:
         log_group.grant_write(role)
         for grant in spec.table_actions:
             fn.add_to_role_policy(
-                iam.PolicyStatement(actions=list(grant.actions), resources=[self._arn(grant.on)])
+                iam.PolicyStatement(
+                    actions=list(grant.actions),
+                    resources=[self._arn(grant.on)],
+                    conditions=_leading_keys_condition(grant.leading_key_prefixes),
+                )
             )
         cdk.Validations.of(role).acknowledge(
             cdk.Acknowledgment(
@@ -148,6 +161,8 @@ class FunctionFactory:
                 return f"{self.table.table_arn}/backup/*"
             case TablePart.ANY:
                 return "*"
+            case TablePart.SCRATCH_TABLES:
+                return scratch_prefix(self.table.table_arn) + "*"
 
     def live_alias(self, fn: lambda_.Function) -> lambda_.Alias:
         """The function's `live` alias on the version this deployment publishes.

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
+from backup.drill_settings import scratch_prefix
 from infra.topology import Function, TablePart
 
 # DynamoDB Local's own ARNs (region ddblocal, account 000000000000), so a grant on a
@@ -57,7 +58,11 @@ class AccessPolicy:
 
     def __init__(self, functions: Iterable[Function], table_name: str) -> None:
         table = TABLE_ARN.format(table_name)
-        resources = {TablePart.TABLE: table, TablePart.BACKUPS: f"{table}/backup/*"}
+        resources = {
+            TablePart.TABLE: table,
+            TablePart.BACKUPS: f"{table}/backup/*",
+            TablePart.SCRATCH_TABLES: scratch_prefix(table) + "*",
+        }
         self.grants = {
             function.name: {
                 (action, resources.get(grant.on, "*"))
