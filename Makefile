@@ -23,7 +23,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
 .PHONY: help setup java dev demo test test-fast lint fmt typecheck test-unit test-tools test-infra \
-        test-contract test-integration test-e2e smoke api-gate synth bench clean backup-local mutation
+        test-contract test-integration test-e2e smoke api-gate synth bench clean backup-local drill-local mutation
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ demo: $(VENV)/.synced ## seed a realistic history into the running local stack (
 
 backup-local: $(VENV)/.synced ## run the nightly backup now, against the running local stack
 	$(PY) -m infra.local.backup $(ARGS)
+
+drill-local: $(VENV)/.synced ## run the restore drill now on the local backups; last line: its result (JSON)
+	$(PY) -m infra.local.drill $(ARGS)
 
 test: setup lint test-unit test-tools test-infra test-contract test-integration test-e2e ## run every check and test suite
 

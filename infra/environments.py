@@ -18,15 +18,20 @@ import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
+from backup.drill_settings import DEFAULT_WINDOW_DAYS
 from backup.retention import BackupRetention, InvalidRetention
 from infra.topology import (
     API_THROTTLE,
     BACKUP_RETENTION,
+    DRILL_START_SCHEDULE,
+    DRILL_VERIFY_SCHEDULE,
+    RESTORE_DRILL,
     ROLLUP_LAYOUT,
     SUBMIT_NUMBER,
     TOPOLOGY,
     Route,
     RuntimeSettings,
+    Schedule,
     StreamConsumer,
     Throttle,
     Topology,
@@ -134,6 +139,45 @@ class WafSettings:
 
 
 @dataclass(frozen=True)
+class RestoreDrillSettings:
+    """The weekly restore drill (services/backup/drill.py): when its two phases run
+    (EventBridge Scheduler crons, UTC; the verify phase must leave the restore time to
+    finish) and how many closed days before the backup it checks."""
+
+    start_cron: str = DRILL_START_SCHEDULE.cron
+    verify_cron: str = DRILL_VERIFY_SCHEDULE.cron
+    window_days: int = DEFAULT_WINDOW_DAYS
+
+    def problems(self) -> list[str]:
+        found = []
+        if type(self.window_days) is not int or self.window_days < 1:
+            found.append("restore_drill.window_days must be an integer of at least 1")
+        for name, cron in (("start_cron", self.start_cron), ("verify_cron", self.verify_cron)):
+            if not (isinstance(cron, str) and cron.startswith("cron(") and cron.endswith(")")):
+                found.append(f"restore_drill.{name} must be a cron(...) expression")
+        if self.start_cron == self.verify_cron:
+            found.append("restore_drill: the verify phase must run after the start phase")
+        return found
+
+    def schedule(self, declared: Schedule) -> Schedule:
+        """The topology's drill schedule `declared` at this environment's time."""
+        cron = self.start_cron if declared == DRILL_START_SCHEDULE else self.verify_cron
+        return replace(declared, cron=cron)
+
+    @classmethod
+    def from_value(cls, environment: str, value: object) -> "RestoreDrillSettings | None":
+        """cdk.json's `restore_drill`: absent or true (the defaults), null or false
+        (off), or a map of what differs."""
+        if value is None or value is False:
+            return None
+        if value is True:
+            return cls()
+        _check_keys(environment, "restore_drill settings", value, {f.name for f in fields(cls)})
+        assert isinstance(value, Mapping)
+        return cls(**value)
+
+
+@dataclass(frozen=True)
 class EnvironmentSettings:
     """Everything that differs between two deployments of the app."""
 
@@ -204,6 +248,8 @@ class EnvironmentSettings:
     # AWS WAF on the distribution, in front of the API (docs/SECURITY.md); None: off,
     # as it is outside the free tier (docs/COSTS.md).
     waf: WafSettings | None = None
+    # The weekly restore drill (docs/RUNBOOK.md); None: off, no function, no schedules.
+    restore_drill: RestoreDrillSettings | None = RestoreDrillSettings()
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -255,6 +301,8 @@ class EnvironmentSettings:
         if self.waf is not None:
             [submit] = [r for r in self.topology.routes if r.function == SUBMIT_NUMBER]
             found += self.waf.problems(self.throttle(submit).rate_per_second)
+        if self.restore_drill is not None:
+            found += self.restore_drill.problems()
         return found
 
     def _backup_problems(self) -> list[str]:
@@ -342,6 +390,18 @@ class EnvironmentSettings:
         return self.topology.stream_consumer.with_parallelization(self.parallelization_factor)
 
     @property
+    def schedules(self) -> tuple[Schedule, ...]:
+        """The topology's schedules as this environment runs them: the drill's at its
+        times, or none of them with the drill off."""
+        drill, declared = self.restore_drill, self.topology.schedules
+        if drill is None:
+            return tuple(schedule for schedule in declared if schedule.function != RESTORE_DRILL)
+        return tuple(
+            drill.schedule(schedule) if schedule.function == RESTORE_DRILL else schedule
+            for schedule in declared
+        )
+
+    @property
     def runtime(self) -> RuntimeSettings:
         """What the functions of this environment read (infra/topology.py derives each
         function's environment from it)."""
@@ -350,6 +410,7 @@ class EnvironmentSettings:
             log_level=FUNCTION_LOG_LEVEL,
             backup_retention=self.backup_retention,
             rollup_layout=ROLLUP_LAYOUT,
+            drill_window_days=(self.restore_drill or RestoreDrillSettings()).window_days,
         )
 
     @property
@@ -401,6 +462,8 @@ class EnvironmentSettings:
             }
         if "waf" in values:
             parsed["waf"] = WafSettings.from_value(name, values["waf"])
+        if "restore_drill" in values:
+            parsed["restore_drill"] = RestoreDrillSettings.from_value(name, values["restore_drill"])
         return cls(name=name, topology=topology, **parsed)
 
 

@@ -16,6 +16,16 @@ from dataclasses import KW_ONLY, dataclass, replace
 from enum import Enum, auto
 from typing import Any, Final
 
+from backup.drill_settings import (
+    ANY_RESOURCE_ACTIONS,
+    DEFAULT_WINDOW_DAYS,
+    LIVE_BACKUP_ACTIONS,
+    LIVE_ROLLUP_ACTIONS,
+    SCRATCH_TABLE_ACTIONS,
+    WINDOW_DAYS_VARIABLE,
+)
+from backup.drill_settings import START as DRILL_START
+from backup.drill_settings import VERIFY as DRILL_VERIFY
 from backup.retention import (
     KEEP_MONTHLY_VARIABLE,
     KEEP_WEEKLY_VARIABLE,
@@ -83,6 +93,7 @@ class Source(Enum):
     BACKUP_MIN_KEEP = auto()
     BACKUP_KEEP_WEEKLY = auto()
     BACKUP_KEEP_MONTHLY = auto()
+    DRILL_WINDOW_DAYS = auto()  # the closed days the restore drill checks
 
 
 @dataclass(frozen=True)
@@ -111,6 +122,9 @@ class TablePart(Enum):
     TABLE = auto()  # the table itself
     BACKUPS = auto()  # its backups: <table ARN>/backup/*
     ANY = auto()  # Resource '*': the actions support no resource-level permissions
+    # The restore drill's scratch tables, <table ARN>-drill-* (backup.drill_settings):
+    # no other table of the account can match the prefix.
+    SCRATCH_TABLES = auto()
 
 
 @dataclass(frozen=True)
@@ -295,9 +309,12 @@ class StreamConsumer:
 
 @dataclass(frozen=True)
 class Schedule:
+    name: str  # logical name, e.g. "Nightly"
     function: Function
     cron: str  # EventBridge Scheduler cron, in UTC
     description: str
+    # The event the function receives, as (key, value) pairs; none: the scheduler's own.
+    payload: tuple[tuple[str, str], ...] = ()
     retry_attempts: int = 3
     max_event_age_seconds: int = 3600
 
@@ -309,7 +326,7 @@ class Topology:
 
     routes: tuple[Route, ...]
     stream_consumer: StreamConsumer
-    backup_schedule: Schedule
+    schedules: tuple[Schedule, ...]
 
     def __post_init__(self) -> None:
         names = [function.name for function in self._every_function()]
@@ -318,12 +335,15 @@ class Topology:
         served = [route.key for route in self.routes]
         if len(set(served)) != len(served):
             raise ValueError("two routes serve the same method and path")
+        scheduled = [schedule.name for schedule in self.schedules]
+        if len(set(scheduled)) != len(scheduled):
+            raise ValueError(f"two schedules share a name among {sorted(scheduled)}")
 
     def _every_function(self) -> list[Function]:
         return [
             *(route.function for route in self.routes),
             self.stream_consumer.function,
-            self.backup_schedule.function,
+            *(schedule.function for schedule in self.schedules),
         ]
 
     @property
@@ -403,6 +423,23 @@ BACKUP: Final = Function(
         TableActions(("dynamodb:ListBackups",), TablePart.ANY),
     ),
 )
+# What it may call is exactly what backup.drill calls, by resource (its docstring).
+RESTORE_DRILL: Final = Function(
+    name="RestoreDrill",
+    handler="backup.drill_handler.lambda_handler",
+    service="drill",
+    description="Weekly restore drill: restores the newest backup into a scratch table and "
+    "checks it",
+    # The verify phase waits for the restore as long as Lambda may run.
+    timeout_seconds=900,
+    settings=(*COMMON_SETTINGS, Setting(WINDOW_DAYS_VARIABLE, Source.DRILL_WINDOW_DAYS)),
+    table_actions=(
+        TableActions(ANY_RESOURCE_ACTIONS, TablePart.ANY),
+        TableActions(LIVE_BACKUP_ACTIONS, TablePart.BACKUPS),
+        TableActions(LIVE_ROLLUP_ACTIONS, leading_keys=(ROLLUP_KEY_PREFIX,)),
+        TableActions(SCRATCH_TABLE_ACTIONS, TablePart.SCRATCH_TABLES),
+    ),
+)
 
 ACCEPTED: Final = Body("Accepted", SUBMISSION_RESPONSE_SCHEMA)
 IDEMPOTENCY_KEY: Final = Header(
@@ -464,12 +501,34 @@ STREAM_CONSUMER: Final = StreamConsumer(
 )
 
 BACKUP_SCHEDULE: Final = Schedule(
+    name="Nightly",
     function=BACKUP,
     cron="cron(30 3 * * ? *)",
     description="Nightly on-demand backup of the table, 03:30 UTC",
 )
 
-TOPOLOGY: Final = Topology(ROUTES, STREAM_CONSUMER, BACKUP_SCHEDULE)
+# The restore drill in two phases, one function on two schedules (backup.drill says
+# why): Sundays, after the nightly backup; the verify phase an hour after the start,
+# when a restore of this table (kilobytes to a few MB) has long finished. Each
+# environment may move them or turn the drill off (infra/environments.py).
+DRILL_START_SCHEDULE: Final = Schedule(
+    name="DrillStart",
+    function=RESTORE_DRILL,
+    cron="cron(0 5 ? * SUN *)",
+    description="Weekly restore drill, start: restore the newest backup, Sundays 05:00 UTC",
+    payload=(("phase", DRILL_START),),
+)
+DRILL_VERIFY_SCHEDULE: Final = Schedule(
+    name="DrillVerify",
+    function=RESTORE_DRILL,
+    cron="cron(0 6 ? * SUN *)",
+    description="Weekly restore drill, verify: check and delete the scratch table, "
+    "Sundays 06:00 UTC",
+    payload=(("phase", DRILL_VERIFY),),
+)
+DRILL_SCHEDULES: Final = (DRILL_START_SCHEDULE, DRILL_VERIFY_SCHEDULE)
+
+TOPOLOGY: Final = Topology(ROUTES, STREAM_CONSUMER, (BACKUP_SCHEDULE, *DRILL_SCHEDULES))
 FUNCTIONS: Final = TOPOLOGY.functions
 
 # The stage's and usage plan's throttle, every route together; each environment may
@@ -499,6 +558,7 @@ class RuntimeSettings:
     shared_process: bool = False
     backup_retention: BackupRetention = BACKUP_RETENTION
     rollup_layout: RollupLayout = ROLLUP_LAYOUT
+    drill_window_days: int = DEFAULT_WINDOW_DAYS
 
 
 def runtime_environment(
@@ -519,6 +579,7 @@ def runtime_environment(
         Source.BACKUP_MIN_KEEP: str(settings.backup_retention.min_keep),
         Source.BACKUP_KEEP_WEEKLY: str(settings.backup_retention.weekly),
         Source.BACKUP_KEEP_MONTHLY: str(settings.backup_retention.monthly),
+        Source.DRILL_WINDOW_DAYS: str(settings.drill_window_days),
     }
     found = {setting.variable: values[setting.source] for setting in function.settings}
     return {variable: value for variable, value in found.items() if value is not None}

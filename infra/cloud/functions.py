@@ -24,6 +24,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from backup.drill_settings import scratch_prefix
 from infra.environments import EnvironmentSettings
 from infra.topology import SERVICES_DIR, Function, TablePart, runtime_environment
 
@@ -169,6 +170,8 @@ class FunctionFactory:
                 return f"{self.table.table_arn}/backup/*"
             case TablePart.ANY:
                 return "*"
+            case TablePart.SCRATCH_TABLES:
+                return scratch_prefix(self.table.table_arn) + "*"
 
     def live_alias(self, fn: lambda_.Function) -> lambda_.Alias:
         """The function's `live` alias on the version this deployment publishes.

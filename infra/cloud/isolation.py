@@ -103,6 +103,7 @@ UNSCOPED_READS: Final = (
     "xray:GetSamplingTargets",
     "dynamodb:ListStreams",
     "dynamodb:ListBackups",
+    "dynamodb:ListTables",  # the restore drill finds its scratch tables
 )
 # API Gateway (V1) paths whose resources are tagged; their children inherit the tag
 # for access control (API Gateway developer guide, "API Gateway resources that can be

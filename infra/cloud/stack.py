@@ -6,7 +6,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from infra.cloud.api import Api
-from infra.cloud.backup import Backup
+from infra.cloud.backup import Backup, RestoreDrill
 from infra.cloud.data import Aggregation, Data
 from infra.cloud.edge import web_acl_metrics
 from infra.cloud.frontend import Frontend
@@ -15,6 +15,7 @@ from infra.cloud.observability import Observability
 from infra.cloud.provider_logs import give_helper_functions_log_groups
 from infra.cloud.release import Release
 from infra.environments import EnvironmentSettings
+from infra.topology import BACKUP, RESTORE_DRILL
 
 STACK_NAME_PREFIX: Final = "PickANumber"
 PROJECT_TAG: Final = ("Project", "pick-a-number")
@@ -57,12 +58,13 @@ class PickANumberStack(cdk.Stack):
         functions = FunctionFactory(self, settings, table)
         consumer = self.data.add_aggregator(functions, settings)
         self.api = Api(self, "Api", settings=settings, functions=functions)
-        self.backup = Backup(
-            self,
-            "Backup",
-            settings=settings,
-            functions=functions,
-            schedule=settings.topology.backup_schedule,
+        [backup_schedule] = [s for s in settings.schedules if s.function == BACKUP]
+        self.backup = Backup(self, "Backup", functions=functions, schedule=backup_schedule)
+        drill_schedules = [s for s in settings.schedules if s.function == RESTORE_DRILL]
+        self.restore_drill = (
+            RestoreDrill(self, "RestoreDrill", functions=functions, schedules=drill_schedules)
+            if drill_schedules
+            else None
         )
         self.frontend = Frontend(
             self, "Frontend", settings=settings, api=self.api, web_acl_arn=web_acl_arn
@@ -92,7 +94,12 @@ class PickANumberStack(cdk.Stack):
             settings=settings,
             cost_tag=cost_tag,
             stage=self.api.stage,
-            functions=[*self.api.functions.values(), consumer.function, self.backup.function],
+            functions=[
+                *self.api.functions.values(),
+                consumer.function,
+                self.backup.function,
+                *([self.restore_drill.function] if self.restore_drill else []),
+            ],
             waf_metrics=web_acl_metrics(settings.name) if settings.waf else (),
             aggregator=consumer.function,
             table=self.data.table,

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
+from backup.drill_settings import scratch_prefix
 from infra.topology import TABLE, Function, TablePart
 
 # DynamoDB Local's own ARNs (region ddblocal, account 000000000000), so a grant on a
@@ -118,7 +119,11 @@ class AccessPolicy:
 
     def __init__(self, functions: Iterable[Function], table_name: str) -> None:
         table = TABLE_ARN.format(table_name)
-        resources = {TablePart.TABLE: table, TablePart.BACKUPS: f"{table}/backup/*"}
+        resources = {
+            TablePart.TABLE: table,
+            TablePart.BACKUPS: f"{table}/backup/*",
+            TablePart.SCRATCH_TABLES: scratch_prefix(table) + "*",
+        }
         self.grants = {
             function.name: {
                 Grant(action, resources.get(grant.on, "*"), grant.leading_keys)

@@ -86,6 +86,9 @@ class BackupOperations:
         self._clock = clock
         self._lock = threading.Lock()
         self._restoring: set[str] = set()
+        # Each restored table's RestoreSummary, as DescribeTable shows it in AWS (kept
+        # in memory: a restart forgets it).
+        self._restored: dict[str, dict[str, Any]] = {}
 
     def close(self) -> None:
         if self._temporary:
@@ -175,27 +178,35 @@ class BackupOperations:
         )
         loader.start()
         loader.join(SYNCHRONOUS_RESTORE_SECONDS)
-        answer: dict[str, Any] = self._call("DescribeTable", {"TableName": target})["Table"]
-        answer["TableStatus"] = "CREATING" if loader.is_alive() else "ACTIVE"
-        answer["RestoreSummary"] = {
+        summary = {
             "SourceBackupArn": header["arn"],
             "SourceTableArn": source["TableArn"],
-            "RestoreDateTime": self._clock(),
-            "RestoreInProgress": loader.is_alive(),
+            "RestoreDateTime": header["created"],  # the backup's time, as in AWS
         }
+        with self._lock:
+            self._restored[target] = summary
+        answer: dict[str, Any] = self._call("DescribeTable", {"TableName": target})["Table"]
+        answer["TableStatus"] = "CREATING" if loader.is_alive() else "ACTIVE"
+        answer["RestoreSummary"] = summary | {"RestoreInProgress": loader.is_alive()}
         return {"TableDescription": answer}
 
     def describe_table_during_restore(self, payload: bytes) -> bytes:
-        """DescribeTable's answer, with a table still being restored shown as CREATING."""
+        """DescribeTable's answer, with a restored table's RestoreSummary, and one still
+        being restored shown as CREATING."""
         with self._lock:
-            if not self._restoring:
+            if not self._restored:
                 return payload
-            restoring = set(self._restoring)
+            restoring, restored = set(self._restoring), dict(self._restored)
         answer = json.loads(payload)
-        if answer.get("Table", {}).get("TableName") in restoring:
+        name = answer.get("Table", {}).get("TableName")
+        if name not in restored:
+            return payload
+        answer["Table"]["RestoreSummary"] = restored[name] | {
+            "RestoreInProgress": name in restoring
+        }
+        if name in restoring:
             answer["Table"]["TableStatus"] = "CREATING"
-            return json.dumps(answer).encode()
-        return payload
+        return json.dumps(answer).encode()
 
     # -- files ---------------------------------------------------------------------
 

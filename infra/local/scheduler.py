@@ -45,7 +45,10 @@ class Cron:
 
 
 def scheduled_event(schedule: Schedule, at: datetime) -> dict[str, Any]:
-    """The event EventBridge Scheduler's templated Lambda target receives."""
+    """The event EventBridge Scheduler's Lambda target receives: the schedule's own
+    payload, or else its templated event."""
+    if schedule.payload:
+        return dict(schedule.payload)
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
@@ -68,7 +71,7 @@ class Scheduler(threading.Thread):
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         retry_base_seconds: float = 1.0,
     ) -> None:
-        super().__init__(name=f"schedule-{schedule.function.name}", daemon=True)
+        super().__init__(name=f"schedule-{schedule.name}", daemon=True)
         self.schedule = schedule
         self.cron = Cron.parse(schedule.cron)
         self._invoke = invoke

@@ -141,7 +141,6 @@ class EmulatedStack:
         endpoint_url = self._start_aws()
         stream_arn, _ = ensure_table(dynamodb(endpoint_url), options.table_name)
 
-        schedule = self.topology.backup_schedule
         consumer = self.topology.stream_consumer.with_parallelization(
             options.parallelization_factor
         )
@@ -170,9 +169,10 @@ class EmulatedStack:
             consumer.parallelization_factor,
         )
         self.threads.append(poller)
-        self.threads.append(
+        self.threads += [
             Scheduler(schedule, functions[schedule.function.name].invoke, self.stop_event)
-        )
+            for schedule in self.topology.schedules
+        ]
 
         gateway = Gateway(
             Router(self.topology.routes),
@@ -258,10 +258,14 @@ class EmulatedStack:
             )
         else:
             data = "in memory (ephemeral: the data dir is not read; nothing is kept)"
-        consumer, schedule = self.topology.stream_consumer, self.topology.backup_schedule
-        next_backup = Scheduler(schedule, lambda e: None, self.stop_event).cron.next_after(
-            datetime.now(UTC)
-        )
+        consumer = self.topology.stream_consumer
+        schedules = {schedule.name: schedule for schedule in self.topology.schedules}
+        next_runs = {
+            name: Scheduler(schedule, lambda e: None, self.stop_event).cron.next_after(
+                datetime.now(UTC)
+            )
+            for name, schedule in schedules.items()
+        }
         lines = [
             "Pick a Number: local stack",
             f"  app           {self.http.url}",
@@ -274,8 +278,11 @@ class EmulatedStack:
             f"{consumer.max_retry_attempts} retries, "
             f"dead letters to {self.dead_letters_path}",
             f"  throttle      {self.throttle.describe()}",
-            f"  backup        {schedule.cron} UTC, next {next_backup:%Y-%m-%d %H:%M}; "
-            "now: make backup-local",
+            *(
+                f"  {name:<13} {schedules[name].cron} UTC, next {due:%Y-%m-%d %H:%M}"
+                for name, due in next_runs.items()
+            ),
+            "  now           make backup-local, make drill-local",
             f"  chaos         {options.chaos:g}" if options.chaos else "  chaos         off",
             "Ctrl-C stops it. Access log (JSON lines) follows.",
         ]

@@ -37,7 +37,8 @@ restore's) to the moment `verify` saw the table ACTIVE: exact (to a poll) when
 verify had to wait, else an upper bound (restore_time_exact=false).
 
 What it calls, for the least-privilege role the wiring gives it (see the
-`*_ACTIONS` constants): on the live table, ListBackups (no resource-level
+`*_ACTIONS` constants of
+backup.drill_settings): on the live table, ListBackups (no resource-level
 permission: Resource "*"), DescribeBackup and RestoreTableFromBackup on the
 table's backups (`table/<table>/backup/*`), Query on its ROLLUP# items only
 (condition dynamodb:LeadingKeys ROLLUP#*); on the scratch tables
@@ -72,6 +73,8 @@ from backup.backups import (
 from backup.drill_settings import (
     DEFAULT_WINDOW_DAYS,
     STAMP_FORMAT,
+    START,
+    VERIFY,
     WINDOW_DAYS_VARIABLE,
     DrillSettings,
 )
@@ -86,8 +89,6 @@ from shared.rollups import RollupStore, unlimited
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-START: Final = "start"
-VERIFY: Final = "verify"
 BOTH: Final = "both"
 PHASES: Final = (START, VERIFY)
 
@@ -102,27 +103,6 @@ SECONDS_TO_RESTORE_METRIC: Final = "DrillSecondsToRestore"
 # `verify` stops waiting for ACTIVE this long before its time runs out, to check the
 # table and delete it: run it with Lambda's longest timeout (900 s).
 VERIFY_RESERVE_SECONDS: Final = 300
-
-# Least privilege, by resource (see the docstring).
-ANY_RESOURCE_ACTIONS: Final = ("dynamodb:ListBackups", "dynamodb:ListTables")
-LIVE_BACKUP_ACTIONS: Final = ("dynamodb:DescribeBackup", "dynamodb:RestoreTableFromBackup")
-LIVE_ROLLUP_ACTIONS: Final = ("dynamodb:Query",)
-# What RestoreTableFromBackup needs on its target table (AWS: "Using IAM with
-# DynamoDB backup and restore"), and what the drill itself calls on it.
-RESTORE_TARGET_ACTIONS: Final = (
-    "dynamodb:BatchWriteItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",
-    "dynamodb:UpdateItem",
-)
-SCRATCH_TABLE_ACTIONS: Final = (
-    *RESTORE_TARGET_ACTIONS,
-    "dynamodb:DeleteTable",
-    "dynamodb:DescribeTable",
-)
 
 Clock = Callable[[], datetime]
 

@@ -5,6 +5,32 @@ from typing import Final
 
 from shared.config import MissingSetting, integer, require
 
+# The drill's phases: the event each of its schedules sends is {"phase": <phase>}.
+START: Final = "start"
+VERIFY: Final = "verify"
+
+# Least privilege, by resource (see backup.drill's docstring). Here, not in
+# backup.drill, so that the topology reads them without loading Powertools.
+ANY_RESOURCE_ACTIONS: Final = ("dynamodb:ListBackups", "dynamodb:ListTables")
+LIVE_BACKUP_ACTIONS: Final = ("dynamodb:DescribeBackup", "dynamodb:RestoreTableFromBackup")
+LIVE_ROLLUP_ACTIONS: Final = ("dynamodb:Query",)
+# What RestoreTableFromBackup needs on its target table (AWS: "Using IAM with
+# DynamoDB backup and restore"), and what the drill itself calls on it.
+RESTORE_TARGET_ACTIONS: Final = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+)
+SCRATCH_TABLE_ACTIONS: Final = (
+    *RESTORE_TARGET_ACTIONS,
+    "dynamodb:DeleteTable",
+    "dynamodb:DescribeTable",
+)
+
 WINDOW_DAYS_VARIABLE: Final = "DRILL_WINDOW_DAYS"
 DEFAULT_WINDOW_DAYS: Final = 35
 # A scratch table is `<table>-drill-<UTC time>`: the prefix is what the drill's IAM

@@ -2,6 +2,7 @@
 new environment, and where a failed night goes (its alarm: test_observability.py)."""
 
 import json
+from typing import Any
 
 from infra.topology import BACKUP, BACKUP_SCHEDULE
 from tests.support.synth import Synth, as_list, statements_of, synth_with
@@ -12,8 +13,16 @@ def backup_function_id(synth: Synth) -> str:
     return str(logical_id)
 
 
+def nightly_schedule(synth: Synth) -> dict[str, Any]:
+    _, schedule = synth.one(
+        "AWS::Scheduler::Schedule", lambda p: p["ScheduleExpression"] == BACKUP_SCHEDULE.cron
+    )
+    found: dict[str, Any] = schedule
+    return found
+
+
 def test_nightly_schedule_invokes_the_backup_function(dev: Synth) -> None:
-    _, schedule = dev.one("AWS::Scheduler::Schedule")
+    schedule = nightly_schedule(dev)
     props = schedule["Properties"]
     assert props["ScheduleExpression"] == BACKUP_SCHEDULE.cron
     assert props["ScheduleExpressionTimezone"] == "Etc/UTC"
@@ -33,7 +42,7 @@ def test_nightly_schedule_invokes_the_backup_function(dev: Synth) -> None:
 def test_scheduler_role_trust_names_this_account_and_schedule_group(dev: Synth) -> None:
     """AWS (EventBridge Scheduler, confused deputy): the execution role's trust policy
     should require aws:SourceAccount and aws:SourceArn (the schedule group's ARN)."""
-    _, schedule = dev.one("AWS::Scheduler::Schedule")
+    schedule = nightly_schedule(dev)
     role_id = schedule["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]
     trust = dev.resources[role_id]["Properties"]["AssumeRolePolicyDocument"]
     [statement] = statements_of(trust)
@@ -63,7 +72,7 @@ def test_a_failed_nightly_backup_lands_in_an_encrypted_alarmed_queue() -> None:
     an SQS queue, encrypted and SSL-only, with an alarm on its depth."""
     full = synth_with("prod", alarms="full")
     function_id = backup_function_id(full)
-    _, schedule = full.one("AWS::Scheduler::Schedule")
+    schedule = nightly_schedule(full)
     # The schedule calls the function unqualified: $LATEST, whose config applies.
     assert schedule["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
     _, config = full.one(

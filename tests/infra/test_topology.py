@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
+from infra.cloud.functions import leading_keys_condition
 from infra.environments import ENVIRONMENTS_CONTEXT_KEY, SettingsError, selected_environment
 from infra.local.gateway import Router
 from infra.local.runtime import IDENTITY
@@ -58,9 +59,10 @@ def function_resource(synth: Synth, function: Function) -> dict[str, Any]:
     return properties
 
 
-def table_grants(synth: Synth, function: Function) -> set[tuple[str, str]]:
-    """(action, resource) of the function's role on the table, its backups and '*',
-    without what the stream mapping adds (the stream's own ARN, ListStreams)."""
+def table_grants(synth: Synth, function: Function) -> set[tuple[str, str, str]]:
+    """(action, resource, condition) of the function's role on the table, its backups,
+    the drill's scratch tables and '*', without what the stream mapping adds (the
+    stream's own ARN, ListStreams)."""
     role = function_resource(synth, function)["Role"]["Fn::GetAtt"][0]
     found = set()
     for policy in synth.of_type("AWS::IAM::Policy").values():
@@ -72,18 +74,25 @@ def table_grants(synth: Synth, function: Function) -> set[tuple[str, str]]:
                 resource = json.dumps(statement["Resource"], sort_keys=True)
                 stream = action == "dynamodb:ListStreams" or "StreamArn" in resource
                 if action.startswith("dynamodb:") and not stream:
-                    found.add((action, resource))
+                    condition = json.dumps(statement.get("Condition"), sort_keys=True)
+                    found.add((action, resource, condition))
     return found
 
 
-def declared_grants(function: Function) -> set[tuple[str, str]]:
+def declared_grants(function: Function) -> set[tuple[str, str, str]]:
     resources: dict[TablePart, Any] = {
         TablePart.TABLE: TABLE_ARN,
         TablePart.BACKUPS: {"Fn::Join": ["", [TABLE_ARN, "/backup/*"]]},
         TablePart.ANY: "*",
+        TablePart.SCRATCH_TABLES: {"Fn::Join": ["", [TABLE_ARN, "-drill-*"]]},
     }
+
     return {
-        (action, json.dumps(resources[grant.on], sort_keys=True))
+        (
+            action,
+            json.dumps(resources[grant.on], sort_keys=True),
+            json.dumps(leading_keys_condition(grant.leading_keys), sort_keys=True),
+        )
         for grant in function.table_actions
         for action in grant.actions
     }
@@ -129,7 +138,9 @@ def test_a_new_route_reaches_the_template(extended: Synth) -> None:
     properties = function_resource(extended, THROWAWAY)
     assert properties["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == "throwaway"
     assert properties["Environment"]["Variables"]["FUNCTION_TIMEOUT_SECONDS"] == "10"
-    assert table_grants(extended, THROWAWAY) == {("dynamodb:GetItem", json.dumps(TABLE_ARN))}
+    assert table_grants(extended, THROWAWAY) == {
+        ("dynamodb:GetItem", json.dumps(TABLE_ARN), "null")
+    }
 
     # and API Gateway serves the route through the function's live alias
     resource_id, _ = extended.one(

@@ -134,3 +134,15 @@ def test_make_synth_writes_the_templates(bare_environment: dict[str, str]) -> No
 
     template = json.loads(template_path.read_text())
     assert "AWS::DynamoDB::Table" in {r["Type"] for r in template["Resources"].values()}
+
+
+def test_make_drill_local_ends_with_the_drills_result(
+    make_dev: LaunchedStack, bare_environment: dict[str, str]
+) -> None:
+    make(bare_environment, "backup-local", f"ARGS=--data-dir {make_dev.data_dir}")
+
+    output = make(bare_environment, "drill-local", f"ARGS=--data-dir {make_dev.data_dir}")
+
+    result = json.loads(output.strip().splitlines()[-1])
+    assert (result["passed"], result["days_drifted"]) == (True, [])
+    assert isinstance(result["days_checked"], int)

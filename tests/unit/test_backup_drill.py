@@ -12,7 +12,7 @@ import pytest
 from freezegun import freeze_time
 from moto.dynamodb.models import dynamodb_backends
 
-from backup import drill, drill_handler
+from backup import drill, drill_handler, drill_settings
 from backup.backups import BackupStore
 from backup.drill import DrillResult
 from backup.drill_settings import DrillSettings
@@ -299,20 +299,22 @@ def test_the_declared_permissions_are_exactly_what_the_drill_calls_and_where(
     def granted(name: str, params: dict[str, Any]) -> tuple[str, ...]:
         if "BackupArn" in params:
             assert params["BackupArn"].startswith(f"{live_arn}/backup/")
-            return drill.LIVE_BACKUP_ACTIONS
+            return drill_settings.LIVE_BACKUP_ACTIONS
         table = params.get("TableName")
         if table is None or name == "ListBackups":
-            return drill.ANY_RESOURCE_ACTIONS
+            return drill_settings.ANY_RESOURCE_ACTIONS
         return (
-            drill.SCRATCH_TABLE_ACTIONS if table.startswith(PREFIX) else drill.LIVE_ROLLUP_ACTIONS
+            drill_settings.SCRATCH_TABLE_ACTIONS
+            if table.startswith(PREFIX)
+            else drill_settings.LIVE_ROLLUP_ACTIONS
         )
 
     assert [name for name, params in calls if f"dynamodb:{name}" not in granted(name, params)] == []
     declared = {
-        *drill.ANY_RESOURCE_ACTIONS,
-        *drill.LIVE_BACKUP_ACTIONS,
-        *drill.LIVE_ROLLUP_ACTIONS,
-        *drill.SCRATCH_TABLE_ACTIONS,
+        *drill_settings.ANY_RESOURCE_ACTIONS,
+        *drill_settings.LIVE_BACKUP_ACTIONS,
+        *drill_settings.LIVE_ROLLUP_ACTIONS,
+        *drill_settings.SCRATCH_TABLE_ACTIONS,
     }
     # Declared and never called by the drill itself: what the restore writes with.
     assert declared - {f"dynamodb:{name}" for name, _ in calls} == {
