@@ -153,17 +153,18 @@ CHECK_ENV = @test -n "$(QUALIFIER)" || { echo "ENV=$(ENV) is not an environment 
 # What synth and deploy need: the Python app and the CDK CLI (no browser).
 cdk-tools: $(VENV)/.synced node_modules/.installed
 
-# The environment's CloudFormation execution role gets the environment's execution policy
+# The environment's CloudFormation execution role gets the environment's execution policies
 # (infra/cloud/isolation.py), never CDK's default AdministratorAccess: by default
-# PickANumber-$(ENV)-cfn-execution of the account of the current credentials, created by
-# `make deploy-account` (run it first). EXECUTION_POLICIES=arn,… replaces it.
+# PickANumber-$(ENV)-cfn-execution and PickANumber-$(ENV)-cfn-execution-front of the
+# account of the current credentials, created by `make deploy-account` (run it first).
+# EXECUTION_POLICIES=arn,… replaces them.
 EXECUTION_POLICIES ?=
-EXECUTION_POLICY_ARN = PYTHONPATH=services $(PY) -m infra.cloud.isolation execution-policy-arn $(ENV)
+EXECUTION_POLICY_ARNS = PYTHONPATH=services $(PY) -m infra.cloud.isolation execution-policy-arns $(ENV)
 
 bootstrap: cdk-tools ## once per environment, account and region, after deploy-account: its CDK bootstrap stack, bounded (admin credentials)
 	$(CHECK_ENV)
 	policies="$(EXECUTION_POLICIES)"; \
-	if [ -z "$$policies" ]; then policies=$$($(EXECUTION_POLICY_ARN)) || exit 1; fi; \
+	if [ -z "$$policies" ]; then policies=$$($(EXECUTION_POLICY_ARNS)) || exit 1; fi; \
 	npx cdk bootstrap --qualifier $(QUALIFIER) $(TOOLKIT) $(CDK_ENV) \
 		--cloudformation-execution-policies "$$policies"
 

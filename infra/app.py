@@ -50,9 +50,8 @@ def build(app: cdk.App, topology: Topology = TOPOLOGY) -> PickANumberStack:
         return stack
     region = _explicit_region(app, settings)
     account = settings.aws_account or os.environ.get("CDK_DEFAULT_ACCOUNT")
-    # The distribution takes the ACL's ARN from us-east-1: CDK carries it across regions
-    # (an SSM parameter written there and read here, by its custom resources).
-    across = region != EDGE_REGION
+    # The distribution reads the ACL's ARN from the edge stack's output when it deploys
+    # (a weak reference: infra/cloud/stack.py), in us-east-1 or across regions.
     edge = EdgeStack(
         app,
         f"{stack_name(settings.name)}-edge",
@@ -60,7 +59,6 @@ def build(app: cdk.App, topology: Topology = TOPOLOGY) -> PickANumberStack:
         waf=settings.waf,
         topology=topology,
         env=cdk.Environment(account=account, region=EDGE_REGION),
-        cross_region_references=across,
     )
     # The environment's budget counts what carries its cost tag: the web ACL too.
     for key, value in (PROJECT_TAG, (COST_TAG_KEY, settings.name)):
@@ -69,7 +67,6 @@ def build(app: cdk.App, topology: Topology = TOPOLOGY) -> PickANumberStack:
         app,
         settings=settings,
         env=cdk.Environment(account=account, region=region),
-        cross_region_references=across,
         web_acl_arn=edge.web_acl.arn,
     )
     for built in (edge, stack):

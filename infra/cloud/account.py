@@ -43,11 +43,11 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.cloud.isolation import (
+    EXECUTION_POLICIES,
     EnvironmentArns,
     boundary_policy_name,
     boundary_statements,
-    execution_policy_name,
-    execution_policy_statements,
+    execution_policy_names,
     wildcard_findings,
 )
 from infra.environments import ENVIRONMENTS_CONTEXT_KEY, EnvironmentSettings, default_qualifier
@@ -330,20 +330,29 @@ class GitHubDeployRole(Construct):
 
 
 class EnvironmentPolicies(Construct):
-    """An environment's CloudFormation execution policy and permissions boundary, by the
-    names `make bootstrap` and the environment's stack look them up by."""
+    """An environment's CloudFormation execution policies and permissions boundary, by
+    the names `make bootstrap` and the environment's stack look them up by."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, environment: str, qualifier: str
     ) -> None:
         super().__init__(scope, construct_id)
-        self.execution = self._policy(
-            "Execution",
-            execution_policy_name(environment),
-            f"CloudFormation execution role of {environment}: its resources only",
-            execution_policy_statements,
-            EnvironmentArns(environment, qualifier),
-        )
+        self.execution = [
+            self._policy(
+                construct,
+                name,
+                f"CloudFormation execution role of {environment} ({part}): its resources only",
+                statements,
+                EnvironmentArns(environment, qualifier),
+            )
+            for construct, part, name, statements in zip(
+                ("Execution", "ExecutionFront"),
+                ("1/2", "2/2"),
+                execution_policy_names(environment),
+                EXECUTION_POLICIES,
+                strict=True,
+            )
+        ]
         self.boundary = self._policy(
             "Boundary",
             boundary_policy_name(environment),

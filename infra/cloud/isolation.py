@@ -1,16 +1,18 @@
 """What keeps one environment's deployment inside that environment, in a shared account.
 
-Two customer-managed policies per environment, created by the account stack
+Three customer-managed policies per environment, created by the account stack
 (infra/cloud/account.py) before the environment is bootstrapped:
 
-- `PickANumber-<env>-cfn-execution`: the policy of the environment's CloudFormation
+- `PickANumber-<env>-cfn-execution` and `…-cfn-execution-front` (one policy would
+  exceed IAM's 6,144 characters): the policies of the environment's CloudFormation
   execution role, in place of CDK's default `AdministratorAccess`
-  (`make bootstrap ENV=<env>` passes it as `--cloudformation-execution-policies`). It
-  allows changing only this environment's resources: by the names CloudFormation gives
-  them (`PickANumber-<env>-…`, S3's `pickanumber-<env>-…`), or by the environment tag
-  (`PickANumberEnv`) where a service names its resources by random ids (API Gateway,
-  CloudFront distributions). It creates roles only with the boundary below and passes
-  only this environment's roles.
+  (`make bootstrap ENV=<env>` passes them as `--cloudformation-execution-policies`).
+  They allow changing only this environment's resources: by the names CloudFormation
+  gives them (`PickANumber-<env>-…`, S3's `pickanumber-<env>-…`, the web ACL's
+  `pick-a-number-<env>`), or by the environment tag (`PickANumberEnv`) where a service
+  names its resources by random ids (API Gateway, CloudFront distributions), never
+  retagging another environment's. They create roles only with the boundary below and
+  pass only this environment's roles.
 - `PickANumber-<env>-permissions-boundary`: the boundary of every role the
   environment's stack creates (applied by `protect`), so that no role it creates can
   reach beyond the environment either, whatever policy the role is given.
@@ -22,12 +24,13 @@ response-headers policies and origin access controls have neither names in their
 nor tags). tests/infra/test_execution_policy.py derives every action a deployment
 needs from the synthesized template and evaluates both policies offline.
 
-`python -m infra.cloud.isolation execution-policy-arn <env>` prints the execution
-policy's ARN in the account of the current credentials (`make bootstrap` uses it).
+`python -m infra.cloud.isolation execution-policy-arns <env>` prints the execution
+policies' ARNs, comma-separated, in the account of the current credentials (`make
+bootstrap` uses them).
 """
 
 import sys
-from typing import Final
+from typing import Any, Final
 
 import aws_cdk as cdk
 import jsii
@@ -38,6 +41,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from constructs import IConstruct
 
+from infra.cloud.edge import EDGE_REGION, LOG_GROUP_PREFIX, web_acl_name
 from infra.cloud.stack import COST_TAG_KEY, stack_name
 
 # The tag every resource of an environment carries (infra/cloud/stack.py): API Gateway
@@ -111,8 +115,13 @@ UNSCOPED_READS: Final = (
 API_GATEWAY_TAGGED_PATHS: Final = ("/restapis", "/usageplans", "/apikeys")
 
 
-def execution_policy_name(environment: str) -> str:
-    return f"{stack_name(environment)}-cfn-execution"
+def execution_policy_names(environment: str) -> tuple[str, str]:
+    """The execution role's two policies (one would exceed IAM's 6,144 characters): its
+    named resources and roles; its front door (API Gateway, CloudFront, AWS WAF)."""
+    return (
+        f"{stack_name(environment)}-cfn-execution",
+        f"{stack_name(environment)}-cfn-execution-front",
+    )
 
 
 def boundary_policy_name(environment: str) -> str:
@@ -146,6 +155,8 @@ class EnvironmentArns:
         return [
             self.arn("budgets", f"budget/{p}*", region=""),
             self.arn("cloudformation", f"stack/{stack_name(env)}/*"),
+            # its edge stack, whose outputs Fn::GetStackOutput reads (WAF on)
+            self.arn("cloudformation", f"stack/{p}edge/*", region=EDGE_REGION),
             self.arn("cloudwatch", f"alarm:{p}*"),
             self.arn("cloudwatch", f"dashboard/{p}*", region=""),
             self.arn("codedeploy", f"application:{p}*"),
@@ -157,6 +168,9 @@ class EnvironmentArns:
             # the stage's execution log group is named by API Gateway: `…_<api id>/<stage>`
             self.arn("logs", f"log-group:API-Gateway-Execution-Logs_*/{env}"),
             self.arn("logs", f"log-group:API-Gateway-Execution-Logs_*/{env}:*"),
+            # AWS WAF logs only to a group named `aws-waf-logs-…` (infra/cloud/edge.py)
+            self.arn("logs", f"log-group:{self.waf_log_group()}", region=EDGE_REGION),
+            self.arn("logs", f"log-group:{self.waf_log_group()}:*", region=EDGE_REGION),
             f"arn:{self.partition}:s3:::{p.lower()}*",
             self.arn("scheduler", f"schedule/default/{p}*"),
             self.arn("sns", f"{p}*"),
@@ -164,6 +178,9 @@ class EnvironmentArns:
             # the API's name, which the sampling rule shares (infra/cloud/observability.py)
             self.arn("xray", f"sampling-rule/pick-a-number-{env}"),
         ]
+
+    def waf_log_group(self) -> str:
+        return f"{LOG_GROUP_PREFIX}{web_acl_name(self.environment)}"
 
     def roles(self) -> str:
         return self.arn("iam", f"role/{self.prefix}*", region="")
@@ -181,10 +198,17 @@ class EnvironmentArns:
         self, sid: str, actions: list[str], resources: list[str], tag: str
     ) -> iam.PolicyStatement:
         """Allowed where the environment's tag is on the resource (`ResourceTag`) or on the
-        request creating it (`RequestTag`)."""
-        condition = {f"aws:{tag}/{ENVIRONMENT_TAG_KEY}": self.environment}
+        request creating or tagging it (`RequestTag`): then on no resource that carries
+        another environment's tag, which the request would otherwise take over."""
+        conditions: dict[str, Any] = {
+            "StringEquals": {f"aws:{tag}/{ENVIRONMENT_TAG_KEY}": self.environment}
+        }
+        if tag == "RequestTag":
+            conditions["StringEqualsIfExists"] = {
+                f"aws:ResourceTag/{ENVIRONMENT_TAG_KEY}": self.environment
+            }
         return iam.PolicyStatement(
-            sid=sid, actions=actions, resources=resources, conditions={"StringEquals": condition}
+            sid=sid, actions=actions, resources=resources, conditions=conditions
         )
 
 
@@ -197,13 +221,21 @@ def _own_named_resources(arns: EnvironmentArns, services: tuple[str, ...]) -> ia
 
 
 def execution_policy_statements(arns: EnvironmentArns) -> list[iam.PolicyStatement]:
-    """The policy of the environment's CloudFormation execution role."""
+    """The first policy of the environment's CloudFormation execution role."""
     return [
         _own_named_resources(arns, NAMED_SERVICES),
         *_own_role_statements(arns),
-        *_own_tagged_statements(arns),
         *_deployment_input_statements(arns),
     ]
+
+
+def front_door_policy_statements(arns: EnvironmentArns) -> list[iam.PolicyStatement]:
+    """The second: API Gateway, CloudFront, AWS WAF."""
+    return [*_own_tagged_statements(arns), *_web_acl_statements(arns)]
+
+
+# Both policies of the execution role, in the order of `execution_policy_names`.
+EXECUTION_POLICIES: Final = (execution_policy_statements, front_door_policy_statements)
 
 
 def _own_role_statements(arns: EnvironmentArns) -> list[iam.PolicyStatement]:
@@ -241,7 +273,7 @@ def _own_tagged_statements(arns: EnvironmentArns) -> list[iam.PolicyStatement]:
         arns.tagged(
             "TagNewApis",
             ["apigateway:PUT"],
-            arns.api_gateway("/*"),
+            [f"arn:{arns.partition}:apigateway:*::/tags/*"],
             "RequestTag",
         ),
         arns.tagged(
@@ -274,6 +306,41 @@ def _own_tagged_statements(arns: EnvironmentArns) -> list[iam.PolicyStatement]:
                 arns.arn("cloudfront", "origin-access-control/*", region=""),
                 arns.arn("cloudfront", "response-headers-policy/*", region=""),
             ],
+        ),
+    ]
+
+
+def _web_acl_statements(arns: EnvironmentArns) -> list[iam.PolicyStatement]:
+    """Its web ACL (WAF on: infra/cloud/edge.py), the managed rule groups it uses, and
+    the delivery of its logs, whose resource-policy actions CloudWatch Logs authorizes
+    only on every log group of the region (its guide, "Logs sent to CloudWatch Logs")."""
+    return [
+        iam.PolicyStatement(
+            sid="OwnWebAcl",
+            actions=["wafv2:*"],
+            resources=[
+                arns.arn(
+                    "wafv2",
+                    f"global/webacl/{web_acl_name(arns.environment)}/*",
+                    region=EDGE_REGION,
+                )
+            ],
+        ),
+        iam.PolicyStatement(
+            # IAM checks the ACL's creation and update on each rule group it names too.
+            sid="UseManagedRuleGroups",
+            actions=["wafv2:CreateWebACL", "wafv2:UpdateWebACL"],
+            resources=[arns.arn("wafv2", "global/managedruleset/*", region=EDGE_REGION)],
+        ),
+        iam.PolicyStatement(
+            sid="DeliverWafLogs",
+            actions=["logs:CreateLogDelivery", "logs:DeleteLogDelivery"],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="WafLogsResourcePolicy",
+            actions=["logs:DescribeResourcePolicies", "logs:PutResourcePolicy"],
+            resources=[arns.arn("logs", "log-group:*", region=EDGE_REGION)],
         ),
     ]
 
@@ -313,6 +380,12 @@ def _deployment_input_statements(arns: EnvironmentArns) -> list[iam.PolicyStatem
                     "lambda", "layer:AWSLambdaPowertoolsPython*", account=POWERTOOLS_LAYER_ACCOUNT
                 )
             ],
+        ),
+        iam.PolicyStatement(
+            # CodeDeploy's predefined configurations (infra/cloud/release.py), by name.
+            sid="PredefinedDeploymentConfigs",
+            actions=["codedeploy:GetDeploymentConfig"],
+            resources=[arns.arn("codedeploy", "deploymentconfig:CodeDeployDefault.*")],
         ),
         iam.PolicyStatement(
             # The template's SSM parameters: the Powertools layer and the bootstrap version.
@@ -426,7 +499,11 @@ def _caller_policy_arn(name: str) -> str:
     return f"arn:{partition}:iam::{account}:policy/{name}"
 
 
+def main(argv: list[str]) -> None:
+    if len(argv) != 2 or argv[0] != "execution-policy-arns":
+        raise SystemExit("usage: python -m infra.cloud.isolation execution-policy-arns <env>")
+    print(",".join(_caller_policy_arn(name) for name in execution_policy_names(argv[1])))
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] != "execution-policy-arn":
-        raise SystemExit("usage: python -m infra.cloud.isolation execution-policy-arn <env>")
-    print(_caller_policy_arn(execution_policy_name(sys.argv[2])))
+    main(sys.argv[1:])

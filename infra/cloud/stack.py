@@ -46,9 +46,12 @@ class PickANumberStack(cdk.Stack):
             synthesizer=cdk.DefaultStackSynthesizer(qualifier=settings.qualifier),
             **kwargs,
         )
-        # Its one reference to another stack, the web ACL's ARN (WAF on), is strong: the
-        # edge stack cannot drop or replace the ACL while the distribution names it.
-        cdk.CrossStackReferences.of(self).consume(cdk.ReferenceStrength.STRONG)
+        # Its one reference to another stack, the web ACL's ARN (WAF on), is weak
+        # (`Fn::GetStackOutput`, read when this stack deploys, after the edge stack): no
+        # SSM parameter, custom resource or role across regions, and no lock: the edge
+        # stack may replace its ACL, or (WAF off) be deleted once this stack no longer
+        # names it.
+        cdk.CrossStackReferences.of(self).consume(cdk.ReferenceStrength.WEAK)
         cost_tag = (COST_TAG_KEY, settings.name)
         cdk.Tags.of(self).add(*PROJECT_TAG)
         cdk.Tags.of(self).add(*cost_tag)

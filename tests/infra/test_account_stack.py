@@ -399,7 +399,7 @@ def test_each_environment_gets_its_execution_policy_and_boundary_by_name(templat
     assert names == {
         f"PickANumber-{env}-{kind}"
         for env in ENVIRONMENTS
-        for kind in ("cfn-execution", "permissions-boundary")
+        for kind in ("cfn-execution", "cfn-execution-front", "permissions-boundary")
     }
 
 

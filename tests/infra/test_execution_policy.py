@@ -1,6 +1,7 @@
-"""dev's CloudFormation execution policy and permissions boundary (infra/cloud/isolation.py),
-evaluated offline against every action a deployment of the synthesized dev template needs,
-and the same actions on prod's resources.
+"""dev's CloudFormation execution policies and permissions boundary
+(infra/cloud/isolation.py), evaluated offline against every action a deployment of the
+synthesized dev templates needs (with AWS WAF off, and on: then with its us-east-1 edge
+stack), and the same actions on prod's resources.
 
 The needed actions are not a list of ours: they are the create, update and delete handler
 permissions of each resource type in CloudFormation's registry schemas (shipped with
@@ -14,12 +15,13 @@ The evaluator is `allowed` below, a small one of our own: moto's
 DENIED for an Allow statement whose condition does not match (so one conditional Allow
 denies everything it names), which is not IAM's logic. This one implements what the
 policies use: Allow/Deny, Action and Resource with `*` and `?`, and the condition
-operators StringEquals, ArnLike (a missing key fails the condition); its own tests are at
-the end.
+operators StringEquals, ArnLike (a missing key fails the condition) and
+StringEqualsIfExists (a missing key passes it); its own tests are at the end.
 """
 
 import fnmatch
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,14 +29,19 @@ from typing import Any
 import aws_cdk as cdk
 import cfnlint  # type: ignore[import-untyped]  # ships no type information
 import pytest
+from aws_cdk.assertions import Template
 
+from infra.app import REGION_CONTEXT_KEY
 from infra.cloud.account import AccountSettings, AccountStack
+from infra.cloud.edge import EDGE_REGION
 from infra.cloud.isolation import (
     POWERTOOLS_LAYER_ACCOUNT,
     UNSCOPED_READS,
     boundary_policy_name,
+    execution_policy_names,
 )
-from tests.support.synth import Synth
+from infra.environments import ENVIRONMENTS_CONTEXT_KEY
+from tests.support.synth import Synth, cdk_json_context
 
 ACCOUNT = "111111111111"
 REGION = "eu-west-1"
@@ -52,15 +59,13 @@ UNUSED: Mapping[str, str] = {
     "kms:": "no customer-managed key; AWS-managed keys' policies admit the account",
     "kinesis:": "no Kinesis streaming destination",
     "firehose:": "no log delivery to Firehose",
+    "payments:": "no AWS Marketplace rule group",
     "billing:": "the budget names no billing view",
     "iam:CreateServiceLinkedRole": "no table replica",
     "iam:GetRole": "no SNS delivery-status logging role",
     "apigateway:UpdateRestApiPolicy": "the REST API has no resource policy",
     "s3:REST.PUT.OBJECT": "no log group exports to S3",
-    "logs:CreateLogDelivery": "no vended log delivery",
-    "logs:PutResourcePolicy": "no vended log delivery",
     "logs:DeleteResourcePolicy": "no vended log delivery",
-    "logs:DescribeResourcePolicies": "no vended log delivery",
     "cloudfront:CreateConnectionGroup": "no connection group",
     "cloudfront:GetConnectionGroup": "no connection group",
     "cloudfront:GetVpcOrigin": "no VPC origin",
@@ -90,8 +95,16 @@ PASSES_A_ROLE = {
     "AWS::Scheduler::Schedule": "Target.RoleArn",
 }
 # DynamoDB's import and S3 read handler permissions concern ImportSourceSpecification.
+# A log group's own log delivery and resource policy: WAF's logging sets them instead.
 UNUSED_FOR = {
     "AWS::DynamoDB::Table": ("logs:", "s3:"),
+    "AWS::Logs::LogGroup": (
+        "logs:CreateLogDelivery",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+    ),
+    # to CloudWatch Logs, not to an S3 bucket of the organization
+    "AWS::WAFv2::LoggingConfiguration": ("s3:", "iam:DescribeOrganization"),
     "AWS::ApiGateway::RestApi": ("s3:", "iam:PassRole"),
     "AWS::ApiGateway::Method": ("iam:PassRole",),
     "AWS::S3::Bucket": ("iam:PassRole",),
@@ -144,6 +157,7 @@ BY_PROPERTY: Mapping[str, tuple[str, str]] = {
         "arn:aws:xray:{rest}:sampling-rule/{value}",
     ),
     "AWS::Budgets::Budget": ("Budget.BudgetName", "arn:aws:budgets::{account}:budget/{value}"),
+    "AWS::WAFv2::WebACL": ("Name", "arn:aws:wafv2:{rest}:global/webacl/{value}/a1b2c3"),
 }
 # Acted on through the resource one of their properties refers to.
 THROUGH: Mapping[str, str] = {
@@ -156,7 +170,15 @@ THROUGH: Mapping[str, str] = {
     "AWS::SNS::Subscription": "TopicArn",
     "AWS::IAM::Policy": "Roles",
     "AWS::S3::BucketPolicy": "Bucket",
+    "AWS::WAFv2::LoggingConfiguration": "ResourceArn",
 }
+# WAF's log delivery updates the resource policy of the region's log groups: CloudWatch
+# Logs authorizes it on all of them (tests/infra/test_waf.py has the destination).
+LOG_RESOURCE_POLICY_ACTIONS = {"logs:PutResourcePolicy", "logs:DescribeResourcePolicies"}
+WAF_LOG_RESOURCE_POLICY = f"arn:aws:logs:{EDGE_REGION}:{ACCOUNT}:log-group:*"
+# Shared by every environment, changed by none: CodeDeploy's predefined deployment
+# configurations and AWS's managed rule groups.
+SHARED = (":deploymentconfig:CodeDeployDefault.", "/managedruleset/")
 
 
 # ---- the evaluator --------------------------------------------------------------------
@@ -176,12 +198,16 @@ def _condition_holds(condition: Mapping[str, Any], context: Mapping[str, str]) -
     for operator, tests in condition.items():
         for key, expected in tests.items():
             if key not in context:
+                if operator.endswith("IfExists"):
+                    continue
                 return False
             value = context[key]
             if operator == "StringEquals":
                 ok = value in _as_list(expected)
             elif operator == "ArnLike":
                 ok = any(_matches(p, value) for p in _as_list(expected))
+            elif operator == "StringEqualsIfExists":
+                ok = value in _as_list(expected)
             else:
                 raise NotImplementedError(operator)
             if not ok:
@@ -245,8 +271,14 @@ def policies() -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def execution(policies) -> dict[str, Any]:
-    document: dict[str, Any] = policies["PickANumber-dev-cfn-execution"]
-    return document
+    """dev's execution policies, as IAM evaluates them together."""
+    return {
+        "Statement": [
+            statement
+            for name in execution_policy_names("dev")
+            for statement in _as_list(policies[name]["Statement"])
+        ]
+    }
 
 
 @pytest.fixture(scope="module")
@@ -259,13 +291,15 @@ def boundary(policies) -> dict[str, Any]:
 
 
 class Environment:
-    """The ARNs a synthesized environment's resources get when deployed in ACCOUNT."""
+    """The ARNs one synthesized stack's resources get when deployed in ACCOUNT."""
 
-    def __init__(self, synth: Synth, env: str) -> None:
+    def __init__(self, template: Mapping[str, Any], env: str, stack: str, region: str) -> None:
         self.env = env
-        self.stack = f"PickANumber-{env}"
-        self.resources = synth.resources
-        self.parameters = synth.json.get("Parameters", {})
+        self.stack = stack
+        self.region = region
+        self.resources: dict[str, dict[str, Any]] = template["Resources"]
+        self.parameters = template.get("Parameters", {})
+        self.template = template
 
     def context(self) -> dict[str, str]:
         return {
@@ -283,27 +317,31 @@ class Environment:
         resource = self.resources[logical_id]
         kind, props = resource["Type"], resource.get("Properties", {})
         fields = {
-            "rest": f"{REGION}:{ACCOUNT}",
-            "region": REGION,
+            "rest": f"{self.region}:{ACCOUNT}",
+            "region": self.region,
             "account": ACCOUNT,
             "env": self.env,
             "name": self.name(logical_id),
             "lower": self.name(logical_id).lower(),
         }
         if kind in THROUGH:
-            return self.arn(_as_list(props[THROUGH[kind]])[0]["Ref"])
+            reference = _as_list(props[THROUGH[kind]])[0]
+            return self.arn(reference["Ref"] if "Ref" in reference else reference["Fn::GetAtt"][0])
         if kind in BY_PROPERTY:
             path, template = BY_PROPERTY[kind]
             value: Any = props
             for key in path.split("."):
                 value = value[key]
             return template.format(value=value, **fields)
+        if kind == "AWS::Logs::LogGroup" and "LogGroupName" in props:
+            # its own name, or API Gateway's for the stage's execution logs:
+            # `…_<api id>/<stage>`
+            group = props["LogGroupName"]
+            if not isinstance(group, str):
+                group = f"API-Gateway-Execution-Logs_a1b2c3/{self.env}"
+            return f"arn:aws:logs:{self.region}:{ACCOUNT}:log-group:{group}:*"
         if kind in ARNS:
             return ARNS[kind].format(**fields)
-        if kind == "AWS::Logs::LogGroup" and "LogGroupName" in props:
-            # API Gateway's name for the stage's execution logs: `…_<api id>/<stage>`
-            group = f"API-Gateway-Execution-Logs_a1b2c3/{self.env}"
-            return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:*"
         if kind == "AWS::CodeDeploy::DeploymentGroup":
             application = self.name(props["ApplicationName"]["Ref"])
             return ARNS[kind].format(**{**fields, "name": f"{application}/{fields['name']}"})
@@ -323,48 +361,86 @@ class Environment:
 
     def requests(self) -> Iterator[tuple[str, str, str, dict[str, str]]]:
         """(what, action, resource, context) of every call a deployment makes."""
-        assets = f"arn:aws:s3:::cdk-pan{self.env}-assets-{ACCOUNT}-{REGION}/code.zip"
         for logical_id, resource in self.resources.items():
             kind = resource["Type"]
             props = resource.get("Properties", {})
-            context = self.context()
             if kind.startswith("Custom::"):
                 function = props["ServiceToken"]["Fn::GetAtt"][0]
-                yield logical_id, "lambda:InvokeFunction", self.arn(function), context
+                yield logical_id, "lambda:InvokeFunction", self.arn(function), self.context()
                 continue
-            own = self.arn(logical_id)
-            if kind == "AWS::Lambda::EventSourceMapping":
-                function = props["FunctionName"]["Fn::Join"][1][0]["Fn::Select"][1]
-                target = function["Fn::Split"][1]["Ref"]
-                context["lambda:FunctionArn"] = self.arn(target)
-            service = kind.split("::")[1].lower()
-            for action in sorted(self.handler_permissions(kind)):
-                if any(action.startswith(p) for p in (*UNUSED, *UNUSED_FOR.get(kind, ()))):
-                    continue
-                if action in UNSCOPED_READS:
-                    yield logical_id, action, "*", context
-                elif action == "iam:PassRole":
-                    yield logical_id, action, self.arn(self._passed_role(kind, props)), context
-                elif action in {"s3:GetObject", "s3:GetObjectVersion"} and service == "lambda":
-                    yield logical_id, action, assets, context
-                elif action == "lambda:GetLayerVersion" and kind == "AWS::Lambda::Function":
-                    yield logical_id, action, self.powertools_layer(), context
-                elif action.startswith("codedeploy:") and kind == "AWS::Lambda::Alias":
-                    yield logical_id, action, self._deployment_group(logical_id), context
-                else:
-                    assert action.split(":")[0] == service, (
-                        f"{kind}: {action} needs a resource mapping"
-                    )
-                    yield logical_id, action, own, context
+            yield from self._handler_requests(logical_id, kind, props)
+            if kind == "AWS::WAFv2::WebACL":
+                yield from self._managed_rule_group_requests(logical_id, props)
         for parameter in self.parameters.values():
             name = parameter["Default"]
             account = "" if name.startswith("/aws/") else ACCOUNT
-            arn = f"arn:aws:ssm:{REGION}:{account}:parameter{name}"
+            arn = f"arn:aws:ssm:{self.region}:{account}:parameter{name}"
             yield "Parameters", "ssm:GetParameters", arn, self.context()
+        yield from self._stack_output_requests()
+
+    def _handler_requests(
+        self, logical_id: str, kind: str, props: Mapping[str, Any]
+    ) -> Iterator[tuple[str, str, str, dict[str, str]]]:
+        """The calls CloudFormation's handlers of `kind` make, each on its resource."""
+        context = self.context()
+        own = self.arn(logical_id)
+        if kind == "AWS::Lambda::EventSourceMapping":
+            function = props["FunctionName"]["Fn::Join"][1][0]["Fn::Select"][1]
+            context["lambda:FunctionArn"] = self.arn(function["Fn::Split"][1]["Ref"])
+        service = kind.split("::")[1].lower()
+        for action in sorted(self.handler_permissions(kind)):
+            if any(action.startswith(p) for p in (*UNUSED, *UNUSED_FOR.get(kind, ()))):
+                continue
+            resource = self._resource_of(logical_id, action)
+            if resource is None:
+                assert action.split(":")[0] == service, f"{kind}: {action} needs a resource"
+                resource = own
+            yield logical_id, action, resource, context
+
+    def _resource_of(self, logical_id: str, action: str) -> str | None:
+        """Where IAM authorizes `action` of `logical_id`'s handlers, if not on the
+        resource itself."""
+        kind = self.resources[logical_id]["Type"]
+        props = self.resources[logical_id].get("Properties", {})
+        if action in UNSCOPED_READS or action.endswith("LogDelivery"):
+            return "*"
+        if action in LOG_RESOURCE_POLICY_ACTIONS:
+            return WAF_LOG_RESOURCE_POLICY
+        if action == "iam:PassRole":
+            return self.arn(self._passed_role(kind, props))
+        if action in {"s3:GetObject", "s3:GetObjectVersion"} and kind.startswith("AWS::Lambda::"):
+            return f"arn:aws:s3:::cdk-pan{self.env}-assets-{ACCOUNT}-{self.region}/code.zip"
+        if action == "lambda:GetLayerVersion" and kind == "AWS::Lambda::Function":
+            return self.powertools_layer()
+        if action == "codedeploy:GetDeploymentConfig":
+            return self._deployment_config(logical_id)
+        if action.startswith("codedeploy:") and kind == "AWS::Lambda::Alias":
+            return self._deployment_group(logical_id)
+        return None
+
+    def _managed_rule_group_requests(
+        self, logical_id: str, props: Mapping[str, Any]
+    ) -> Iterator[tuple[str, str, str, dict[str, str]]]:
+        """IAM authorizes an ACL's creation and update on each rule group it names too."""
+        for rule in props["Rules"]:
+            group = rule["Statement"].get("ManagedRuleGroupStatement")
+            if group is None:
+                continue
+            arn = f"arn:aws:wafv2:{self.region}:{ACCOUNT}:global/managedruleset/{group['Name']}/id"
+            for action in ("wafv2:CreateWebACL", "wafv2:UpdateWebACL"):
+                yield logical_id, action, arn, self.context()
+
+    def _stack_output_requests(self) -> Iterator[tuple[str, str, str, dict[str, str]]]:
+        """Fn::GetStackOutput reads the other stack with the execution role's rights."""
+        for found in re.finditer(r'"Fn::GetStackOutput": (\{[^}]*\})', json.dumps(self.template)):
+            reference = json.loads(found.group(1))
+            region = reference.get("Region", self.region)
+            arn = f"arn:aws:cloudformation:{region}:{ACCOUNT}:stack/{reference['StackName']}/id"
+            yield "Fn::GetStackOutput", "cloudformation:DescribeStacks", arn, self.context()
 
     def powertools_layer(self) -> str:
         layer = "AWSLambdaPowertoolsPythonV3-python314-arm64:18"
-        return f"arn:aws:lambda:{REGION}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{layer}"
+        return f"arn:aws:lambda:{self.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{layer}"
 
     def _passed_role(self, kind: str, props: Mapping[str, Any]) -> str:
         value: Any = props
@@ -390,19 +466,70 @@ class Environment:
         separator, parts = value["Fn::Join"]
         return str(separator.join(self.resolve_arn(p) for p in parts))
 
+    def _deployment_group_id(self, logical_id: str) -> str:
+        """The deployment group itself, or the one that deploys an alias."""
+        if self.resources[logical_id]["Type"] == "AWS::CodeDeploy::DeploymentGroup":
+            return logical_id
+        update = self.resources[logical_id]["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
+        return str(update["DeploymentGroupName"]["Ref"])
+
     def _deployment_group(self, alias_id: str) -> str:
-        update = self.resources[alias_id]["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
-        return self.arn(update["DeploymentGroupName"]["Ref"])
+        return self.arn(self._deployment_group_id(alias_id))
+
+    def _deployment_config(self, logical_id: str) -> str:
+        group = self.resources[self._deployment_group_id(logical_id)]["Properties"]
+        config = group["DeploymentConfigName"]
+        return f"arn:aws:codedeploy:{self.region}:{ACCOUNT}:deploymentconfig:{config}"
+
+
+class Deployment:
+    """An environment's stacks as synthesized: the app stack, and its edge stack (WAF on)."""
+
+    def __init__(self, synth: Synth, env: str) -> None:
+        self.env = env
+        self.stacks = [
+            Environment(
+                Template.from_stack(stack).to_json(),
+                env,
+                stack.stack_name,
+                stack.region if not cdk.Token.is_unresolved(stack.region) else REGION,
+            )
+            for stack in synth.app.node.children
+            if isinstance(stack, cdk.Stack)
+        ]
+        self.resources = {k: v for stack in self.stacks for k, v in stack.resources.items()}
+
+    def requests(self) -> Iterator[tuple[str, str, str, dict[str, str]]]:
+        for stack in self.stacks:
+            yield from stack.requests()
+
+    def context(self) -> dict[str, str]:
+        return self.stacks[0].context()
+
+
+def synthesized(env: str, *, waf: bool) -> Deployment:
+    """`env` as cdk.json declares it, with AWS WAF on or off, the app stack in REGION."""
+    environments = json.loads(json.dumps(cdk_json_context()[ENVIRONMENTS_CONTEXT_KEY]))
+    environments[env]["waf"] = waf
+    context = {ENVIRONMENTS_CONTEXT_KEY: environments}
+    if waf:
+        context[REGION_CONTEXT_KEY] = REGION
+    return Deployment(Synth(env, **context), env)
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["waf-off", "waf-on"])
+def waf(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
 
 
 @pytest.fixture(scope="module")
-def dev() -> Environment:
-    return Environment(Synth("dev"), "dev")
+def dev(waf: bool) -> Deployment:
+    return synthesized("dev", waf=waf)
 
 
 @pytest.fixture(scope="module")
-def prod() -> Environment:
-    return Environment(Synth("prod"), "prod")
+def prod(waf: bool) -> Deployment:
+    return synthesized("prod", waf=waf)
 
 
 def test_the_execution_policy_allows_every_call_a_deployment_of_dev_makes(execution, dev):
@@ -427,6 +554,8 @@ def test_the_execution_policy_refuses_the_same_calls_on_prod(execution, dev, pro
             continue  # AWS's public layer
         if "/aws/service/" in resource:
             continue  # AWS's public parameters
+        if any(shared in resource for shared in SHARED) or resource == WAF_LOG_RESOURCE_POLICY:
+            continue  # AWS's, or the region's log groups' resource policy (documented)
         if allowed(execution, action, resource, context):
             reached.append((what, action, resource))
     assert not reached
@@ -460,8 +589,13 @@ def test_every_role_of_both_environments_carries_its_boundary(dev, prod):
             assert boundary == f"arn:aws:iam::{ACCOUNT}:policy/{boundary_policy_name(env.env)}"
 
 
-def role_grants(env: Environment) -> Iterator[tuple[str, str, str]]:
-    """(policy, action, resource) of every statement the stack gives its roles."""
+def role_grants(deployment: Deployment) -> Iterator[tuple[str, str, str]]:
+    """(policy, action, resource) of every statement the stacks give their roles."""
+    for env in deployment.stacks:
+        yield from _stack_role_grants(env)
+
+
+def _stack_role_grants(env: Environment) -> Iterator[tuple[str, str, str]]:
     for logical_id, resource in env.resources.items():
         if resource["Type"] == "AWS::IAM::Policy":
             documents = [resource["Properties"]["PolicyDocument"]]
@@ -501,13 +635,35 @@ def test_the_boundary_admits_what_dev_grants_its_roles_and_not_on_prod(boundary,
 
 def test_the_policies_fit_iams_size_limit(policies):
     """A customer-managed policy holds at most 6,144 characters, whitespace not counted."""
+    assert set(execution_policy_names("prod")) < set(policies)
     for name, document in policies.items():
         assert len(json.dumps(document, separators=(",", ":"))) <= 6_144, name
 
 
-def test_make_bootstrap_attaches_the_environments_execution_policy_by_default():
-    """`make bootstrap ENV=dev` passes dev's execution policy (its ARN in the account of
-    the current credentials), and stops when it cannot find the account."""
+def test_dev_cannot_retag_a_resource_of_prod_as_its_own(execution):
+    """A tagging request that says `dev` is refused on what carries prod's tag, which it
+    would otherwise take over; allowed on what carries no tag yet, or dev's."""
+    calls = [
+        ("cloudfront:TagResource", f"arn:aws:cloudfront::{ACCOUNT}:distribution/Eprod"),
+        ("apigateway:PUT", f"arn:aws:apigateway:{REGION}::/tags/arn%3Aaws%3Aapigateway%3A"),
+    ]
+    dev_request = {f"aws:RequestTag/{TAG}": "dev"}
+    for action, resource in calls:
+        assert not allowed(
+            execution, action, resource, {**dev_request, f"aws:ResourceTag/{TAG}": "prod"}
+        ), action
+        assert allowed(execution, action, resource, dev_request), action
+        assert allowed(
+            execution, action, resource, {**dev_request, f"aws:ResourceTag/{TAG}": "dev"}
+        ), action
+    # the tagged resources' own paths take no new tag: only /tags/ does
+    api = f"arn:aws:apigateway:{REGION}::/restapis/prodapi"
+    assert not allowed(execution, "apigateway:PUT", api, dev_request)
+
+
+def test_make_bootstrap_attaches_the_environments_execution_policies_by_default():
+    """`make bootstrap ENV=dev` passes dev's execution policies (their ARNs in the account
+    of the current credentials), and stops when it cannot find the account."""
     import subprocess
 
     from tests.support.synth import ROOT
@@ -521,19 +677,22 @@ def test_make_bootstrap_attaches_the_environments_execution_policy_by_default():
         timeout=120,
     )
     command = done.stdout.replace("\\\n", " ")
-    assert "-m infra.cloud.isolation execution-policy-arn dev) || exit 1" in command
+    assert "-m infra.cloud.isolation execution-policy-arns dev) || exit 1" in command
     assert '--cloudformation-execution-policies "$policies"' in command
 
 
-def test_the_execution_policy_arn_is_in_the_callers_account(monkeypatch):
+def test_the_execution_policy_arns_are_in_the_callers_account(monkeypatch, capsys):
     from moto import mock_aws
 
     from infra.cloud import isolation
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     with mock_aws():
-        arn = isolation._caller_policy_arn(isolation.execution_policy_name("dev"))
-    assert arn == "arn:aws:iam::123456789012:policy/PickANumber-dev-cfn-execution"
+        isolation.main(["execution-policy-arns", "dev"])
+    assert capsys.readouterr().out.strip().split(",") == [
+        "arn:aws:iam::123456789012:policy/PickANumber-dev-cfn-execution",
+        "arn:aws:iam::123456789012:policy/PickANumber-dev-cfn-execution-front",
+    ]
 
 
 # ---- the evaluator's own behaviour (IAM's documented policy logic) ---------------------
@@ -556,6 +715,15 @@ def test_the_evaluator_follows_iams_logic():
                 "Resource": "*",
                 "Condition": {"ArnLike": {"lambda:FunctionArn": "arn:*:function:dev-*"}},
             },
+            {
+                "Effect": "Allow",
+                "Action": "cloudfront:TagResource",
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:RequestTag/t": "dev"},
+                    "StringEqualsIfExists": {"aws:ResourceTag/t": "dev"},
+                },
+            },
         ]
     }
     assert allowed(document, "S3:GETOBJECT", "arn:aws:s3:::a-1", {})  # actions: any case
@@ -568,3 +736,8 @@ def test_the_evaluator_follows_iams_logic():
     esm = "lambda:CreateEventSourceMapping"
     assert allowed(document, esm, "*", {"lambda:FunctionArn": "arn:aws:function:dev-x"})
     assert not allowed(document, esm, "*", {"lambda:FunctionArn": "arn:aws:function:prod-x"})
+    tag = "cloudfront:TagResource"
+    assert allowed(document, tag, "d", {"aws:RequestTag/t": "dev"})  # IfExists: absent passes
+    assert allowed(document, tag, "d", {"aws:RequestTag/t": "dev", "aws:ResourceTag/t": "dev"})
+    assert not allowed(document, tag, "d", {"aws:RequestTag/t": "dev", "aws:ResourceTag/t": "prod"})
+    assert not allowed(document, tag, "d", {"aws:ResourceTag/t": "dev"})  # not IfExists

@@ -148,31 +148,32 @@ def test_the_three_managed_groups_block_except_the_body_size_rule(edge: Edge):
             assert counted == {}
 
 
-def test_the_distribution_takes_the_acls_arn_across_regions(edge: Edge):
+@pytest.mark.parametrize("fixture", ["edge", "edge_same_region"])
+def test_the_distribution_reads_the_acls_arn_from_the_edge_stacks_output(
+    fixture: str, request: pytest.FixtureRequest
+):
+    """A weak reference (infra/cloud/stack.py), in us-east-1 or across regions: no export
+    that would lock the ACL, no SSM parameter, custom resource or role to carry it."""
+    edge: Edge = request.getfixturevalue(fixture)
     acl_id, _ = edge.acl
     web_acl = edge.app_stack.resources[DISTRIBUTION_LOGICAL_ID]["Properties"]["DistributionConfig"][
         "WebACLId"
     ]
-    # The app stack reads an SSM parameter that the edge stack writes with the ACL's ARN.
-    reader, parameter = web_acl["Fn::GetAtt"]
-    assert edge.app_stack.resources[reader]["Type"] == "Custom::CrossRegionExportReader"
-    _, writer = edge.one("Custom::CrossRegionExportWriter")
-    assert writer["Properties"]["WriterProps"]["region"] == APP_REGION
-    exports = writer["Properties"]["WriterProps"]["exports"]
-    assert exports[parameter] == {"Fn::GetAtt": [acl_id, "Arn"]}
-
-
-def test_in_us_east_1_the_distribution_imports_the_acls_arn(edge_same_region: Edge):
-    acl_id, _ = edge_same_region.acl
-    web_acl = edge_same_region.app_stack.resources[DISTRIBUTION_LOGICAL_ID]["Properties"][
-        "DistributionConfig"
-    ]["WebACLId"]
-    [output] = [
-        o
-        for o in edge_same_region.json["Outputs"].values()
-        if o["Export"]["Name"] == web_acl["Fn::ImportValue"]
-    ]
-    assert output["Value"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    reference = web_acl["Fn::GetStackOutput"]
+    assert reference["StackName"] == edge.stack.stack_name
+    assert reference["Region"] == EDGE_REGION
+    output = edge.json["Outputs"][reference["OutputName"]]
+    assert output == {"Value": {"Fn::GetAtt": [acl_id, "Arn"]}}  # no Export
+    for template in (edge.json, edge.app_stack.json):
+        kinds = {r["Type"] for r in template["Resources"].values()}
+        assert not {k for k in kinds if k.startswith("Custom::CrossRegion")}
+    assert {r["Type"] for r in edge.json["Resources"].values()} == {
+        "AWS::WAFv2::WebACL",
+        "AWS::Logs::LogGroup",
+        "AWS::WAFv2::LoggingConfiguration",
+    }
+    # deployed first, so that its output exists when the app stack reads it
+    assert edge.stack in edge.app_stack.stack.dependencies
 
 
 def test_blocked_requests_are_logged_with_the_environments_retention(edge: Edge):

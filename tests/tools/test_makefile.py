@@ -36,7 +36,7 @@ def test_bootstrap_can_scope_the_execution_role() -> None:
     assert f'policies="{policy}"' in scoped
     assert '--cloudformation-execution-policies "$policies"' in scoped
     # without EXECUTION_POLICIES: the environment's own (tests/infra/test_execution_policy.py)
-    assert "execution-policy-arn prod" in bootstrap_command(ENV="prod")
+    assert "execution-policy-arns prod" in bootstrap_command(ENV="prod")
 
 
 @pytest.mark.parametrize("target", ["deploy", "diff", "destroy", "bootstrap", "deploy-account"])
