@@ -25,7 +25,7 @@ from infra.local.stream_poller import (
     StreamPoller,
     StreamPositions,
 )
-from infra.local.throttle import ApiThrottle
+from infra.local.throttle import ApiThrottle, WafRateRule
 from infra.topology import (
     API_THROTTLE,
     FUNCTIONS,
@@ -37,6 +37,7 @@ from infra.topology import (
     Topology,
     runtime_environment,
 )
+from infra.waf import DEFAULT_RATE_LIMIT, DEFAULT_WINDOW_SECONDS, submit_route
 
 STATE_FILE: Final = "stack.json"  # where a running stack says where it is
 REAL_AWS: Final = "aws"  # --endpoint-url aws: the real AWS endpoints, the usual credentials
@@ -60,6 +61,10 @@ class Options:
     batching_window: float = STREAM_CONSUMER.batching_window_seconds
     parallelization_factor: int = STREAM_CONSUMER.parallelization_factor
     function_log_level: str = "WARNING"
+    # AWS WAF's per-IP rate rule on submissions at the local edge, as in the cloud.
+    waf: bool = False
+    waf_rate_limit: int = DEFAULT_RATE_LIMIT
+    waf_window: int = DEFAULT_WINDOW_SECONDS
 
     @property
     def embedded(self) -> bool:
@@ -130,6 +135,11 @@ class EmulatedStack:
         self.throttle = ApiThrottle(
             Throttle(options.throttle_rate, options.throttle_burst), topology.routes
         )
+        self.waf = (
+            WafRateRule(submit_route(topology), options.waf_rate_limit, options.waf_window)
+            if options.waf
+            else None
+        )
 
     # -- start -------------------------------------------------------------------------
 
@@ -180,6 +190,7 @@ class EmulatedStack:
             self.throttle,
             options.web_dir,
             json_lines(self.out),
+            self.waf,
         )
         self.http = LocalHttpServer((options.host, options.port), gateway.handle)
         self.threads.append(
@@ -274,6 +285,7 @@ class EmulatedStack:
             f"{consumer.max_retry_attempts} retries, "
             f"dead letters to {self.dead_letters_path}",
             f"  throttle      {self.throttle.describe()}",
+            f"  waf           {self.waf.describe() if self.waf else 'off'}",
             f"  backup        {schedule.cron} UTC, next {next_backup:%Y-%m-%d %H:%M}; "
             "now: make backup-local",
             f"  chaos         {options.chaos:g}" if options.chaos else "  chaos         off",
