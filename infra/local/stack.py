@@ -118,7 +118,7 @@ def local_functions(
 class EmulatedStack:
     """The app's AWS topology emulated in this process: the AWS endpoint, the
     functions, the gateway, the stream poller and the scheduler, started and stopped
-    together. (`infra.local.launcher` runs one as a subprocess.)"""
+    together. (`tools.launcher` runs one as a subprocess.)"""
 
     def __init__(
         self, options: Options, out: IO[str] = sys.stdout, topology: Topology = TOPOLOGY

@@ -15,10 +15,10 @@ import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
 from infra.local.demo import seed
-from infra.local.launcher import FAST_OPTIONS, LaunchedStack, start
 from infra.topology import WEB_STATS_CALLS_PER_PICK
 from shared.submissions import Pick, Submission
 from tests.support.page_errors import BrowserErrors
+from tools.launcher import FAST_OPTIONS, LaunchedStack, start
 
 pytestmark = pytest.mark.e2e
 

@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from infra.local.launcher import FAST_OPTIONS, LaunchedStack, start
 from infra.waf import rate_limited_problem
+from tools.launcher import FAST_OPTIONS, LaunchedStack, start
 
 pytestmark = pytest.mark.integration
 
