@@ -135,7 +135,7 @@ test-integration: $(VENV)/.synced node_modules/.installed java ## the local stac
 test-e2e: setup ## the web app in headless Chromium
 	$(PYTEST) tests/e2e -q
 
-synth: setup ## synthesize the CloudFormation templates (no Docker, no AWS account)
+synth: cdk-tools ## synthesize the CloudFormation templates (no Docker, no AWS account)
 	npx cdk synth -c env=$(ENV) --quiet
 
 ## ---- deploy an environment from a laptop (docs/DEPLOY.md) ---------------------------

@@ -31,8 +31,8 @@ REPEATS = 3
 
 def _stream_records(count: int, rng: random.Random) -> list[dict[str, Any]]:
     """INSERT records of `count` raw submissions over DAYS days."""
-    from infra.local.events import submission_inserted
     from shared.submissions import Pick, Submission
+    from tools.events import submission_inserted
 
     records = []
     for i in range(count):

@@ -60,8 +60,8 @@ def _targets() -> dict[str, tuple[str, str]]:
 
 def _event(name: str, run: int) -> dict[str, Any]:
     """One invocation's event; `run` makes the aggregator's submission unique."""
-    from infra.local.events import api_event, submission_inserted
     from shared.submissions import submission_key
+    from tools.events import api_event, submission_inserted
 
     if name == "floor":
         return {"TableName": TABLE, "Key": submission_key("floor")}

@@ -80,8 +80,8 @@ def _measure(stack: Any, count: int) -> dict[str, Any]:
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    from infra.local.launcher import start
     from infra.topology import STREAM_CONSUMER
+    from tools.launcher import start
 
     count = 50 if quick else SUBMISSIONS
     windows: dict[str, str | None] = {

@@ -107,7 +107,7 @@ class _Side:
         """Seconds from launch until the app answers."""
         import requests
 
-        from infra.local.launcher import start
+        from tools.launcher import start
 
         began = time.perf_counter()
         self.stack = start(self.data_dir, "--throttle-rate", "0", *self.extra)

@@ -176,7 +176,8 @@ def measure(volume: int, repeats: int, rng: random.Random) -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
-    from infra.local.events import LambdaContext, api_event
+    from infra.local.events import LambdaContext
+    from tools.events import api_event
 
     with mock_aws(), partition_local_queries():
         client = boto3.client("dynamodb")

@@ -90,7 +90,7 @@ def _timings(url: str, runs: int) -> list[dict[str, Any]]:
 def run(quick: bool = False) -> dict[str, Any]:
     import requests
 
-    from infra.local.launcher import start
+    from tools.launcher import start
 
     sizes = page_files()
     runs = 3 if quick else RUNS

@@ -118,7 +118,7 @@ def _submit_event(number: int, day: str, second: int) -> dict[str, Any]:
     """The API Gateway proxy event of one submission received on `day`."""
     from datetime import UTC, datetime, timedelta
 
-    from infra.local.events import api_event
+    from tools.events import api_event
 
     received = datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(seconds=second)
     return api_event("POST", "/api/submit-number", body={**BODY, "number": number}, at=received)
@@ -132,11 +132,11 @@ def submitted(days: int) -> Iterator[tuple[Any, WriteMeter, list[dict[str, Any]]
 
     from moto import mock_aws
 
-    from infra.local.events import submission_inserted
     from infra.topology import TABLE as TOPOLOGY_TABLE
     from ingest.handler import make_submit_number
     from shared.aws import dynamodb
     from shared.submissions import SubmissionStore, submission_from_item
+    from tools.events import submission_inserted
 
     request = TOPOLOGY_TABLE.create_table_request(TABLE)
     del request["StreamSpecification"]  # the stream's records are built from the items

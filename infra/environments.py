@@ -36,6 +36,7 @@ from infra.topology import (
     Throttle,
     Topology,
 )
+from infra.waf import DEFAULT_RATE_LIMIT, DEFAULT_WINDOW_SECONDS
 from shared.observability import environment_namespace
 
 ENVIRONMENTS_CONTEXT_KEY: Final = "pick-a-number:environments"
@@ -102,10 +103,8 @@ class WafSettings:
     client IP may send `rate_limit` POST /api/submit-number requests per trailing
     `window_seconds`; past that it gets 429 with Retry-After `window_seconds`."""
 
-    # A sustained 1 submission per 3 s per address; a burst of 100 (a shared address,
-    # the post-deploy contract suite's ≈ 43 POSTs) passes, the API's throttle shaping it.
-    rate_limit: int = 100
-    window_seconds: int = 300
+    rate_limit: int = DEFAULT_RATE_LIMIT
+    window_seconds: int = DEFAULT_WINDOW_SECONDS
 
     def problems(self, submit_rate: float) -> list[str]:
         found = []

@@ -26,7 +26,8 @@ from constructs import Construct
 
 from infra.cloud.api import GATEWAY_PROBLEMS
 from infra.environments import EnvironmentSettings, WafSettings
-from infra.topology import SUBMIT_NUMBER, TOPOLOGY, Route, Topology
+from infra.topology import TOPOLOGY, Route, Topology
+from infra.waf import rate_limited_problem, submit_route
 
 # CloudFront's web ACLs, their logs and their metrics are all in this region.
 EDGE_REGION: Final = "us-east-1"
@@ -77,23 +78,6 @@ MANAGED_RULE_GROUPS: Final = (
 def web_acl_name(environment: str) -> str:
     """Its name is also its metric name, the WebACL dimension of its metrics."""
     return f"pick-a-number-{environment}"
-
-
-def submit_route(topology: Topology) -> Route:
-    [route] = [r for r in topology.routes if r.function.name == SUBMIT_NUMBER.name]
-    return route
-
-
-def rate_limited_problem(waf: WafSettings) -> dict[str, Any]:
-    """The RFC 9457 body of the rate rule's 429: the API's THROTTLED title and status."""
-    return {
-        "type": "about:blank",
-        "title": _THROTTLED.title,
-        "status": _THROTTLED.status,
-        "detail": (
-            f"Too many submissions from your address; retry in {waf.window_seconds} seconds."
-        ),
-    }
 
 
 def _visibility(metric_name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
@@ -147,7 +131,9 @@ class WebAcl(Construct):
             visibility_config=_visibility(name),
             custom_response_bodies={
                 RATE_LIMITED_BODY_KEY: wafv2.CfnWebACL.CustomResponseBodyProperty(
-                    content=json.dumps(rate_limited_problem(waf), separators=(",", ":")),
+                    content=json.dumps(
+                        rate_limited_problem(waf.window_seconds), separators=(",", ":")
+                    ),
                     content_type=RATE_LIMITED_CONTENT_TYPE,
                 )
             },

@@ -30,6 +30,9 @@ HELP = {
     "batching_window": "the stream's batching window, seconds (the topology's: %(default)s)",
     "parallelization_factor": "stream batches of a shard processed at once (%(default)s)",
     "function_log_level": "Powertools log level of the functions (%(default)s)",
+    "waf": "apply AWS WAF's per-IP rate rule on submissions (as an environment's `waf`)",
+    "waf_rate_limit": "with --waf: submissions per address per window (%(default)s)",
+    "waf_window": "with --waf: the trailing window, seconds (%(default)s)",
 }
 # No default to copy a type from, or a whole-number default of a float option.
 OPTIONAL_TYPES = {

@@ -31,7 +31,7 @@ from infra.local.proxy import (
     result_to_response,
 )
 from infra.local.runtime import FunctionError
-from infra.local.throttle import ApiThrottle, retry_after
+from infra.local.throttle import ApiThrottle, WafRateRule, retry_after
 from infra.security_headers import SECURITY_HEADERS
 from infra.topology import API_PREFIX, Route
 from shared.http import Problem
@@ -114,7 +114,9 @@ class Gateway:
         throttle: ApiThrottle,
         web_root: Path,
         access_log: AccessLog,
+        waf: WafRateRule | None = None,
     ) -> None:
+        self.waf = waf
         self.router = router
         self.functions = functions
         self.throttle = throttle
@@ -124,7 +126,9 @@ class Gateway:
     def handle(self, request: HttpRequest) -> HttpResponse:
         started = time.monotonic()
         path = request.path
-        if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+        if self.waf and self.waf.blocks(request.method, path, request.source_ip):
+            answer = Answer(self.waf.answer())  # at CloudFront, before any route
+        elif path == API_PREFIX or path.startswith(API_PREFIX + "/"):
             answer = self._api(request, path)
         else:
             answer = Answer(self._static(request, path))

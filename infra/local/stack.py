@@ -25,7 +25,7 @@ from infra.local.stream_poller import (
     StreamPoller,
     StreamPositions,
 )
-from infra.local.throttle import ApiThrottle
+from infra.local.throttle import ApiThrottle, WafRateRule
 from infra.topology import (
     API_THROTTLE,
     FUNCTIONS,
@@ -37,6 +37,7 @@ from infra.topology import (
     Topology,
     runtime_environment,
 )
+from infra.waf import DEFAULT_RATE_LIMIT, DEFAULT_WINDOW_SECONDS, submit_route
 
 STATE_FILE: Final = "stack.json"  # where a running stack says where it is
 REAL_AWS: Final = "aws"  # --endpoint-url aws: the real AWS endpoints, the usual credentials
@@ -60,6 +61,10 @@ class Options:
     batching_window: float = STREAM_CONSUMER.batching_window_seconds
     parallelization_factor: int = STREAM_CONSUMER.parallelization_factor
     function_log_level: str = "WARNING"
+    # AWS WAF's per-IP rate rule on submissions at the local edge, as in the cloud.
+    waf: bool = False
+    waf_rate_limit: int = DEFAULT_RATE_LIMIT
+    waf_window: int = DEFAULT_WINDOW_SECONDS
 
     @property
     def embedded(self) -> bool:
@@ -113,7 +118,7 @@ def local_functions(
 class EmulatedStack:
     """The app's AWS topology emulated in this process: the AWS endpoint, the
     functions, the gateway, the stream poller and the scheduler, started and stopped
-    together. (`infra.local.launcher` runs one as a subprocess.)"""
+    together. (`tools.launcher` runs one as a subprocess.)"""
 
     def __init__(
         self, options: Options, out: IO[str] = sys.stdout, topology: Topology = TOPOLOGY
@@ -129,6 +134,11 @@ class EmulatedStack:
         self._chaos = Chaos(options.chaos, options.chaos_seed)
         self.throttle = ApiThrottle(
             Throttle(options.throttle_rate, options.throttle_burst), topology.routes
+        )
+        self.waf = (
+            WafRateRule(submit_route(topology), options.waf_rate_limit, options.waf_window)
+            if options.waf
+            else None
         )
 
     # -- start -------------------------------------------------------------------------
@@ -180,6 +190,7 @@ class EmulatedStack:
             self.throttle,
             options.web_dir,
             json_lines(self.out),
+            self.waf,
         )
         self.http = LocalHttpServer((options.host, options.port), gateway.handle)
         self.threads.append(
@@ -278,6 +289,7 @@ class EmulatedStack:
             f"{consumer.max_retry_attempts} retries, "
             f"dead letters to {self.dead_letters_path}",
             f"  throttle      {self.throttle.describe()}",
+            f"  waf           {self.waf.describe() if self.waf else 'off'}",
             *(
                 f"  {name:<13} {schedules[name].cron} UTC, next {due:%Y-%m-%d %H:%M}"
                 for name, due in next_runs.items()

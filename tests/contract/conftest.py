@@ -1,7 +1,7 @@
 """The contract suite's target: a deployment's base URL, or the local stack.
 
 With CONTRACT_URL set (`make smoke URL=…`) the suite talks to that URL only. Without
-it, the suite starts the local stack (infra.local.launcher, on loopback) and, in
+it, the suite starts the local stack (tools.launcher, on loopback) and, in
 full mode, for the 429 check, a second one with a low rate limit; both start at
 once.
 
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.local.launcher import FAST_OPTIONS, LaunchedStack, start
 from tests.contract.client import Client, Document, Mode, Settings
 from tests.contract.targets import Throttled
+from tools.launcher import FAST_OPTIONS, LaunchedStack, start
 
 FULL_ONLY = ("writes", "burst")
 # The throttled local stack: 2 requests at once, then 1 per second.

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from infra.local.launcher import FAST_OPTIONS, LaunchedStack, start
 from infra.security_headers import CONTENT_SECURITY_POLICY
 from tests.support.page_errors import BrowserErrors
 from tools.browser import CHROMIUM, CHROMIUM_ARGS
+from tools.launcher import FAST_OPTIONS, LaunchedStack, start
 
 pytestmark = pytest.mark.e2e
 

@@ -7,6 +7,7 @@ everything else is the real page, handlers, table, stream and aggregator.
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,10 +15,10 @@ import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
 from infra.local.demo import seed
-from infra.local.launcher import LaunchedStack
 from infra.topology import WEB_STATS_CALLS_PER_PICK
 from shared.submissions import Pick, Submission
 from tests.support.page_errors import BrowserErrors
+from tools.launcher import FAST_OPTIONS, LaunchedStack, start
 
 pytestmark = pytest.mark.e2e
 
@@ -328,6 +329,35 @@ def test_throttling_gives_up_and_says_so(app: Page, browser_errors: BrowserError
     expect(app.get_by_role("radio", name="6", exact=True)).to_be_checked()
     assert len(keys) == 4
     assert len(set(keys)) == 1
+
+
+@pytest.fixture
+def waf_stack(tmp_path: Path) -> Iterator[LaunchedStack]:
+    """A stack whose WAF lets one submission per address a minute through."""
+    waf = ("--waf", "--waf-rate-limit", "1", "--waf-window", "60")
+    stack = start(tmp_path / "waf-stack", *FAST_OPTIONS, *waf)
+    yield stack
+    stack.stop()
+
+
+def test_the_waf_limit_says_too_many_and_when_to_retry(
+    page: Page, browser_errors: BrowserErrors, waf_stack: LaunchedStack
+) -> None:
+    browser_errors.allow_failed_api_requests = True
+    page.goto(waf_stack.url("/"))
+    submit = page.get_by_role("button", name="Submit my pick")
+    page.get_by_role("radio", name="3", exact=True).check()
+    submit.click()
+    expect(page.locator("#submit-feedback")).to_contain_text("You picked 3")
+
+    page.get_by_role("radio", name="5", exact=True).check()
+    submit.click()
+
+    # WAF's Retry-After (the window) is longer than the app waits: it says so at once.
+    feedback = page.locator("#submit-feedback")
+    expect(feedback).to_contain_text("too many requests")
+    expect(feedback).to_contain_text("try again in 60 seconds")
+    expect(feedback).to_have_class(re.compile(r"\berror\b"))
 
 
 def test_location_is_asked_for_only_when_ticked(app: Page, base_url: str) -> None:

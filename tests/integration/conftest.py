@@ -2,7 +2,7 @@
 
 `local_stack` is one stack per test session (ephemeral, throttling off);
 `start_local_stack(*args)` starts another with its own options and stops it at
-the end of the test. The launcher itself is `infra.local.launcher`; the helpers
+the end of the test. The launcher itself is `tools.launcher`; the helpers
 the tests share are in `tests.support.local_stack`.
 """
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from infra.local.launcher import FAST_OPTIONS, LaunchedStack, start
 from tests.support.local_stack import StartLocalStack
+from tools.launcher import FAST_OPTIONS, LaunchedStack, start
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ from random import Random
 import pytest
 import requests
 
-from infra.local.launcher import FAST_OPTIONS
 from tests.support.local_stack import submit
+from tools.launcher import FAST_OPTIONS
 
 pytestmark = pytest.mark.integration
 

@@ -35,8 +35,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from infra.local.launcher import LaunchedStack
 from infra.topology import ROUTES
+from tools.launcher import LaunchedStack
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from infra.local.launcher import LaunchedStack
 from infra.topology import ROUTES
 from shared.http import PROBLEM_CONTENT_TYPE
+from tools.launcher import LaunchedStack
 
 pytestmark = pytest.mark.integration
 

@@ -13,10 +13,10 @@ import pytest
 import requests
 
 from infra import REPO_ROOT
-from infra.local.launcher import LaunchedStack
 from infra.security_headers import SECURITY_HEADERS
 from shared.schemas import MAX_BODY_BYTES
 from tests.support.local_stack import day_count, submit
+from tools.launcher import LaunchedStack
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import requests
 
-from infra.local.launcher import LaunchedStack
 from tests.support.local_stack import day_count, submit
+from tools.launcher import LaunchedStack
 
 pytestmark = pytest.mark.integration
 

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from infra.local.launcher import LaunchedStack
 from tests.support.local_stack import StartLocalStack
+from tools.launcher import LaunchedStack
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from infra import REPO_ROOT
-from infra.local.launcher import LaunchedStack
+from tools.launcher import LaunchedStack
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,9 @@ import pytest
 
 from backup.drill_settings import scratch_prefix
 from infra import REPO_ROOT
-from infra.local.launcher import LaunchedStack
 from shared.histogram import Histogram
 from shared.rollups import add_to_rollup
+from tools.launcher import LaunchedStack
 
 pytestmark = pytest.mark.integration
 

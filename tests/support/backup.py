@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from moto import mock_aws
 
-from infra.local.events import stream_record
 from infra.topology import TABLE
 from shared.aws import dynamodb
+from tools.events import stream_record
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -1,4 +1,4 @@
-"""For tests that talk to a launched local stack (`infra.local.launcher`) over HTTP:
+"""For tests that talk to a launched local stack (`tools.launcher`) over HTTP:
 the `start_local_stack` fixture's type and the two API calls most of them make."""
 
 from collections import Counter
@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from infra.local.launcher import LaunchedStack
+from tools.launcher import LaunchedStack
 
 # start_local_stack(*args, data_dir=...) -> LaunchedStack, stopped after the test.
 StartLocalStack = Callable[..., LaunchedStack]

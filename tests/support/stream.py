@@ -11,9 +11,9 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from infra.local.events import submission_inserted
 from shared.submissions import Pick, Submission, SubmissionStore
 from tests.support.faults import InvocationTimedOut
+from tools.events import submission_inserted
 
 Record = dict[str, Any]
 StreamHandler = Callable[[list[Record]], Mapping[str, Any]]

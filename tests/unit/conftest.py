@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from infra.local.aws_endpoint import LocalAwsEndpoint
-from infra.local.events import api_event
 from ingest.handler import make_submit_number
 from shared.http import Handler
 from shared.observability import LambdaHandler, Log, logger
@@ -21,6 +20,7 @@ from tests.support.dynamo import TABLE_NAME, emulated_table
 from tests.support.engines import MOTO, fresh_table, store_engines
 from tests.support.faults import FaultyClient, skipped_waits
 from tests.support.stream import Record, store_submissions
+from tools.events import api_event
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

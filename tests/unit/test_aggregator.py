@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from infra.local.event_filter import matches
-from infra.local.events import LambdaContext, api_event, stream_record
+from infra.local.events import LambdaContext
 from infra.topology import STREAM_CONSUMER
 from ingest.handler import make_submit_number
 from shared.histogram import Histogram
@@ -33,6 +33,7 @@ from tests.support.faults import Fault, FaultyClient, InvocationTimedOut, skippe
 from tests.support.http import json_of
 from tests.support.metrics import metric_values
 from tests.support.stream import Record, deliver, read_stream
+from tools.events import api_event, stream_record
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

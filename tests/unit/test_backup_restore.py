@@ -16,7 +16,7 @@ from backup import handler as backup_handler
 from backup import restore
 from backup.backups import BackupStore
 from backup.retention import BackupSettings
-from infra.local.events import LambdaContext, api_event
+from infra.local.events import LambdaContext
 from ingest import handler as ingest_handler
 from shared.observability import LambdaHandler, metrics
 from shared.rollups import RollupStore
@@ -24,6 +24,7 @@ from shared.submissions import SubmissionStore, submission_key
 from stats import aggregator
 from stats import api as stats_api
 from tests.support.backup import TABLE_NAME, all_items, backup_account, stream_records
+from tools.events import api_event
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

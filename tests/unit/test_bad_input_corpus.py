@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from infra.local.events import LambdaContext, api_event
+from infra.local.events import LambdaContext
 from ingest import handler as ingest_handler
 from shared import observability
 from shared.observability import LambdaHandler
@@ -22,6 +22,7 @@ from shared.rollups import RollupStore
 from shared.submissions import SubmissionStore
 from stats import api as stats_api
 from tests.support.dynamo import TABLE_NAME, scan_all
+from tools.events import api_event
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

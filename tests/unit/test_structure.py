@@ -3,7 +3,7 @@
 - A conftest holds fixtures for its own directory; nothing imports one as a library
   (shared test code lives in tests/support/).
 - The benchmarks share code with the tests only through modules that are neither
-  (infra.local.events, infra.local.launcher, tools.browser): bench never imports tests.
+  (infra.local.events, tools.events, tools.launcher, tools.browser): bench never imports tests.
 - No module imports a test module; the repository holds no symbolic link.
 - No function in infra/ or services/ is over 60 lines.
 - One place puts services/ on the path, `infra/__init__.py`, and every entry point

@@ -9,12 +9,12 @@ import pytest
 from botocore.exceptions import ClientError
 from freezegun import freeze_time
 
-from infra.local.events import api_event
 from shared.http import Handler
 from shared.schemas import MAX_BODY_BYTES
 from shared.submissions import SubmissionStore
 from tests.support.dynamo import TABLE_NAME, scan_all
 from tests.support.http import assert_problem, json_of
+from tools.events import api_event
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from infra.local.events import api_event
 from shared.http import FieldError, Problem, json_body
 from shared.schemas import DAILY_STATS_QUERY_SCHEMA, SUBMISSION_SCHEMA
 from shared.validation import compile_schema
+from tools.events import api_event
 
 validate_submission = compile_schema(SUBMISSION_SCHEMA)
 validate_query = compile_schema(DAILY_STATS_QUERY_SCHEMA)
