@@ -362,8 +362,7 @@ class EnvironmentSettings:
 
     def _design_load_problems(self) -> list[str]:
         """The route throttles admit the web app's calls at the design load's monthly
-        average; busier hours above it get 429 (README, "What each environment
-        sustains")."""
+        average; busier hours above it get 429 (docs/DEPLOY.md, "Settings")."""
         picks, views = self.design_picks_per_month, self.design_page_views_per_month
         if min(picks, views) < 0:
             return ["design_picks_per_month and design_page_views_per_month must be >= 0"]

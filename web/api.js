@@ -1,4 +1,4 @@
-// The HTTP API client (see the contract in README/ARCHITECTURE): JSON in, JSON or
+// The HTTP API client (see the contract in docs/API.md): JSON in, JSON or
 // problem+json (RFC 9457) out, and retries that can never count a pick twice.
 
 // Retried: no answer at all, throttling, and the gateway's "try again" statuses.

@@ -7,7 +7,7 @@ sends the key as a custom origin header. API Gateway generates the key's value
 CloudFront: it is in no template, output or repository, and no paid service (WAF,
 Secrets Manager) holds it. It is an origin lock, not user authentication: anyone
 who can read the API key or the distribution's config in the account can read it.
-Rotate it by raising `origin_key_generation` (README).
+Rotate it by raising `origin_key_generation` (docs/DEPLOY.md).
 """
 
 import json

@@ -1,4 +1,4 @@
-"""`python -m infra.local`: run the whole app on this machine (see README, "Run locally")."""
+"""`python -m infra.local`: run the whole app on this machine (docs/LOCAL.md)."""
 
 import argparse
 import dataclasses

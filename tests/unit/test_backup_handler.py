@@ -112,7 +112,7 @@ def test_the_emitted_metric_is_the_one_the_backup_missing_alarm_watches() -> Non
     )
 
     # Then: its EMF carries exactly what the BackupMissing alarm watches
-    # (tests/infra/test_backup_and_observability.py): PickANumber/BackupCreated,
+    # (tests/infra/test_observability.py): PickANumber/BackupCreated,
     # dimension service=backup, and nothing else.
     assert run.returncode == 0, run.stderr
     [doc] = [d for d in emitted(run.stdout) if "BackupCreated" in d]
