@@ -27,6 +27,9 @@ RESTORE_TARGET_ACTIONS: Final = (
 )
 SCRATCH_TABLE_ACTIONS: Final = (
     *RESTORE_TARGET_ACTIONS,
+    # The Service Authorization Reference lists the target table as a resource of
+    # RestoreTableFromBackup besides the backup: granted on both.
+    "dynamodb:RestoreTableFromBackup",
     "dynamodb:DeleteTable",
     "dynamodb:DescribeTable",
 )
