@@ -56,8 +56,6 @@ def build(app: cdk.App, topology: Topology = TOPOLOGY) -> PickANumberStack:
         app,
         f"{stack_name(settings.name)}-edge",
         settings=settings,
-        waf=settings.waf,
-        topology=topology,
         env=cdk.Environment(account=account, region=EDGE_REGION),
     )
     # The environment's budget counts what carries its cost tag: the web ACL too.

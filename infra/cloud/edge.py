@@ -26,7 +26,7 @@ from constructs import Construct
 
 from infra.cloud.api import GATEWAY_PROBLEMS
 from infra.environments import EnvironmentSettings, WafSettings
-from infra.topology import TOPOLOGY, Route, Topology
+from infra.topology import Route
 from infra.waf import rate_limited_problem, submit_route
 
 # CloudFront's web ACLs, their logs and their metrics are all in this region.
@@ -116,10 +116,11 @@ class WebAcl(Construct):
         id: str,
         *,
         settings: EnvironmentSettings,
-        waf: WafSettings,
-        topology: Topology = TOPOLOGY,
     ) -> None:
         super().__init__(scope, id)
+        # What it builds is the environment's own: its WAF settings, its topology's routes.
+        assert settings.waf is not None, "an edge stack only for an environment with waf on"
+        waf, topology = settings.waf, settings.topology
         name = web_acl_name(settings.name)
         self.acl = wafv2.CfnWebACL(
             self,
@@ -267,8 +268,6 @@ class EdgeStack(cdk.Stack):
         id: str,
         *,
         settings: EnvironmentSettings,
-        waf: WafSettings,
-        topology: Topology = TOPOLOGY,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -278,7 +277,7 @@ class EdgeStack(cdk.Stack):
             synthesizer=cdk.DefaultStackSynthesizer(qualifier=settings.qualifier),
             **kwargs,
         )
-        self.web_acl = WebAcl(self, "Waf", settings=settings, waf=waf, topology=topology)
+        self.web_acl = WebAcl(self, "Waf", settings=settings)
 
 
 def web_acl_metrics(environment: str) -> list[cw.Metric]:
